@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of ctc, installing what the tests need first. This is the README's test
+# command, and .ci/run calls it, so CI checks exactly what a newcomer runs.
+#
+#   bash scripts/test.sh            everything: format, vet, unit/property/example tests with the
+#                                   race detector, short fuzzing of every decoder, one pass of
+#                                   every benchmark
+#   FUZZTIME=30s bash scripts/test.sh   fuzz each target longer (default 5s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+command -v go >/dev/null || { echo "test.sh: Go is not installed (need Go 1.26)" >&2; exit 1; }
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "go mod download"
+go mod download
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test (race detector)"
+go test -race -count=1 ./...
+
+step "fuzz every decoder (${FUZZTIME:-5s} each)"
+# go test -fuzz takes one target at a time: find them all.
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "--- $pkg $target"
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-5s}" "$pkg"
+  done
+done
+
+step "benchmarks (one pass each, to keep them working; numbers come from scripts/bench.sh)"
+go test -run='^$' -bench=. -benchtime=1x ./... >/dev/null
+
+step "all tests passed"
