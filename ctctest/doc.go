@@ -1,0 +1,35 @@
+// Package ctctest holds the conformance suites that every implementation of a ctc interface runs
+// from its own tests, so that the in-memory reference implementations and the real ones (files,
+// Iceberg, DynamoDB, the embedded store) are held to one written-down contract instead of to each
+// author's reading of the doc comments.
+//
+// # Sinks
+//
+// [TestSink] checks a ctc.Sink, and its ctc.Flusher and ctc.Closer when it has them: records of
+// every kind it declares in [SinkFeatures] come back exactly as written (floats, millisecond
+// timestamps, unicode messages, non-UTF-8 dead-letter bytes), the sink copies what it keeps because
+// the pipeline reuses its batches, Flush makes writes readable, nothing is written after Close, and
+// a cancelled context never leaves half a batch behind. A sink's test supplies a constructor and a
+// function that reads back what the sink made durable:
+//
+//	func TestConformance(t *testing.T) {
+//		ctctest.TestSink(t, ctctest.SinkFeatures{Alerts: true, DeadLetters: true},
+//			func(t *testing.T) ctc.Sink { return mysink.New(t.TempDir()) },
+//			func(t *testing.T, s ctc.Sink) *ctc.Batch { return readBack(t, s) })
+//	}
+//
+// # Detectors
+//
+// The detector suite checks the laws DESIGN §8 states for any ctc.Detector, built in or user
+// written: its streaming output equals a batch oracle, shuffling trades within the allowed lateness
+// changes nothing, snapshot and restore mid-stream change nothing, and neither do random splits of
+// the input into batches. The laws are properties run with pgregory.net/rapid over generated
+// trades, so a detector author gets them for the price of one test function.
+//
+// # Using the suites
+//
+// The suites run their cases as subtests of the *testing.T they are given, one fresh
+// implementation per subtest, sequentially, so that an implementation backed by one shared
+// server (a local DynamoDB, a warehouse directory) needs no isolation of its own beyond what its
+// constructor gives each subtest.
+package ctctest
