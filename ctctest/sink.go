@@ -35,7 +35,8 @@ type SinkFeatures struct {
 // it implements them. Every subtest calls newSink for a fresh, empty sink; newSink should register
 // any cleanup with t.Cleanup. read returns everything the sink has made durable as one batch, in
 // the order stored; TestSink calls it only after a successful Flush (or, for a sink without Flush,
-// after Write), and ignores the batch's Position.
+// after Write) — and after Close, so read must work on a closed sink (read the files, or use a
+// client of its own). read may call t.Fatal. The batch's Position is ignored.
 //
 // The rules checked, each in its own subtest:
 //
@@ -51,7 +52,8 @@ type SinkFeatures struct {
 //   - CancelledContext: Write with an already-cancelled context either returns an error that wraps
 //     context.Canceled and stores nothing of the batch, or returns nil and stores all of it — never
 //     part of it. A synchronous local sink should check ctx.Err() before anything else and return
-//     it. Afterwards the sink is still usable with a live context.
+//     it. Flush with the cancelled context may fail too; afterwards Write and Flush with a live
+//     context work and read sees exactly what was stored.
 //   - IdempotentAlerts (if declared): writing alerts again, identical or with a later emitted_at,
 //     leaves one alert per alert_id, equal to one of the versions written.
 //   - ExactValues: floats from 1e-8 to 1e12 (and across the encoders' format boundaries), int64

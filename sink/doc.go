@@ -21,6 +21,6 @@
 // # Concurrency
 //
 // The pipeline calls Write, Flush and Close from one goroutine, and reuses the batch it passes as
-// soon as Write returns: a sink copies what it keeps. The sinks here also serialise concurrent
-// calls, so a test may read a sink's contents while a pipeline writes to it.
+// soon as Write returns: a sink copies what it keeps. The memory and jsonl sinks also serialise
+// concurrent calls, so that a test may read a memory sink's contents while a pipeline writes to it.
 package sink
