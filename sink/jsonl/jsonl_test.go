@@ -47,6 +47,7 @@ func TestConformance(t *testing.T) {
 	})
 	t.Run("WithTrades", func(t *testing.T) {
 		t.Parallel()
+		f := f
 		f.Trades = true
 		conformance(t, f, jsonl.WithTrades())
 	})
