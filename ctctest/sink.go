@@ -358,7 +358,7 @@ func (s *sinkSuite) normalize(b *ctc.Batch) *ctc.Batch {
 }
 
 // appendJSONer is every record type: they all encode themselves, which gives Unordered comparisons
-// a total order without a comparison function per type.
+// a total order (their encodings, as Canonical sorts by) without a comparison function per type.
 type appendJSONer[T any] interface {
 	*T
 	AppendJSON([]byte) []byte
@@ -373,9 +373,7 @@ func normalSlice[T any, P appendJSONer[T]](s []T, norm func(T) T, sorted bool) [
 		out[i] = norm(v)
 	}
 	if sorted {
-		slices.SortStableFunc(out, func(a, b T) int {
-			return bytes.Compare(P(&a).AppendJSON(nil), P(&b).AppendJSON(nil))
-		})
+		sortByJSON(out, func(v *T) []byte { return P(v).AppendJSON(nil) })
 	}
 	return out
 }

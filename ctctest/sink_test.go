@@ -18,7 +18,7 @@ import (
 	"github.com/coattailcapital/ctc/sink/memory"
 )
 
-var all = SinkFeatures{Trades: true, Alerts: true, Volumes: true, Spreads: true, Whales: true, DeadLetters: true, Late: true}
+var allKinds = SinkFeatures{Trades: true, Alerts: true, Volumes: true, Spreads: true, Whales: true, DeadLetters: true, Late: true}
 
 // fakeSink is a buffered sink (Write to pending, Flush to durable) with one deliberate defect per
 // mode, to show that each subtest of TestSink catches what it claims to.
@@ -148,14 +148,14 @@ func runFake(t *testing.T, mode string, f SinkFeatures) {
 func TestSinkPassesCorrectSinks(t *testing.T) {
 	t.Parallel()
 	t.Run("memory", func(t *testing.T) {
-		TestSink(t, all, func(t *testing.T) ctc.Sink { return memory.New() },
+		TestSink(t, allKinds, func(t *testing.T) ctc.Sink { return memory.New() },
 			func(t *testing.T, s ctc.Sink) *ctc.Batch { c := s.(*memory.Sink).Contents(); return c.Batch() })
 	})
-	t.Run("buffered", func(t *testing.T) { runFake(t, "", all) })
-	unordered := all
+	t.Run("buffered", func(t *testing.T) { runFake(t, "", allKinds) })
+	unordered := allKinds
 	unordered.Unordered = true
 	t.Run("unordered", func(t *testing.T) { runFake(t, "reversed", unordered) })
-	idem := all
+	idem := allKinds
 	idem.IdempotentAlerts = true
 	t.Run("idempotent-last-wins", func(t *testing.T) { runFake(t, "dedup", idem) })
 	t.Run("idempotent-first-wins", func(t *testing.T) { runFake(t, "dedup-first", idem) })
@@ -202,7 +202,7 @@ func TestBrokenSink(t *testing.T) {
 	if mode == "" {
 		t.Skip("run by TestSinkCatchesBrokenSinks")
 	}
-	f := all
+	f := allKinds
 	if mode == "duplicates" {
 		f.IdempotentAlerts = true
 	}

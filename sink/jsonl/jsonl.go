@@ -221,50 +221,44 @@ func (s *Sink) Write(ctx context.Context, b *ctc.Batch) error {
 	if s.closed {
 		return ErrClosed
 	}
-	// One loop per kind rather than a helper taking a func: the closure and interface conversions
-	// would cost an allocation per record.
-	if f := s.files[trades]; f != nil {
-		for i := range b.Trades {
-			s.scratch = b.Trades[i].AppendJSON(s.scratch[:0])
-			if err := s.line(f); err != nil {
-				return err
-			}
-		}
-	}
 	o := &b.Output
-	for i := range o.Alerts {
-		s.scratch = o.Alerts[i].AppendJSON(s.scratch[:0])
-		if err := s.line(s.files[alerts]); err != nil {
-			return err
-		}
+	if err := writeAll(s, trades, b.Trades); err != nil {
+		return err
 	}
-	for i := range o.Volumes {
-		s.scratch = o.Volumes[i].AppendJSON(s.scratch[:0])
-		if err := s.line(s.files[volumes]); err != nil {
-			return err
-		}
+	if err := writeAll(s, alerts, o.Alerts); err != nil {
+		return err
 	}
-	for i := range o.Spreads {
-		s.scratch = o.Spreads[i].AppendJSON(s.scratch[:0])
-		if err := s.line(s.files[spreads]); err != nil {
-			return err
-		}
+	if err := writeAll(s, volumes, o.Volumes); err != nil {
+		return err
 	}
-	for i := range o.Whales {
-		s.scratch = o.Whales[i].AppendJSON(s.scratch[:0])
-		if err := s.line(s.files[whales]); err != nil {
-			return err
-		}
+	if err := writeAll(s, spreads, o.Spreads); err != nil {
+		return err
 	}
-	for i := range o.Late {
-		s.scratch = o.Late[i].AppendJSON(s.scratch[:0])
-		if err := s.line(s.files[late]); err != nil {
-			return err
-		}
+	if err := writeAll(s, whales, o.Whales); err != nil {
+		return err
 	}
-	for i := range b.DeadLetters {
-		s.scratch = b.DeadLetters[i].AppendJSON(s.scratch[:0])
-		if err := s.line(s.files[deadLetters]); err != nil {
+	if err := writeAll(s, late, o.Late); err != nil {
+		return err
+	}
+	return writeAll(s, deadLetters, b.DeadLetters)
+}
+
+// record is every root record type, encoded through a type parameter rather than an interface or
+// a func so that writing a record allocates nothing.
+type record[T any] interface {
+	*T
+	AppendJSON([]byte) []byte
+}
+
+// writeAll writes recs, one line each, to the file of kind k, if the sink writes that kind.
+func writeAll[T any, P record[T]](s *Sink, k kind, recs []T) error {
+	f := s.files[k]
+	if f == nil {
+		return nil
+	}
+	for i := range recs {
+		s.scratch = P(&recs[i]).AppendJSON(s.scratch[:0])
+		if err := s.line(f); err != nil {
 			return err
 		}
 	}
