@@ -28,6 +28,6 @@
 //
 // # Concurrency
 //
-// A Sink serialises its methods, so it may be shared, but the pipeline calls it from one
-// goroutine and it never starts one of its own.
+// A Sink's methods may be called from several goroutines (they take turns on one lock), though the
+// pipeline calls them from one. A Sink starts no goroutines.
 package jsonl
