@@ -18,7 +18,22 @@ const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // AppendTime appends t in TimeLayout, in UTC. The zero time is written as null by the JSON
 // encoders, never through this function.
 func AppendTime(b []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(b, TimeLayout)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	// Written by hand: time.AppendFormat was 40 % of the NDJSON encoders' time.
+	return append(b,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 // The encoders below write the exact field names of DESIGN §3 in a fixed order, with timestamps in
@@ -395,7 +410,7 @@ func (l *LateTrade) AppendJSON(b []byte) []byte {
 func (l LateTrade) MarshalJSON() ([]byte, error) { return l.AppendJSON(nil), nil }
 
 // AppendJSON appends the dead letter. The original bytes are kept exactly: as the string "data"
-// when they are valid UTF-8 without NUL, otherwise base64 in "data_base64".
+// when they are valid UTF-8, otherwise base64 in "data_base64".
 func (d *DeadLetter) AppendJSON(b []byte) []byte {
 	e := enc{append(b, '{')}
 	e.str("reason", string(d.Reason))

@@ -42,7 +42,9 @@ func NewImbalance(share float64, minTrades int64) (*Imbalance, error) {
 		return nil, fmt.Errorf("share must be in (0.5, 1), got %g", share)
 	}
 	w, err := window.NewTumbling[key, sides](window.Spec{Size: time.Minute, Lateness: 30 * time.Second},
-		func(a, b key) int { return cmp.Or(cmp.Compare(a.Symbol, b.Symbol), cmp.Compare(a.Exchange, b.Exchange)) })
+		func(a, b key) int {
+			return cmp.Or(cmp.Compare(a.Symbol, b.Symbol), cmp.Compare(a.Exchange, b.Exchange))
+		})
 	if err != nil {
 		return nil, err
 	}
