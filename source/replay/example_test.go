@@ -63,3 +63,34 @@ func ExampleTrades() {
 	// fixture:1 buy 6000
 	// fixture:2 sell 3001
 }
+
+func ExampleDecodeCSV() {
+	var t ctc.Trade
+	line := []byte("3000000001,42000.01000000,0.00100000,4000000001,4000000003,1735689600000123,True,True")
+	if err := replay.DecodeCSV(line, ctc.Binance, "BTC-USDT", &t); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(t.Side, t.Price, t.Quantity, t.Timestamp.Format("2006-01-02T15:04:05.000000Z07:00"))
+	fmt.Println(replay.DecodeCSV([]byte("1,42000,0.1,1,1,1704067200123,maybe,true"), ctc.Binance, "BTC-USDT", &t))
+	// Output:
+	// sell 42000.01 0.001 2025-01-01T00:00:00.000123Z
+	// binance aggTrades CSV column 7 (is_buyer_maker): must be true or false, got "maybe"
+}
+
+// NDJSON lines are handed over undecoded, for the quality chain; positions are line numbers.
+func ExampleNew() {
+	in := "{\"event_id\":\"a\"}\r\n\r\n{\"event_id\":\"b\"}"
+	src, err := replay.New(strings.NewReader(in), replay.WithPartition("trades.jsonl"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var rec ctc.Record
+	for src.Next(context.Background(), &rec) == nil {
+		fmt.Println(rec.Position, string(rec.Data), rec.Decoded)
+	}
+	// Output:
+	// trades.jsonl:1 {"event_id":"a"} false
+	// trades.jsonl:3 {"event_id":"b"} false
+}
