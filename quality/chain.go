@@ -1,0 +1,201 @@
+package quality
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/google/uuid"
+)
+
+// Chain is the standard quality chain (DESIGN §5): it decodes each record, validates it, drops
+// duplicates, flags late and inconsistent trades, and counts everything. It keeps state (the
+// dedup memory and the counters), so it is not safe for concurrent use: give each pipeline its own.
+type Chain struct {
+	cfg Config
+	pol policy
+	dec decoder
+	dd  dedup
+	n   counters
+	tmp ctc.Trade // Check's trade when the caller passes none
+}
+
+var (
+	_ ctc.Checker     = (*Chain)(nil)
+	_ ctc.Snapshotter = (*Chain)(nil)
+)
+
+type counters struct {
+	processed, duplicate, late, warnings int64
+	failed                               [numReasons]int64
+}
+
+// The dead-letter reasons, indexed.
+const (
+	rMalformed = iota
+	rIncomplete
+	rInvalid
+	numReasons
+)
+
+var reasons = [numReasons]ctc.Reason{ctc.Malformed, ctc.Incomplete, ctc.Invalid}
+
+func reasonIndex(r ctc.Reason) int {
+	switch r {
+	case ctc.Malformed:
+		return rMalformed
+	case ctc.Incomplete:
+		return rIncomplete
+	}
+	return rInvalid
+}
+
+// New returns a chain for cfg; zero fields take their defaults.
+func New(cfg Config) (*Chain, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Chain{cfg: cfg, pol: newPolicy(cfg), dd: newDedup(cfg.DedupWindow)}
+	c.dec.local = &localIntern{m: make(map[string]string)}
+	c.dec.pol = &c.pol
+	return c, nil
+}
+
+// Config returns the chain's configuration, with the defaults filled in.
+func (c *Chain) Config() Config {
+	cfg := c.cfg
+	cfg.Exchanges = append([]string(nil), cfg.Exchanges...)
+	cfg.Symbols = append([]string(nil), cfg.Symbols...)
+	return cfg
+}
+
+// dupDetail is a constant, so that dropping a duplicate does not allocate.
+const dupDetail = "event_id already passed within the dedup window"
+
+// Check runs the chain on one record and leaves the trade in t: decoded from rec.Data, or copied
+// from rec.Trade when rec.Decoded (t may be &rec.Trade). The steps, in order:
+//
+//  1. rec.Err set: Fail, Malformed, with rec.Err as the detail.
+//  2. schema: rec.Data must decode as a JSON object (Decode): else Fail, Malformed.
+//  3. completeness: event_id, exchange, symbol, price, quantity and timestamp: else Fail, Incomplete.
+//  4. validity: every value, the configured exchanges and symbols: else Fail, Invalid.
+//  5. uniqueness: an event_id that passed within DedupWindow: Duplicate (dropped, not a dead letter).
+//  6. timeliness: ingested more than MaxIngestDelay after the trade: Late, still Pass.
+//  7. consistency: quote_volume off price × quantity by more than Tolerance: Warning, still Pass.
+//
+// It never panics on any input and does not allocate for a record that passes.
+func (c *Chain) Check(rec *ctc.Record, t *ctc.Trade) ctc.Verdict {
+	if t == nil {
+		t = &c.tmp
+	}
+	c.n.processed++
+	if rec.Err != nil {
+		return c.fail(ctc.Malformed, rec.Err.Error())
+	}
+	if rec.Decoded {
+		if t != &rec.Trade {
+			*t = rec.Trade
+		}
+		if r, detail := c.checkTrade(t); r != "" {
+			return c.fail(r, detail)
+		}
+	} else if r := c.dec.decode(rec.Data, t); r.failed() {
+		return c.fail(r.code.reason(), c.dec.detail(rec.Data, r))
+	}
+
+	if c.dd.duplicate(t.EventID) {
+		c.n.duplicate++
+		return ctc.Verdict{Status: ctc.Duplicate, Detail: dupDetail}
+	}
+	c.dd.add(t.EventID, etimeOf(t.Timestamp))
+
+	var v ctc.Verdict
+	if !t.IngestionTimestamp.IsZero() && t.IngestionTimestamp.After(t.Timestamp.Add(c.cfg.MaxIngestDelay)) {
+		v.Late = true
+		c.n.late++
+	}
+	pq := t.Price * t.Quantity
+	if math.Abs(t.QuoteVolume-pq) > c.cfg.Tolerance*pq {
+		v.Warning = true
+		c.n.warnings++
+	}
+	return v
+}
+
+func (c *Chain) fail(r ctc.Reason, detail string) ctc.Verdict {
+	c.n.failed[reasonIndex(r)]++
+	return ctc.Verdict{Status: ctc.Fail, Reason: r, Detail: detail}
+}
+
+// checkTrade applies completeness and validity to a trade a source decoded itself, in the order
+// the decoder uses, and normalises it: timestamps in UTC, a zero quote volume set to price ×
+// quantity. A zero EventID, an empty exchange or symbol and a zero Timestamp are missing.
+func (c *Chain) checkTrade(t *ctc.Trade) (ctc.Reason, string) {
+	if t.EventID == (uuid.UUID{}) || t.Exchange == "" || t.Symbol == "" || t.Timestamp.IsZero() {
+		var parts []string
+		if t.EventID == (uuid.UUID{}) {
+			parts = append(parts, "event_id")
+		}
+		if t.Exchange == "" {
+			parts = append(parts, "exchange")
+		}
+		if t.Symbol == "" {
+			parts = append(parts, "symbol")
+		}
+		if t.Timestamp.IsZero() {
+			parts = append(parts, "timestamp")
+		}
+		return ctc.Incomplete, missingDetail(parts)
+	}
+	switch {
+	case !positive(t.Price):
+		return ctc.Invalid, "price must be a finite number > 0, got " + fmtFloat(t.Price)
+	case !positive(t.Quantity):
+		return ctc.Invalid, "quantity must be a finite number > 0, got " + fmtFloat(t.Quantity)
+	case t.Side != ctc.Buy && t.Side != ctc.Sell:
+		return ctc.Invalid, fmt.Sprintf("side must be buy or sell, got %s", t.Side)
+	case !c.pol.exchangeOK(t.Exchange):
+		return ctc.Invalid, c.pol.exchangeDetail(t.Exchange)
+	case !c.pol.symbolOK(t.Symbol):
+		return ctc.Invalid, c.pol.symbolDetail(t.Symbol)
+	case t.QuoteVolume != 0 && !positive(t.QuoteVolume):
+		return ctc.Invalid, "quote_volume must be a finite number > 0, got " + fmtFloat(t.QuoteVolume)
+	}
+	pq := t.Price * t.Quantity
+	if !positive(pq) {
+		return ctc.Invalid, fmt.Sprintf("price × quantity must be a finite number > 0, got %s × %s",
+			fmtFloat(t.Price), fmtFloat(t.Quantity))
+	}
+	if t.QuoteVolume == 0 {
+		t.QuoteVolume = pq
+	}
+	t.Timestamp = t.Timestamp.UTC()
+	if !t.IngestionTimestamp.IsZero() {
+		t.IngestionTimestamp = t.IngestionTimestamp.UTC()
+	}
+	return "", ""
+}
+
+func positive(v float64) bool { return v > 0 && v <= math.MaxFloat64 }
+
+// Stats returns the counters so far.
+func (c *Chain) Stats() Stats {
+	s := Stats{
+		Processed:      c.n.processed,
+		Duplicate:      c.n.duplicate,
+		Late:           c.n.late,
+		Warnings:       c.n.warnings,
+		FailedByReason: make(map[ctc.Reason]int64, numReasons),
+	}
+	for i, r := range reasons {
+		s.Failed += c.n.failed[i]
+		s.FailedByReason[r] = c.n.failed[i]
+	}
+	s.Passed = s.Processed - s.Failed - s.Duplicate
+	s.QualityScore = 100
+	if s.Processed > 0 {
+		s.QualityScore = float64(s.Passed) / float64(s.Processed) * 100
+	}
+	return s
+}

@@ -1,0 +1,1012 @@
+package quality
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/google/uuid"
+)
+
+// Error is why Decode rejected a record.
+type Error struct {
+	// Reason is ctc.Malformed, ctc.Incomplete or ctc.Invalid.
+	Reason ctc.Reason
+	// Field is the JSON field at fault (the first one, in the chain's order), "" for malformed input.
+	Field string
+	// Detail says what is wrong and what was expected.
+	Detail string
+}
+
+// Error returns the reason and the detail.
+func (e *Error) Error() string { return string(e.Reason) + ": " + e.Detail }
+
+// Decode parses one unified trade JSON object (DESIGN §3.1, the format ctc.Trade.AppendJSON
+// writes) into t and checks every rule that does not depend on a Config: the record is a JSON
+// object (else Malformed), the required fields are present (else Incomplete), and every value is
+// valid (else Invalid). The exchange and symbol only have to be non-empty strings here; the Chain
+// checks them against its Config. A missing or null quote_volume is set to price × quantity.
+//
+// It returns nil or an *Error. After an error t holds whatever was decoded and must not be used.
+// Decode is safe for concurrent use and does not allocate on success for the usual record shape
+// (no escapes in strings, numbers of up to 15 significant digits, UTC or ±hh:mm timestamps).
+func Decode(data []byte, t *ctc.Trade) error {
+	var d decoder
+	if r := d.decode(data, t); r.failed() {
+		return d.err(data, r)
+	}
+	return nil
+}
+
+// The fields of the unified trade, in the order of the slots.
+const (
+	fEventID = iota
+	fExchange
+	fSymbol
+	fPrice
+	fQuantity
+	fQuoteVolume
+	fSide
+	fTimestamp
+	fIngestion
+	numFields
+)
+
+var fieldNames = [numFields]string{"event_id", "exchange", "symbol", "price", "quantity",
+	"quote_volume", "side", "timestamp", "ingestion_timestamp"}
+
+// requiredFields are checked for completeness in this order; validityOrder is the order in which
+// values are checked, so that the detail of a record with several faults is deterministic.
+var (
+	requiredFields = [...]int{fEventID, fExchange, fSymbol, fPrice, fQuantity, fTimestamp}
+	validityOrder  = [...]int{fPrice, fQuantity, fEventID, fTimestamp, fSide, fExchange, fSymbol,
+		fQuoteVolume, fIngestion}
+)
+
+// fieldOf maps a key to its field, or -1.
+func fieldOf(k []byte) int {
+	switch len(k) {
+	case 4:
+		if string(k) == "side" {
+			return fSide
+		}
+	case 5:
+		if string(k) == "price" {
+			return fPrice
+		}
+	case 6:
+		if string(k) == "symbol" {
+			return fSymbol
+		}
+	case 8:
+		switch string(k) {
+		case "event_id":
+			return fEventID
+		case "exchange":
+			return fExchange
+		case "quantity":
+			return fQuantity
+		}
+	case 9:
+		if string(k) == "timestamp" {
+			return fTimestamp
+		}
+	case 12:
+		if string(k) == "quote_volume" {
+			return fQuoteVolume
+		}
+	case 19:
+		if string(k) == "ingestion_timestamp" {
+			return fIngestion
+		}
+	}
+	return -1
+}
+
+// matchKey recognises a plain (unescaped) field name at the quote data[i] without scanning it byte
+// by byte. It returns the field and the index after the closing quote, or -1 and i.
+func matchKey(data []byte, i int) (int, int) {
+	k := data[i+1:]
+	if len(k) < 5 {
+		return -1, i
+	}
+	switch k[0] {
+	case 'e':
+		if len(k) >= 9 && k[8] == '"' {
+			switch string(k[:8]) {
+			case "event_id":
+				return fEventID, i + 10
+			case "exchange":
+				return fExchange, i + 10
+			}
+		}
+	case 's':
+		if string(k[:5]) == `side"` {
+			return fSide, i + 6
+		}
+		if len(k) >= 7 && string(k[:7]) == `symbol"` {
+			return fSymbol, i + 8
+		}
+	case 'p':
+		if len(k) >= 6 && string(k[:6]) == `price"` {
+			return fPrice, i + 7
+		}
+	case 'q':
+		if len(k) >= 9 && string(k[:9]) == `quantity"` {
+			return fQuantity, i + 10
+		}
+		if len(k) >= 13 && string(k[:13]) == `quote_volume"` {
+			return fQuoteVolume, i + 14
+		}
+	case 't':
+		if len(k) >= 10 && string(k[:10]) == `timestamp"` {
+			return fTimestamp, i + 11
+		}
+	case 'i':
+		if len(k) >= 20 && string(k[:20]) == `ingestion_timestamp"` {
+			return fIngestion, i + 21
+		}
+	}
+	return -1, i
+}
+
+// state is what the last occurrence of a field held (duplicate keys: the last one wins).
+type state uint8
+
+const (
+	stAbsent state = iota
+	stNull
+	stEmpty // "" (and the nil UUID for event_id): counts as missing for required fields
+	stOK
+	stBad // present, but not a valid value for the field
+)
+
+// kind is the JSON type of a field's value, for the detail.
+type kind uint8
+
+const (
+	kNone kind = iota
+	kString
+	kNumber
+	kOther // true, false, an object or an array
+)
+
+type slot struct {
+	st         state
+	kind       kind
+	start, end int // the raw value, data[start:end]
+}
+
+// result is the outcome of decode without allocating: the detail is built from it, and from the
+// slots, only when the record fails.
+type result struct {
+	code  rcode // rOK on success
+	msg   msgID // malformed: what is wrong; invalid: a sub-case (mProduct)
+	field int8  // the field at fault, -1 for malformed input
+	pos   int   // malformed: the byte offset of the fault
+}
+
+// rcode is a dead-letter reason, small so that results stay in registers.
+type rcode uint8
+
+const (
+	rOK rcode = iota
+	rcMalformed
+	rcIncomplete
+	rcInvalid
+)
+
+func (c rcode) reason() ctc.Reason {
+	switch c {
+	case rcMalformed:
+		return ctc.Malformed
+	case rcIncomplete:
+		return ctc.Incomplete
+	case rcInvalid:
+		return ctc.Invalid
+	}
+	return ""
+}
+
+func (r result) failed() bool { return r.code != rOK }
+
+// msgID names what is wrong with malformed input (and one sub-case of invalid).
+type msgID uint8
+
+const (
+	msgNone msgID = iota
+	msgEmpty
+	msgNotObject
+	msgEOF
+	msgWantKey
+	msgWantColon
+	msgWantComma
+	msgWantElem
+	msgBadValue
+	msgBadLiteral
+	msgBadNumber
+	msgControl
+	msgBadEscape
+	msgTrailing
+	msgTooDeep
+	msgProduct // invalid: price × quantity is not a finite number > 0
+)
+
+var messages = [...]string{
+	msgEmpty:      "the record is empty",
+	msgNotObject:  "the record must be a JSON object",
+	msgEOF:        "unexpected end of input",
+	msgWantKey:    "expected a string key",
+	msgWantColon:  "expected ':' after the key",
+	msgWantComma:  "expected ',' or '}' after the value",
+	msgWantElem:   "expected ',' or ']' after the element",
+	msgBadValue:   "expected a JSON value",
+	msgBadLiteral: "invalid literal (true, false or null)",
+	msgBadNumber:  "invalid number",
+	msgControl:    "control character in a string",
+	msgBadEscape:  "invalid escape in a string",
+	msgTrailing:   "data after the end of the object",
+	msgTooDeep:    "nesting deeper than 10000",
+	msgProduct:    "price × quantity is not a finite number > 0",
+}
+
+// maxDepth is encoding/json's nesting limit; beyond it input is malformed, as there.
+const maxDepth = 10000
+
+func malformed(pos int, msg msgID) result {
+	return result{code: rcMalformed, field: -1, pos: pos, msg: msg}
+}
+
+// decoder holds the per-record slots and what a Chain adds: its own intern table and its policy.
+type decoder struct {
+	slots   [numFields]slot
+	present uint16       // fields seen, by bit
+	ok      uint16       // fields whose last value is valid (stOK), by bit
+	scratch []byte       // unescaped strings; reused by a Chain's decoder
+	local   *localIntern // the Chain's intern table; nil: the shared one
+	pol     *policy      // nil: no exchange or symbol policy (Decode)
+}
+
+// decode is Decode without the error value. It scans data once, front to back.
+func (d *decoder) decode(data []byte, t *ctc.Trade) result {
+	*t = ctc.Trade{}
+	d.slots = [numFields]slot{}
+	d.present, d.ok = 0, 0
+	n := len(data)
+	i := skipWS(data, 0)
+	if i >= n {
+		return malformed(i, msgEmpty)
+	}
+	if data[i] != '{' {
+		return malformed(i, msgNotObject)
+	}
+	i = skipWS(data, i+1)
+	if i < n && data[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= n {
+				return malformed(i, msgEOF)
+			}
+			if data[i] != '"' {
+				return malformed(i, msgWantKey)
+			}
+			f, j := matchKey(data, i)
+			if f < 0 {
+				var plain bool
+				var r result
+				if j, plain, r = scanString(data, i); r.failed() {
+					return r
+				}
+				if plain {
+					f = fieldOf(data[i+1 : j-1])
+				} else {
+					f = d.escapedField(data[i+1 : j-1])
+				}
+			}
+			if i = j; i < n && data[i] <= ' ' {
+				i = skipWS(data, i)
+			}
+			if i >= n {
+				return malformed(i, msgEOF)
+			}
+			if data[i] != ':' {
+				return malformed(i, msgWantColon)
+			}
+			if i++; i < n && data[i] <= ' ' {
+				i = skipWS(data, i)
+			}
+			var r result
+			if f < 0 {
+				i, r = skipValue(data, i, 2)
+			} else {
+				i, r = d.value(f, data, i, t)
+				if d.slots[f].st == stOK {
+					d.ok |= 1 << f
+				}
+			}
+			if r.failed() {
+				return r
+			}
+			if i < n && data[i] <= ' ' {
+				i = skipWS(data, i)
+			}
+			if i >= n {
+				return malformed(i, msgEOF)
+			}
+			if data[i] == ',' {
+				if i++; i < n && data[i] <= ' ' {
+					i = skipWS(data, i)
+				}
+				continue
+			}
+			if data[i] == '}' {
+				i++
+				break
+			}
+			return malformed(i, msgWantComma)
+		}
+	}
+	if i = skipWS(data, i); i != n {
+		return malformed(i, msgTrailing)
+	}
+	return d.finish(t)
+}
+
+// escapedField looks up a key that has escapes or non-ASCII bytes.
+func (d *decoder) escapedField(raw []byte) int {
+	if len(raw) > 6*len("ingestion_timestamp") {
+		return -1 // longer than any field name fully escaped
+	}
+	d.scratch = unquote(d.scratch[:0], raw)
+	return fieldOf(d.scratch)
+}
+
+// value decodes the value of a known field at data[i:].
+func (d *decoder) value(f int, data []byte, i int, t *ctc.Trade) (int, result) {
+	s := &d.slots[f]
+	*s = slot{start: i}
+	if bit := uint16(1) << f; d.present&bit == 0 {
+		d.present |= bit
+	} else { // a repeated key: the last one wins
+		clearField(f, t)
+		d.ok &^= bit
+	}
+	if i >= len(data) {
+		return i, malformed(i, msgEOF)
+	}
+	switch c := data[i]; {
+	case c == '"':
+		// The usual event_id and timestamps hold no byte that needs escaping, so they are parsed
+		// straight from the input and the string ends where the parse does.
+		switch f {
+		case fEventID:
+			if i+37 < len(data) && data[i+37] == '"' {
+				if u, ok := parseUUID(data[i+1 : i+37]); ok && u != (uuid.UUID{}) {
+					t.EventID = u
+					s.st, s.kind, s.end = stOK, kString, i+38
+					return i + 38, result{}
+				}
+			}
+		case fTimestamp, fIngestion:
+			if ts, m, ok := parseTimeFast(data[i+1:]); ok && i+1+m < len(data) && data[i+1+m] == '"' {
+				if f == fTimestamp {
+					t.Timestamp = ts
+				} else {
+					t.IngestionTimestamp = ts
+				}
+				j := i + 2 + m
+				s.st, s.kind, s.end = stOK, kString, j
+				return j, result{}
+			}
+		}
+		j, plain, r := scanString(data, i)
+		if r.failed() {
+			return j, r
+		}
+		s.kind, s.end = kString, j
+		raw := data[i+1 : j-1]
+		if !plain {
+			d.scratch = unquote(d.scratch[:0], raw)
+			raw = d.scratch
+		}
+		d.str(f, raw, s, t)
+		return j, result{}
+	case c == '-' || c-'0' <= 9:
+		s.kind = kNumber
+		if f == fPrice || f == fQuantity || f == fQuoteVolume {
+			v, j, ok := parseNumber(data, i)
+			if !ok {
+				return j, malformed(j, msgBadNumber)
+			}
+			s.end = j
+			if v > 0 && v <= math.MaxFloat64 {
+				s.st = stOK
+				setNumber(f, v, t)
+			} else {
+				s.st = stBad
+			}
+			return j, result{}
+		}
+		j, ok := skipNumber(data, i)
+		if !ok {
+			return j, malformed(j, msgBadNumber)
+		}
+		s.st, s.end = stBad, j
+		return j, result{}
+	case c == 'n':
+		j, ok := literal(data, i, "null")
+		if !ok {
+			return j, malformed(i, msgBadLiteral)
+		}
+		s.st, s.end = stNull, j
+		return j, result{}
+	default:
+		j, r := skipValue(data, i, 2)
+		if r.failed() {
+			return j, r
+		}
+		s.st, s.kind, s.end = stBad, kOther, j
+		return j, result{}
+	}
+}
+
+// str decodes a string value (unescaped) of field f.
+func (d *decoder) str(f int, v []byte, s *slot, t *ctc.Trade) {
+	if len(v) == 0 {
+		s.st = stEmpty
+		if f == fSide || f == fQuoteVolume || f == fIngestion {
+			s.st = stBad // present but not a valid value: these fields are not "required"
+		}
+		return
+	}
+	s.st = stBad
+	switch f {
+	case fEventID:
+		if u, ok := parseUUID(v); ok {
+			t.EventID = u
+			s.st = stOK
+			if u == (uuid.UUID{}) {
+				s.st = stEmpty
+			}
+		}
+	case fExchange:
+		t.Exchange = d.intern(v)
+		s.st = stOK
+	case fSymbol:
+		t.Symbol = d.intern(v)
+		s.st = stOK
+	case fSide:
+		switch string(v) {
+		case "buy":
+			t.Side, s.st = ctc.Buy, stOK
+		case "sell":
+			t.Side, s.st = ctc.Sell, stOK
+		}
+	case fTimestamp:
+		if ts, ok := parseTime(v); ok {
+			t.Timestamp, s.st = ts, stOK
+		}
+	case fIngestion:
+		if ts, ok := parseTime(v); ok {
+			t.IngestionTimestamp, s.st = ts, stOK
+		}
+	}
+	// Numbers given as strings stay stBad: "43250.12" is not a number.
+}
+
+func (d *decoder) intern(b []byte) string {
+	if d.local != nil {
+		return d.local.intern(b)
+	}
+	return internShared(b)
+}
+
+func clearField(f int, t *ctc.Trade) {
+	switch f {
+	case fEventID:
+		t.EventID = uuid.UUID{}
+	case fExchange:
+		t.Exchange = ""
+	case fSymbol:
+		t.Symbol = ""
+	case fPrice:
+		t.Price = 0
+	case fQuantity:
+		t.Quantity = 0
+	case fQuoteVolume:
+		t.QuoteVolume = 0
+	case fSide:
+		t.Side = ctc.SideUnknown
+	case fTimestamp:
+		t.Timestamp = time.Time{}
+	case fIngestion:
+		t.IngestionTimestamp = time.Time{}
+	}
+}
+
+func setNumber(f int, v float64, t *ctc.Trade) {
+	switch f {
+	case fPrice:
+		t.Price = v
+	case fQuantity:
+		t.Quantity = v
+	case fQuoteVolume:
+		t.QuoteVolume = v
+	}
+}
+
+// allOK are the fields that must hold a valid value: the required ones and side.
+const allOK = 1<<fEventID | 1<<fExchange | 1<<fSymbol | 1<<fPrice | 1<<fQuantity | 1<<fTimestamp | 1<<fSide
+
+// finish applies the completeness and validity rules to the decoded slots.
+func (d *decoder) finish(t *ctc.Trade) result {
+	// The usual record: every field valid. Anything else takes the ordered checks of finishSlow.
+	if d.ok&allOK == allOK && optionalOK(d.slots[fQuoteVolume].st) && optionalOK(d.slots[fIngestion].st) &&
+		(d.pol == nil || d.pol.exchangeOK(t.Exchange) && d.pol.symbolOK(t.Symbol)) {
+		pq := t.Price * t.Quantity
+		if pq > 0 && pq <= math.MaxFloat64 {
+			if d.slots[fQuoteVolume].st != stOK {
+				t.QuoteVolume = pq
+			}
+			return result{}
+		}
+	}
+	return d.finishSlow(t)
+}
+
+func optionalOK(st state) bool { return st == stOK || st == stAbsent || st == stNull }
+
+func (d *decoder) finishSlow(t *ctc.Trade) result {
+	for _, f := range requiredFields {
+		if st := d.slots[f].st; st == stAbsent || st == stNull || st == stEmpty {
+			return result{code: rcIncomplete, field: int8(f)}
+		}
+	}
+	for _, f := range validityOrder {
+		st := d.slots[f].st
+		bad := st == stBad
+		switch f {
+		case fSide:
+			bad = st != stOK
+		case fExchange:
+			bad = bad || d.pol != nil && !d.pol.exchangeOK(t.Exchange)
+		case fSymbol:
+			bad = bad || d.pol != nil && !d.pol.symbolOK(t.Symbol)
+		}
+		if bad {
+			return result{code: rcInvalid, field: int8(f)}
+		}
+	}
+	pq := t.Price * t.Quantity
+	if !(pq > 0 && pq <= math.MaxFloat64) {
+		return result{code: rcInvalid, field: fPrice, msg: msgProduct}
+	}
+	if d.slots[fQuoteVolume].st != stOK {
+		t.QuoteVolume = pq
+	}
+	return result{}
+}
+
+// ---- the scanner ----
+
+// skipWS returns the index of the first byte at or after i that is not JSON whitespace.
+func skipWS(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// plainByte marks the bytes a string can hold as they are: printable ASCII but '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// special flags, in the high bit of each byte of w, the bytes a plain string cannot hold as they
+// are: '"', '\\', control characters and non-ASCII. Only the lowest flag is exact (borrows can
+// flag bytes above a flagged one), which is all scanString needs.
+func special(w uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := w ^ ('"' * lo)
+	b := w ^ ('\\' * lo)
+	return ((w-0x20*lo)|(q-lo)|(b-lo))&^w&hi | w&hi
+}
+
+// scanString scans the string that starts with the quote at data[i]. It returns the index after
+// the closing quote and whether the string is plain: no escapes and ASCII only, so its raw bytes
+// are its value.
+func scanString(data []byte, i int) (end int, plain bool, r result) {
+	n := len(data)
+	j := i + 1
+	for j+8 <= n {
+		if m := special(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			goto found
+		}
+		j += 8
+	}
+	for j < n && plainByte[data[j]] {
+		j++
+	}
+found:
+	if j < n && data[j] == '"' {
+		return j + 1, true, result{}
+	}
+	for j < n {
+		c := data[j]
+		switch {
+		case c == '"':
+			return j + 1, false, result{}
+		case c == '\\':
+			if j+1 >= n {
+				return n, false, malformed(n, msgEOF)
+			}
+			switch data[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > n {
+					return n, false, malformed(n, msgEOF)
+				}
+				if hex4(data[j+2:j+6]) < 0 {
+					return j, false, malformed(j, msgBadEscape)
+				}
+				j += 6
+			default:
+				return j, false, malformed(j, msgBadEscape)
+			}
+		case c < 0x20:
+			return j, false, malformed(j, msgControl)
+		default:
+			j++
+		}
+	}
+	return n, false, malformed(n, msgEOF)
+}
+
+var unhex = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = int8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = int8(c - 'a' + 10)
+		t[c-'a'+'A'] = int8(c - 'a' + 10)
+	}
+	return t
+}()
+
+// hex4 decodes four hex digits, or returns -1.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	a, b1, c, e := unhex[b[0]], unhex[b[1]], unhex[b[2]], unhex[b[3]]
+	if a|b1|c|e < 0 {
+		return -1
+	}
+	return rune(a)<<12 | rune(b1)<<8 | rune(c)<<4 | rune(e)
+}
+
+// unquote appends the value of the string whose raw bytes (between the quotes, already checked
+// by scanString) are s, exactly as encoding/json decodes it: invalid UTF-8 and unpaired surrogates
+// become U+FFFD.
+func unquote(dst, s []byte) []byte {
+	for r := 0; r < len(s); {
+		c := s[r]
+		switch {
+		case c == '\\':
+			e := s[r+1]
+			r += 2
+			switch e {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				rr := hex4(s[r:])
+				r += 4
+				if utf16.IsSurrogate(rr) {
+					if r+6 <= len(s) && s[r] == '\\' && s[r+1] == 'u' {
+						if dec := utf16.DecodeRune(rr, hex4(s[r+2:])); dec != utf8.RuneError {
+							r += 6
+							dst = utf8.AppendRune(dst, dec)
+							break
+						}
+					}
+					rr = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, rr)
+			default: // '"', '\\', '/'
+				dst = append(dst, e)
+			}
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			r += size
+			dst = utf8.AppendRune(dst, rr)
+		}
+	}
+	return dst
+}
+
+// literal checks for the literal lit at data[i:].
+func literal(data []byte, i int, lit string) (int, bool) {
+	if len(data)-i >= len(lit) && string(data[i:i+len(lit)]) == lit {
+		return i + len(lit), true
+	}
+	return i, false
+}
+
+// skipValue skips the JSON value at data[i:], checking its syntax. depth is the nesting depth a
+// container at data[i] would have (the record's object is depth 1).
+func skipValue(data []byte, i, depth int) (int, result) {
+	n := len(data)
+	if i >= n {
+		return i, malformed(i, msgEOF)
+	}
+	switch c := data[i]; c {
+	case '"':
+		j, _, r := scanString(data, i)
+		return j, r
+	case '{', '[':
+		if depth > maxDepth {
+			return i, malformed(i, msgTooDeep)
+		}
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipWS(data, i+1)
+		if i < n && data[i] == closer {
+			return i + 1, result{}
+		}
+		for {
+			var r result
+			if c == '{' {
+				if i >= n {
+					return i, malformed(i, msgEOF)
+				}
+				if data[i] != '"' {
+					return i, malformed(i, msgWantKey)
+				}
+				if i, _, r = scanString(data, i); r.failed() {
+					return i, r
+				}
+				if i = skipWS(data, i); i >= n {
+					return i, malformed(i, msgEOF)
+				}
+				if data[i] != ':' {
+					return i, malformed(i, msgWantColon)
+				}
+				i = skipWS(data, i+1)
+			}
+			if i, r = skipValue(data, i, depth+1); r.failed() {
+				return i, r
+			}
+			if i = skipWS(data, i); i >= n {
+				return i, malformed(i, msgEOF)
+			}
+			switch data[i] {
+			case ',':
+				i = skipWS(data, i+1)
+				continue
+			case closer:
+				return i + 1, result{}
+			}
+			if c == '{' {
+				return i, malformed(i, msgWantComma)
+			}
+			return i, malformed(i, msgWantElem)
+		}
+	case 't':
+		if j, ok := literal(data, i, "true"); ok {
+			return j, result{}
+		}
+	case 'f':
+		if j, ok := literal(data, i, "false"); ok {
+			return j, result{}
+		}
+	case 'n':
+		if j, ok := literal(data, i, "null"); ok {
+			return j, result{}
+		}
+	default:
+		if c == '-' || c-'0' <= 9 {
+			j, ok := skipNumber(data, i)
+			if !ok {
+				return j, malformed(j, msgBadNumber)
+			}
+			return j, result{}
+		}
+		return i, malformed(i, msgBadValue)
+	}
+	return i, malformed(i, msgBadLiteral)
+}
+
+// skipNumber checks the JSON number grammar at data[i:].
+func skipNumber(data []byte, i int) (int, bool) {
+	_, j, ok := scanNumber(data, i, false)
+	return j, ok
+}
+
+// parseNumber scans the JSON number at data[i:] and returns its value, as strconv.ParseFloat
+// would, bit for bit.
+func parseNumber(data []byte, i int) (float64, int, bool) {
+	return scanNumber(data, i, true)
+}
+
+// float64pow10 are the powers of ten a float64 holds exactly.
+var float64pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+func scanNumber(data []byte, i int, value bool) (float64, int, bool) {
+	n := len(data)
+	start := i
+	neg := false
+	if i < n && data[i] == '-' {
+		neg = true
+		i++
+	}
+	if i >= n {
+		return 0, i, false
+	}
+	// The mantissa as strconv's readFloat accumulates it: up to 19 significant digits, dp the
+	// position of the decimal point, trunc whether a non-zero digit did not fit.
+	var mant uint64
+	nd, ndMant, dp := 0, 0, 0
+	trunc := false
+	switch c := data[i]; {
+	case c == '0':
+		i++
+	case c-'1' <= 8:
+		for ; i < n; i++ {
+			c := data[i] - '0'
+			if c > 9 {
+				break
+			}
+			nd++
+			if ndMant < 19 {
+				mant = mant*10 + uint64(c)
+				ndMant++
+			} else if c != 0 {
+				trunc = true
+			}
+		}
+	default:
+		return 0, i, false
+	}
+	dp = nd
+	if i < n && data[i] == '.' {
+		i++
+		fs := i
+		for ; i < n; i++ {
+			c := data[i] - '0'
+			if c > 9 {
+				break
+			}
+			if c == 0 && nd == 0 {
+				dp--
+				continue
+			}
+			nd++
+			if ndMant < 19 {
+				mant = mant*10 + uint64(c)
+				ndMant++
+			} else if c != 0 {
+				trunc = true
+			}
+		}
+		if i == fs {
+			return 0, i, false
+		}
+	}
+	if i < n && data[i]|0x20 == 'e' {
+		i++
+		esign := 1
+		if i < n && (data[i] == '+' || data[i] == '-') {
+			if data[i] == '-' {
+				esign = -1
+			}
+			i++
+		}
+		es, e := i, 0
+		for ; i < n; i++ {
+			c := data[i] - '0'
+			if c > 9 {
+				break
+			}
+			if e < 10000 {
+				e = e*10 + int(c)
+			}
+		}
+		if i == es {
+			return 0, i, false
+		}
+		dp += e * esign
+	}
+	if !value {
+		return 0, i, true
+	}
+	if !trunc {
+		exp := 0
+		if mant != 0 {
+			exp = dp - ndMant
+		}
+		if f, ok := exactFloat(mant, exp, neg); ok {
+			return f, i, true
+		}
+	}
+	// Grammar checked, so ParseFloat cannot fail but for range: it then returns ±Inf, which
+	// validation rejects. The conversion does not allocate for numbers of up to 32 bytes.
+	f, _ := strconv.ParseFloat(string(data[start:i]), 64)
+	return f, i, true
+}
+
+// exactFloat is strconv's atof64exact: when the mantissa and the power of ten are both exact in a
+// float64, one IEEE multiplication or division rounds correctly.
+func exactFloat(mant uint64, exp int, neg bool) (float64, bool) {
+	if mant>>52 != 0 {
+		return 0, false
+	}
+	f := float64(mant)
+	if neg {
+		f = -f
+	}
+	switch {
+	case exp == 0:
+		return f, true
+	case exp > 0 && exp <= 15+22:
+		if exp > 22 {
+			f *= float64pow10[exp-22]
+			exp = 22
+		}
+		if f > 1e15 || f < -1e15 {
+			return 0, false
+		}
+		return f * float64pow10[exp], true
+	case exp < 0 && exp >= -22:
+		return f / float64pow10[-exp], true
+	}
+	return 0, false
+}
+
+// parseUUID parses the 36-character form, in either case.
+func parseUUID(b []byte) (uuid.UUID, bool) {
+	var u uuid.UUID
+	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
+		return u, false
+	}
+	for i, x := range [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34} {
+		hi, lo := unhex[b[x]], unhex[b[x+1]]
+		if hi|lo < 0 {
+			return u, false
+		}
+		u[i] = byte(hi)<<4 | byte(lo)
+	}
+	return u, true
+}
