@@ -45,3 +45,11 @@ func money(v float64) string {
 	}
 	return "$" + strconv.FormatFloat(v, 'f', 2, 64)
 }
+
+// price formats a price for a message: cents for prices of 1 and more, six significant digits below.
+func price(v float64) string {
+	if math.Abs(v) >= 1 {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}

@@ -207,8 +207,8 @@ func (s *Spread) close(p window.Pane[string, spreadAcc], out *ctc.Output) {
 		ActualValue:    pct,
 		WindowStart:    start,
 		DetectedAt:     end,
-		Message: fmt.Sprintf("%s: Binance VWAP %g vs Coinbase VWAP %g, spread %+.3f%% over %s",
-			p.Key, b, c, pct, s.cfg.Window),
+		Message: fmt.Sprintf("%s: Binance VWAP %s vs Coinbase VWAP %s, spread %+.3f%% over %s",
+			p.Key, price(b), price(c), pct, s.cfg.Window),
 		TTLEpoch: ttl(end),
 	})
 }

@@ -80,8 +80,8 @@ func (w *Whale) Observe(t *ctc.Trade, out *ctc.Output) {
 		ActualValue:    qv,
 		WindowStart:    at,
 		DetectedAt:     at,
-		Message: fmt.Sprintf("%s on %s: %s %s of %g at %g (over %s)",
-			t.Symbol, t.Exchange, money(qv), t.Side, t.Quantity, t.Price, money(threshold)),
+		Message: fmt.Sprintf("%s on %s: %s %s of %g at %s (over %s)",
+			t.Symbol, t.Exchange, money(qv), t.Side, t.Quantity, price(t.Price), money(threshold)),
 		TTLEpoch: ttl(at),
 	})
 	out.Whales = append(out.Whales, ctc.WhaleTrade{
