@@ -259,4 +259,3 @@ func writeQuality(path string, s quality.Stats) error {
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
-
