@@ -148,7 +148,11 @@ func jsonKey(t *rapid.T, k string) string {
 
 // jsonNumber draws the text of a JSON number of any shape.
 func jsonNumber(t *rapid.T, label string) string {
-	switch rapid.IntRange(0, 5).Draw(t, label+"Shape") {
+	switch rapid.IntRange(0, 6).Draw(t, label+"Shape") {
+	case 6: // 15 to 17 significant digits and exponents where exact shortcuts stop being exact
+		return rapid.StringMatching(`[1-9][0-9]{14,16}`).Draw(t, label+"Long") +
+			rapid.SampledFrom([]string{"e", "E", "e+", "e-"}).Draw(t, label+"E") +
+			strconv.Itoa(rapid.IntRange(0, 40).Draw(t, label+"Exp"))
 	case 0:
 		return strconv.FormatFloat(genPositive().Draw(t, label+"F"), 'g', -1, 64)
 	case 1:
@@ -346,7 +350,7 @@ func genRecord() *rapid.Generator[[]byte] {
 			out = out[:rapid.IntRange(0, len(out)).Draw(t, "cut")]
 		case 1:
 			i := rapid.IntRange(0, len(out)).Draw(t, "at")
-			junk := rapid.SampledFrom([]string{"x", ",", "}", "{", "\"", "\\", "\x00", "]", " 1", "\xff"}).Draw(t, "junk")
+			junk := rapid.SampledFrom([]string{"x", ",", "}", "{", "\"", "\\", "\x00", "\x1f", "\x7f", "]", " 1", "\xff"}).Draw(t, "junk")
 			out = append(out[:i:i], append([]byte(junk), out[i:]...)...)
 		case 2:
 			out = []byte(rapid.SampledFrom([]string{"[]", "null", "1", `"{}"`, "{}", "{} {}", "", "  ", "{,}",
