@@ -159,8 +159,12 @@ func (c *Chain) checkTrade(t *ctc.Trade) (ctc.Reason, string) {
 		return ctc.Invalid, c.pol.exchangeDetail(t.Exchange)
 	case !c.pol.symbolOK(t.Symbol):
 		return ctc.Invalid, c.pol.symbolDetail(t.Symbol)
+	case timeRange(t.Timestamp) != 0:
+		return ctc.Invalid, "timestamp must be between years 0001 and 9999 in UTC, got " + t.Timestamp.String()
 	case t.QuoteVolume != 0 && !positive(t.QuoteVolume):
 		return ctc.Invalid, "quote_volume must be a finite number > 0, got " + fmtFloat(t.QuoteVolume)
+	case !t.IngestionTimestamp.IsZero() && timeRange(t.IngestionTimestamp) != 0:
+		return ctc.Invalid, "ingestion_timestamp must be between years 0001 and 9999 in UTC, got " + t.IngestionTimestamp.String()
 	}
 	pq := t.Price * t.Quantity
 	if !positive(pq) {

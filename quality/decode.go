@@ -395,13 +395,9 @@ func (d *decoder) value(f int, data []byte, i int, t *ctc.Trade) (int, result) {
 			}
 		case fTimestamp, fIngestion:
 			if ts, m, ok := parseTimeFast(data[i+1:]); ok && i+1+m < len(data) && data[i+1+m] == '"' {
-				if f == fTimestamp {
-					t.Timestamp = ts
-				} else {
-					t.IngestionTimestamp = ts
-				}
 				j := i + 2 + m
-				s.st, s.kind, s.end = stOK, kString, j
+				s.kind, s.end = kString, j
+				setTime(f, ts, s, t)
 				return j, result{}
 			}
 		}
@@ -488,13 +484,9 @@ func (d *decoder) str(f int, v []byte, s *slot, t *ctc.Trade) {
 		case "sell":
 			t.Side, s.st = ctc.Sell, stOK
 		}
-	case fTimestamp:
+	case fTimestamp, fIngestion:
 		if ts, ok := parseTime(v); ok {
-			t.Timestamp, s.st = ts, stOK
-		}
-	case fIngestion:
-		if ts, ok := parseTime(v); ok {
-			t.IngestionTimestamp, s.st = ts, stOK
+			setTime(f, ts, s, t)
 		}
 	}
 	// Numbers given as strings stay stBad: "43250.12" is not a number.
@@ -505,6 +497,48 @@ func (d *decoder) intern(b []byte) string {
 		return d.local.intern(b)
 	}
 	return internShared(b)
+}
+
+// setTime stores a parsed timestamp. The zero time is what a zero ctc.Trade field means, so it
+// counts as missing (an ingestion_timestamp that is absent); outside years 0001 to 9999 in UTC a
+// time cannot be written in RFC 3339 once normalised, so it is invalid.
+func setTime(f int, ts time.Time, s *slot, t *ctc.Trade) {
+	switch timeRange(ts) {
+	case 0:
+		s.st = stOK
+		if f == fTimestamp {
+			t.Timestamp = ts
+		} else {
+			t.IngestionTimestamp = ts
+		}
+	case -1: // the zero time
+		s.st = stEmpty
+		if f == fIngestion {
+			s.st = stNull
+		}
+	default:
+		s.st = stBad
+	}
+}
+
+// The range of timestamps: after the zero time (0001-01-01T00:00:00Z), up to the end of 9999.
+const (
+	minUnix = -62135596800
+	maxUnix = 253402300799
+)
+
+// timeRange is 0 for a time in range, -1 for the zero time, 1 for a time out of range.
+func timeRange(ts time.Time) int {
+	switch sec := ts.Unix(); {
+	case sec > minUnix && sec <= maxUnix:
+		return 0
+	case sec == minUnix:
+		if ts.Nanosecond() == 0 {
+			return -1
+		}
+		return 0
+	}
+	return 1
 }
 
 func clearField(f int, t *ctc.Trade) {

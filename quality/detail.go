@@ -43,10 +43,13 @@ func (d *decoder) detail(data []byte, r result) string {
 			case stNull:
 				parts = append(parts, fieldNames[f]+" (null)")
 			case stEmpty:
-				if s.end-s.start > 2 {
-					parts = append(parts, fieldNames[f]+" (the nil UUID)")
-				} else {
+				switch {
+				case s.end-s.start <= 2:
 					parts = append(parts, fieldNames[f]+" (empty string)")
+				case f == fEventID:
+					parts = append(parts, fieldNames[f]+" (the nil UUID)")
+				default:
+					parts = append(parts, fieldNames[f]+" (the zero time)")
 				}
 			}
 		}
@@ -86,9 +89,15 @@ func (d *decoder) invalidDetail(data []byte, r result) string {
 		return fmt.Sprintf("%s must be a finite number > 0, got %s", name, got)
 	case fEventID:
 		return "event_id must be a UUID (8-4-4-4-12 hex digits, e.g. 6f1c7c52-0f5e-5d2c-9a57-0d8e5b7e1a11), got " + got
-	case fTimestamp:
-		return "timestamp must be RFC 3339 with a zone, got " + got
-	case fIngestion:
+	case fTimestamp, fIngestion:
+		if s.kind == kString {
+			if _, ok := parseTime(unquote(nil, raw[1:len(raw)-1])); ok {
+				got += " (outside years 0001 to 9999 in UTC)"
+			}
+		}
+		if f == fTimestamp {
+			return "timestamp must be RFC 3339 with a zone, got " + got
+		}
 		return "ingestion_timestamp must be RFC 3339 with a zone (or null), got " + got
 	case fSide:
 		if s.st == stAbsent {

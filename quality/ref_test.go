@@ -63,6 +63,7 @@ func refDecode(data []byte) (ctc.Trade, ctc.Reason, string) {
 		ts, err := time.Parse(time.RFC3339, s)
 		return ts.UTC(), err == nil
 	}
+	inRange := func(ts time.Time) bool { return ts.Year() >= 1 && ts.Year() <= 9999 }
 
 	// Completeness.
 	for _, k := range []string{"event_id", "exchange", "symbol", "price", "quantity", "timestamp"} {
@@ -71,7 +72,12 @@ func refDecode(data []byte) (ctc.Trade, ctc.Reason, string) {
 		}
 		if s, ok := str(k); ok && k == "event_id" {
 			if u, ok := parseID(s); ok && u == (uuid.UUID{}) {
-				return t, ctc.Incomplete, k
+				return t, ctc.Incomplete, k // the nil UUID
+			}
+		}
+		if s, ok := str(k); ok && k == "timestamp" {
+			if ts, ok := parseTS(s); ok && ts.IsZero() {
+				return t, ctc.Incomplete, k // the zero time
 			}
 		}
 	}
@@ -88,7 +94,7 @@ func refDecode(data []byte) (ctc.Trade, ctc.Reason, string) {
 		return t, ctc.Invalid, "event_id"
 	}
 	s, ok = str("timestamp")
-	if t.Timestamp, ok = parseTS(s); !ok || !isString(m["timestamp"]) {
+	if t.Timestamp, ok = parseTS(s); !ok || !isString(m["timestamp"]) || !inRange(t.Timestamp) {
 		return t, ctc.Invalid, "timestamp"
 	}
 	switch s, _ := str("side"); s {
@@ -112,8 +118,11 @@ func refDecode(data []byte) (ctc.Trade, ctc.Reason, string) {
 	}
 	if !isNull("ingestion_timestamp") {
 		s, isStr := str("ingestion_timestamp")
-		if t.IngestionTimestamp, ok = parseTS(s); !ok || !isStr {
+		if t.IngestionTimestamp, ok = parseTS(s); !ok || !isStr || !inRange(t.IngestionTimestamp) {
 			return t, ctc.Invalid, "ingestion_timestamp"
+		}
+		if t.IngestionTimestamp.IsZero() {
+			t.IngestionTimestamp = time.Time{} // the zero time: unknown, as if absent
 		}
 	}
 	pq := t.Price * t.Quantity
