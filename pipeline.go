@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -29,6 +30,15 @@ type Pipeline struct {
 
 	batch Batch
 	stats Stats
+
+	// Stats are counted on the Run goroutine and published under mu at every batch, so that
+	// Stats can be read concurrently (by a metrics endpoint) at no per-record cost.
+	mu        sync.Mutex
+	published Stats
+
+	ckpt      *CheckpointConfig
+	seq       int64
+	sinceCkpt int64
 
 	// Live-mode bookkeeping for idleness: the newest event time seen and when it was seen.
 	maxEvent    time.Time
@@ -116,12 +126,27 @@ func NewPipeline(src Source, opts ...Option) (*Pipeline, error) {
 			return nil, errors.New("ctc: nil sink")
 		}
 	}
+	if p.ckpt != nil {
+		if err := p.ckpt.validate(p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
-// Stats returns the pipeline's counters. It must not be called while Run is running on another
-// goroutine.
-func (p *Pipeline) Stats() Stats { return p.stats }
+// Stats returns the pipeline's counters as of the last batch written. It is safe to call while
+// Run is running.
+func (p *Pipeline) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.published
+}
+
+func (p *Pipeline) publish() {
+	p.mu.Lock()
+	p.published = p.stats
+	p.mu.Unlock()
+}
 
 // Run reads the source until it ends or ctx is done. At the end of a bounded source it advances
 // every detector to EndOfTime, so every window fires, writes and flushes the sinks, and returns nil.
@@ -130,6 +155,11 @@ func (p *Pipeline) Stats() Stats { return p.stats }
 // Any other source or sink error stops the run and is returned. Bad records never do: they become
 // dead letters.
 func (p *Pipeline) Run(ctx context.Context) error {
+	if p.ckpt != nil {
+		if err := p.restore(ctx); err != nil {
+			return err
+		}
+	}
 	if p.now == nil {
 		return p.runBounded(ctx)
 	}
@@ -148,6 +178,12 @@ func (p *Pipeline) runBounded(ctx context.Context) error {
 			return p.endOrFail(ctx, err)
 		}
 		p.process(&rec)
+		if p.ckpt != nil && p.ckpt.EveryRecords > 0 && p.sinceCkpt >= p.ckpt.EveryRecords {
+			if err := p.checkpoint(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if p.batch.Len() >= p.batchSize {
 			if err := p.write(ctx); err != nil {
 				return err
@@ -161,9 +197,6 @@ func (p *Pipeline) runBounded(ctx context.Context) error {
 func (p *Pipeline) endOrFail(ctx context.Context, err error) error {
 	if errors.Is(err, ErrEndOfInput) {
 		p.advance(EndOfTime)
-		if err := p.write(ctx); err != nil {
-			return err
-		}
 		return p.flush(ctx)
 	}
 	if ctx.Err() != nil {
@@ -177,9 +210,6 @@ func (p *Pipeline) endOrFail(ctx context.Context, err error) error {
 func (p *Pipeline) shutdown(ctx context.Context, cause error) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.shutdownGrace)
 	defer cancel()
-	if err := p.write(sctx); err != nil {
-		return errors.Join(cause, err)
-	}
 	if err := p.flush(sctx); err != nil {
 		return errors.Join(cause, err)
 	}
@@ -277,7 +307,11 @@ func (p *Pipeline) tick(ctx context.Context) error {
 	if err := p.write(ctx); err != nil {
 		return err
 	}
-	if p.flushEvery > 0 && now.Sub(p.lastFlush) >= p.flushEvery {
+	every := p.flushEvery
+	if p.ckpt != nil {
+		every = p.ckpt.Interval
+	}
+	if every > 0 && now.Sub(p.lastFlush) >= every {
 		p.lastFlush = now
 		return p.flush(ctx)
 	}
@@ -287,6 +321,7 @@ func (p *Pipeline) tick(ctx context.Context) error {
 // process runs one record through quality and the detectors, into the batch.
 func (p *Pipeline) process(rec *Record) {
 	p.stats.Records++
+	p.sinceCkpt++
 	p.batch.Position = rec.Position
 	t := &rec.Trade
 	v := p.checker.Check(rec, t)
@@ -374,11 +409,19 @@ func (p *Pipeline) write(ctx context.Context) error {
 	}
 	p.stats.Batches++
 	p.batch.Reset()
+	p.publish()
 	return nil
 }
 
-// flush makes every buffering sink durable.
+// flush writes the batch and makes every buffering sink durable: a checkpoint when the pipeline
+// checkpoints, otherwise a Flush of every Flusher.
 func (p *Pipeline) flush(ctx context.Context) error {
+	if p.ckpt != nil {
+		return p.checkpoint(ctx)
+	}
+	if err := p.write(ctx); err != nil {
+		return err
+	}
 	for _, s := range p.sinks {
 		if f, ok := s.(Flusher); ok {
 			if err := f.Flush(ctx); err != nil {
@@ -387,5 +430,6 @@ func (p *Pipeline) flush(ctx context.Context) error {
 		}
 	}
 	p.stats.Flushes++
+	p.publish()
 	return nil
 }

@@ -233,6 +233,22 @@ func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 	return nil
 }
 
+// Seek makes the source resume after a checkpointed position: records at or before after.Offset
+// are skipped. It must be called before the first Next; it implements ctc.Seeker.
+func (s *Source) Seek(ctx context.Context, after ctc.Position) error {
+	if s.line > 0 || s.next > 0 {
+		return errors.New("replay: Seek must come before the first Next")
+	}
+	if after.Partition != "" && after.Partition != s.opt.partition {
+		return fmt.Errorf("replay: the checkpoint is for %q but this source reads %q", after.Partition, s.opt.partition)
+	}
+	if after.Offset < 0 {
+		return fmt.Errorf("replay: cannot seek to offset %d", after.Offset)
+	}
+	s.opt.skip = after.Offset
+	return nil
+}
+
 func (s *Source) nextTrade(rec *ctc.Record) error {
 	for s.next < len(s.trades) {
 		i := s.next
