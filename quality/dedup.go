@@ -49,7 +49,7 @@ type dedup struct {
 	has    bool  // a trade has passed: max and lo are set
 	max    etime
 	lo     int64 // the oldest bucket that may hold ids
-	seen   map[uuid.UUID]etime
+	seen   idTable
 	ring   []bucket
 }
 
@@ -64,8 +64,7 @@ func newDedup(window time.Duration) dedup {
 	// Live buckets are those from the one holding max − window to the one holding max: at most
 	// ceil(wsec/width) + 2 of them. One more slot is slack.
 	nb := (wsec+width-1)/width + 3
-	return dedup{window: window, width: width, seen: make(map[uuid.UUID]etime),
-		ring: make([]bucket, nb)}
+	return dedup{window: window, width: width, seen: newIDTable(), ring: make([]bucket, nb)}
 }
 
 func (d *dedup) bucketOf(t etime) int64 {
@@ -89,7 +88,7 @@ func (d *dedup) duplicate(id uuid.UUID) bool {
 	if !d.has {
 		return false
 	}
-	ts, ok := d.seen[id]
+	ts, ok := d.seen.get(id)
 	return ok && !ts.less(d.cutoff())
 }
 
@@ -112,7 +111,7 @@ func (d *dedup) add(id uuid.UUID, ts etime) {
 		s.idx = b
 	}
 	s.ids = append(s.ids, id)
-	d.seen[id] = ts
+	d.seen.put(id, ts)
 }
 
 // evict forgets the buckets that fell entirely before the cutoff.
@@ -133,13 +132,14 @@ func (d *dedup) evict() {
 		}
 	}
 	d.lo = lo
+	d.seen.shrink()
 }
 
 // clear forgets the ids of a bucket, but for those that passed again later, in another bucket.
 func (d *dedup) clear(s *bucket) {
 	for _, id := range s.ids {
-		if ts, ok := d.seen[id]; ok && d.bucketOf(ts) == s.idx {
-			delete(d.seen, id)
+		if i := d.seen.find(id); i >= 0 && d.bucketOf(d.seen.slots[i].ts()) == s.idx {
+			d.seen.removeAt(i)
 		}
 	}
 	clear(s.ids)
@@ -147,7 +147,7 @@ func (d *dedup) clear(s *bucket) {
 }
 
 // len is the number of remembered ids.
-func (d *dedup) len() int { return len(d.seen) }
+func (d *dedup) len() int { return d.seen.n }
 
 // reset forgets everything.
 func (d *dedup) reset() {
@@ -155,6 +155,6 @@ func (d *dedup) reset() {
 		d.ring[i].ids = d.ring[i].ids[:0]
 		d.ring[i].idx = 0
 	}
-	clear(d.seen)
+	d.seen.clear()
 	d.has, d.max, d.lo = false, etime{}, 0
 }

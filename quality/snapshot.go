@@ -45,11 +45,11 @@ func (c *Chain) Snapshot() ([]byte, error) {
 	if c.dd.has {
 		cut := c.dd.cutoff()
 		entries = make([]entry, 0, c.dd.len())
-		for id, ts := range c.dd.seen {
+		c.dd.seen.all(func(id uuid.UUID, ts etime) {
 			if !ts.less(cut) {
 				entries = append(entries, entry{id, ts})
 			}
-		}
+		})
 		slices.SortFunc(entries, compareEntries)
 	}
 	b := make([]byte, 0, len(snapshotMagic)+64+len(entries)*24)
@@ -141,7 +141,7 @@ func (c *Chain) Restore(b []byte) error {
 		dd.has, dd.max = true, maxT
 		dd.lo = dd.bucketOf(dd.cutoff())
 		for _, e := range entries {
-			if _, dup := dd.seen[e.id]; dup {
+			if _, dup := dd.seen.get(e.id); dup {
 				return fmt.Errorf("%w: id %s appears twice", errSnapshot, e.id)
 			}
 			dd.add(e.id, e.ts)
