@@ -275,8 +275,7 @@ type decoder struct {
 // decode is Decode without the error value. It scans data once, front to back.
 func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 	*t = ctc.Trade{}
-	d.slots = [numFields]slot{}
-	d.present, d.ok = 0, 0
+	d.present, d.ok = 0, 0 // the slots of fields not present are stale: read them through st
 	n := len(data)
 	i := skipWS(data, 0)
 	if i >= n {
@@ -356,6 +355,14 @@ func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 		return malformed(i, msgTrailing)
 	}
 	return d.finish(t)
+}
+
+// st is the state of field f.
+func (d *decoder) st(f int) state {
+	if d.present&(1<<f) == 0 {
+		return stAbsent
+	}
+	return d.slots[f].st
 }
 
 // escapedField looks up a key that has escapes or non-ASCII bytes.
@@ -581,11 +588,11 @@ const allOK = 1<<fEventID | 1<<fExchange | 1<<fSymbol | 1<<fPrice | 1<<fQuantity
 // finish applies the completeness and validity rules to the decoded slots.
 func (d *decoder) finish(t *ctc.Trade) result {
 	// The usual record: every field valid. Anything else takes the ordered checks of finishSlow.
-	if d.ok&allOK == allOK && optionalOK(d.slots[fQuoteVolume].st) && optionalOK(d.slots[fIngestion].st) &&
+	if d.ok&allOK == allOK && optionalOK(d.st(fQuoteVolume)) && optionalOK(d.st(fIngestion)) &&
 		(d.pol == nil || d.pol.exchangeOK(t.Exchange) && d.pol.symbolOK(t.Symbol)) {
 		pq := t.Price * t.Quantity
 		if pq > 0 && pq <= math.MaxFloat64 {
-			if d.slots[fQuoteVolume].st != stOK {
+			if d.st(fQuoteVolume) != stOK {
 				t.QuoteVolume = pq
 			}
 			return result{}
@@ -598,12 +605,12 @@ func optionalOK(st state) bool { return st == stOK || st == stAbsent || st == st
 
 func (d *decoder) finishSlow(t *ctc.Trade) result {
 	for _, f := range requiredFields {
-		if st := d.slots[f].st; st == stAbsent || st == stNull || st == stEmpty {
+		if st := d.st(f); st == stAbsent || st == stNull || st == stEmpty {
 			return result{code: rcIncomplete, field: int8(f)}
 		}
 	}
 	for _, f := range validityOrder {
-		st := d.slots[f].st
+		st := d.st(f)
 		bad := st == stBad
 		switch f {
 		case fSide:
@@ -621,7 +628,7 @@ func (d *decoder) finishSlow(t *ctc.Trade) result {
 	if !(pq > 0 && pq <= math.MaxFloat64) {
 		return result{code: rcInvalid, field: fPrice, msg: msgProduct}
 	}
-	if d.slots[fQuoteVolume].st != stOK {
+	if d.st(fQuoteVolume) != stOK {
 		t.QuoteVolume = pq
 	}
 	return result{}
@@ -1029,18 +1036,20 @@ func exactFloat(mant uint64, exp int, neg bool) (float64, bool) {
 	return 0, false
 }
 
+// uuidHex are the offsets of the 16 hex pairs in the 36-character form of a UUID.
+var uuidHex = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
 // parseUUID parses the 36-character form, in either case.
 func parseUUID(b []byte) (uuid.UUID, bool) {
 	var u uuid.UUID
 	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
 		return u, false
 	}
-	for i, x := range [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34} {
+	var bad int8 // the OR of every digit's value: negative iff one is not hex
+	for i, x := range uuidHex {
 		hi, lo := unhex[b[x]], unhex[b[x+1]]
-		if hi|lo < 0 {
-			return u, false
-		}
+		bad |= hi | lo
 		u[i] = byte(hi)<<4 | byte(lo)
 	}
-	return u, true
+	return u, bad >= 0
 }

@@ -318,6 +318,11 @@ func TestParseTime(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		s := timeText(t, "ts")
+		if len(s) > 0 && rapid.Bool().Draw(t, "mutate") { // any byte anywhere, digits' places included
+			b := []byte(s)
+			b[rapid.IntRange(0, len(b)-1).Draw(t, "at")] = rapid.Byte().Draw(t, "byte")
+			s = string(b)
+		}
 		want, werr := time.Parse(time.RFC3339, s)
 		got, ok := parseTime([]byte(s))
 		if ok != (werr == nil) {

@@ -37,7 +37,7 @@ func (d *decoder) detail(data []byte, r result) string {
 		var parts []string
 		for _, f := range requiredFields {
 			s := d.slots[f]
-			switch s.st {
+			switch d.st(f) {
 			case stAbsent:
 				parts = append(parts, fieldNames[f])
 			case stNull:
@@ -66,7 +66,7 @@ func missingDetail(parts []string) string {
 }
 
 func (d *decoder) invalidDetail(data []byte, r result) string {
-	f := r.field
+	f := int(r.field)
 	s := d.slots[f]
 	name := fieldNames[f]
 	raw := data[s.start:s.end]
@@ -100,12 +100,12 @@ func (d *decoder) invalidDetail(data []byte, r result) string {
 		}
 		return "ingestion_timestamp must be RFC 3339 with a zone (or null), got " + got
 	case fSide:
-		if s.st == stAbsent {
+		if d.st(f) == stAbsent {
 			return "side must be buy or sell, but the field is missing"
 		}
 		return "side must be buy or sell, got " + got
 	case fExchange, fSymbol:
-		if s.st == stBad {
+		if d.st(f) == stBad {
 			return name + " must be a string, got " + got
 		}
 		v := string(unquote(nil, raw[1:len(raw)-1]))

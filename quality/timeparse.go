@@ -1,6 +1,9 @@
 package quality
 
-import "time"
+import (
+	"encoding/binary"
+	"time"
+)
 
 // parseTime parses an RFC 3339 timestamp with a zone, as time.Parse(time.RFC3339, s) does, and
 // returns it in UTC. The common shapes, YYYY-MM-DDTHH:MM:SS[.fff…](Z|±hh:mm), are computed
@@ -25,26 +28,27 @@ func parseTimeFast(b []byte) (time.Time, int, bool) {
 		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, 0, false
 	}
-	// Sixteen digits, checked at once: a byte minus '0' is a digit iff it is <= 9.
-	d := [...]byte{b[0] - '0', b[1] - '0', b[2] - '0', b[3] - '0', b[5] - '0', b[6] - '0',
-		b[8] - '0', b[9] - '0', b[11] - '0', b[12] - '0', b[14] - '0', b[15] - '0',
-		b[17] - '0', b[18] - '0'}
-	var hi byte
-	for _, x := range d {
-		hi |= x + (0x80 - 10) | x // the high bit: x >= 10 (x < 0x8a), or x >= 0x80 (larger x)
-	}
-	if hi&0x80 != 0 {
+	// The fourteen digits, checked and converted eight bytes at a time: separators are replaced by
+	// '0', '0' is subtracted from every byte, and a byte is a digit iff it is then <= 9.
+	const zeros, high = 0x3030303030303030, 0x8080808080808080
+	const dateMask, timeMask = 0x00ffff00ffffffff, 0xffff00ffff00ffff // YYYY-MM- and DDTHH:MM
+	w1 := (binary.LittleEndian.Uint64(b[0:8])&dateMask | zeros&^dateMask) - zeros
+	w2 := (binary.LittleEndian.Uint64(b[8:16])&timeMask | zeros&^timeMask) - zeros
+	w3 := (uint64(b[17]) | uint64(b[18])<<8 | zeros&^0xffff) - zeros // SS
+	const over9 = 0x7676767676767676 // added to a byte <= 9 leaves the high bit clear
+	if (w1|(w1+over9)|w2|(w2+over9)|w3|(w3+over9))&high != 0 {
 		return time.Time{}, 0, false
 	}
-	year := int(d[0])*1000 + int(d[1])*100 + int(d[2])*10 + int(d[3])
-	month := int(d[4])*10 + int(d[5])
-	day := int(d[6])*10 + int(d[7])
-	hour := int(d[8])*10 + int(d[9])
-	minute := int(d[10])*10 + int(d[11])
-	sec := int(d[12])*10 + int(d[13])
-	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+	digit := func(w uint64, i int) int { return int(w >> (8 * i) & 0xff) }
+	year := digit(w1, 0)*1000 + digit(w1, 1)*100 + digit(w1, 2)*10 + digit(w1, 3)
+	month := digit(w1, 5)*10 + digit(w1, 6)
+	day := digit(w2, 0)*10 + digit(w2, 1)
+	hour := digit(w2, 3)*10 + digit(w2, 4)
+	minute := digit(w2, 6)*10 + digit(w2, 7)
+	sec := digit(w3, 0)*10 + digit(w3, 1)
+	if year == 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
 		hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, 0, false
+		return time.Time{}, 0, false // year 0 is left to time.Parse, so that days() need not handle it
 	}
 	i := 19
 	nsec := 0
@@ -78,7 +82,7 @@ func parseTimeFast(b []byte) (time.Time, int, bool) {
 	default:
 		return time.Time{}, 0, false
 	}
-	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec-off)
+	unix := days(year, month, day)*86400 + int64(hour*3600+minute*60+sec-off)
 	return time.Unix(unix, int64(nsec)).UTC(), i, true
 }
 
@@ -108,20 +112,15 @@ func daysIn(month, year int) int {
 	return 31
 }
 
-// daysFromCivil is the number of days from 1970-01-01 to the given proleptic Gregorian date
-// (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
+// daysBefore is the number of days in a common year before each month.
+var daysBefore = [...]int{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+
+// days is the number of days from 1970-01-01 to the given date, for years 1 to 9999.
+func days(year, month, day int) int64 {
+	y := year - 1
+	d := y*365 + y/4 - y/100 + y/400 + daysBefore[month] + day - 1
+	if month > 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		d++
 	}
-	era := y
-	if era < 0 {
-		era -= 399
-	}
-	era /= 400
-	yoe := y - era*400
-	mp := (m + 9) % 12 // March = 0
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
+	return int64(d) - 719162 // days from 0001-01-01 to 1970-01-01
 }
