@@ -35,7 +35,7 @@ func parseTimeFast(b []byte) (time.Time, int, bool) {
 	w1 := (binary.LittleEndian.Uint64(b[0:8])&dateMask | zeros&^dateMask) - zeros
 	w2 := (binary.LittleEndian.Uint64(b[8:16])&timeMask | zeros&^timeMask) - zeros
 	w3 := (uint64(b[17]) | uint64(b[18])<<8 | zeros&^0xffff) - zeros // SS
-	const over9 = 0x7676767676767676 // added to a byte <= 9 leaves the high bit clear
+	const over9 = 0x7676767676767676                                 // added to a byte <= 9 leaves the high bit clear
 	if (w1|(w1+over9)|w2|(w2+over9)|w3|(w3+over9))&high != 0 {
 		return time.Time{}, 0, false
 	}
