@@ -205,6 +205,21 @@ func TestCheckLeavesTheTrade(t *testing.T) {
 	}
 }
 
+// TestCheckReusesSlots: the chain's decoder keeps its slots between records; a field absent from
+// a short record must not be read from where a longer one had it.
+func TestCheckReusesSlots(t *testing.T) {
+	t.Parallel()
+	c := mustNew(t, Config{})
+	long := `{"pad":"` + strings.Repeat("x", 500) + `",` + rec(nil)[1:] // side far in
+	short := rec(nil, "side")
+	if v := c.Check(&ctc.Record{Data: []byte(long)}, new(ctc.Trade)); v.Status != ctc.Pass {
+		t.Fatalf("long record: %+v", v)
+	}
+	if v := c.Check(&ctc.Record{Data: []byte(short)}, new(ctc.Trade)); v.Detail != "side must be buy or sell, but the field is missing" {
+		t.Errorf("short record: %+v", v)
+	}
+}
+
 func TestDuplicate(t *testing.T) {
 	t.Parallel()
 	c := mustNew(t, Config{})

@@ -67,6 +67,9 @@ func missingDetail(parts []string) string {
 
 func (d *decoder) invalidDetail(data []byte, r result) string {
 	f := int(r.field)
+	if d.st(f) == stAbsent { // only side is invalid when absent; the slot is stale, do not read it
+		return "side must be buy or sell, but the field is missing"
+	}
 	s := d.slots[f]
 	name := fieldNames[f]
 	raw := data[s.start:s.end]
@@ -100,9 +103,6 @@ func (d *decoder) invalidDetail(data []byte, r result) string {
 		}
 		return "ingestion_timestamp must be RFC 3339 with a zone (or null), got " + got
 	case fSide:
-		if d.st(f) == stAbsent {
-			return "side must be buy or sell, but the field is missing"
-		}
 		return "side must be buy or sell, got " + got
 	case fExchange, fSymbol:
 		if d.st(f) == stBad {

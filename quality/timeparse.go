@@ -35,7 +35,8 @@ func parseTimeFast(b []byte) (time.Time, int, bool) {
 	w1 := (binary.LittleEndian.Uint64(b[0:8])&dateMask | zeros&^dateMask) - zeros
 	w2 := (binary.LittleEndian.Uint64(b[8:16])&timeMask | zeros&^timeMask) - zeros
 	w3 := (uint64(b[17]) | uint64(b[18])<<8 | zeros&^0xffff) - zeros // SS
-	const over9 = 0x7676767676767676                                 // added to a byte <= 9 leaves the high bit clear
+	// Adding over9 to a byte <= 9 leaves its high bit clear; to a larger one, sets it (or carries).
+	const over9 = 0x7676767676767676
 	if (w1|(w1+over9)|w2|(w2+over9)|w3|(w3+over9))&high != 0 {
 		return time.Time{}, 0, false
 	}
