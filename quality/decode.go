@@ -27,14 +27,15 @@ type Error struct {
 func (e *Error) Error() string { return string(e.Reason) + ": " + e.Detail }
 
 // Decode parses one unified trade JSON object (DESIGN §3.1, the format ctc.Trade.AppendJSON
-// writes) into t and checks every rule that does not depend on a Config: the record is a JSON
-// object (else Malformed), the required fields are present (else Incomplete), and every value is
-// valid (else Invalid). The exchange and symbol only have to be non-empty strings here; the Chain
-// checks them against its Config. A missing or null quote_volume is set to price × quantity.
+// writes) into t and checks every rule of the chain that does not depend on a Config (see the
+// package documentation): the record is a JSON object (else Malformed), the required fields are
+// present (else Incomplete), and every value is valid (else Invalid). The exchange and symbol only
+// have to be non-empty strings here; the Chain checks them against its Config. A missing or null
+// quote_volume is set to price × quantity. Timestamps are in UTC.
 //
 // It returns nil or an *Error. After an error t holds whatever was decoded and must not be used.
-// Decode is safe for concurrent use and does not allocate on success for the usual record shape
-// (no escapes in strings, numbers of up to 15 significant digits, UTC or ±hh:mm timestamps).
+// Decode is safe for concurrent use. It does not allocate for a valid record whose strings have no
+// escapes, whose timestamps end in Z or ±hh:mm, and whose exchange and symbol it has seen before.
 func Decode(data []byte, t *ctc.Trade) error {
 	var d decoder
 	if r := d.decode(data, t); r.failed() {

@@ -10,17 +10,19 @@
 //  1. source error: a record whose source could not decode it (rec.Err) is malformed.
 //  2. schema: rec.Data must be one JSON object, nothing after it but whitespace. Else malformed.
 //  3. completeness: event_id, exchange, symbol, price, quantity and timestamp must be present, not
-//     null and not "" (an event_id of the nil UUID counts as missing). Else incomplete. For records
-//     a source decoded itself (rec.Decoded): a zero EventID, an empty Exchange or Symbol, a zero
-//     Timestamp.
+//     null and not "". The nil UUID and the zero time (0001-01-01T00:00:00Z) count as missing,
+//     as they do in a ctc.Trade. Else incomplete. For records a source decoded itself
+//     (rec.Decoded): a zero EventID, an empty Exchange or Symbol, a zero Timestamp.
 //  4. validity: else invalid. The values are checked in this order, and the detail names the first
 //     fault: price and quantity finite numbers > 0 (a number in a JSON string is not a number);
-//     event_id a UUID in its 36-character form; timestamp RFC 3339 with a zone (any offset,
-//     normalised to UTC, fractions of any length); side "buy" or "sell" (it is required); exchange
+//     event_id a UUID in its 36-character form (either case); timestamp RFC 3339 with a zone (any
+//     offset, normalised to UTC, fractions of any length, truncated to nanoseconds), within years
+//     0001 to 9999 once in UTC; side "buy" or "sell" (it is required); exchange
 //     one of Config.Exchanges; symbol BASE-QUOTE (uppercase letters and digits on both sides of one
 //     '-') and, when Config.Symbols is set, one of them; quote_volume, when present and not null, a
-//     finite number > 0; ingestion_timestamp, when present and not null, RFC 3339; and price ×
-//     quantity a finite number > 0, so that no infinity reaches a detector.
+//     finite number > 0; ingestion_timestamp, when present and not null, as timestamp (the zero
+//     time means unknown, as null does); and price × quantity a finite number > 0, so that no
+//     infinity reaches a detector.
 //  5. uniqueness: a duplicate event_id (see below) is dropped: Status Duplicate, counted, not a
 //     dead letter.
 //  6. timeliness: ingestion_timestamp more than Config.MaxIngestDelay after timestamp sets
@@ -37,9 +39,12 @@
 // An event_id is a duplicate iff a trade with that id passed before and the event time it was
 // remembered with is >= M − DedupWindow, where M is the greatest event time of the trades that
 // passed so far. The window runs on event time only, never on the wall clock, so replays give the
-// same verdicts. Memory is bounded: ids are kept in buckets of about 1/60 of the window and whole
-// buckets are forgotten as M advances, so the chain remembers at most the ids of one window plus
-// one bucket, whatever the length of the stream.
+// same verdicts. An id remembered with a time before M − DedupWindow may pass again, and is then
+// remembered with its new time; a trade older than M − DedupWindow passes without being
+// remembered, since it could never make a duplicate. Memory is bounded: ids are kept in buckets of
+// about 1/60 of the window (at least a second) and whole buckets are forgotten as M advances, so
+// the chain remembers at most the ids of one window plus one bucket, however long the stream, and
+// allocates nothing once its tables have grown to the window's size.
 //
 // # Counters
 //
