@@ -2,9 +2,11 @@ package quality
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -362,6 +364,65 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 			t.Errorf("Decode(%s): %v allocations per record, want 0", in, n)
 		}
 	}
+}
+
+// TestDecodeCollidingSymbols: symbols that share a slot of the intern cache, alternating, still
+// decode without allocating.
+func TestDecodeCollidingSymbols(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage counters change allocation counts")
+	}
+	var a, b string
+	seen := map[int]string{}
+	for i := 0; b == ""; i++ {
+		s := fmt.Sprintf("S%d-USDT", i)
+		if other, ok := seen[cacheSlot([]byte(s))]; ok {
+			a, b = other, s
+		}
+		seen[cacheSlot([]byte(s))] = s
+	}
+	ra := []byte(rec(map[string]string{"symbol": strconv.Quote(a)}))
+	rb := []byte(rec(map[string]string{"symbol": strconv.Quote(b)}))
+	var tr ctc.Trade
+	n := testing.AllocsPerRun(1000, func() {
+		if Decode(ra, &tr) != nil || tr.Symbol != a || Decode(rb, &tr) != nil || tr.Symbol != b {
+			t.Fatal("decode failed")
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations for two records with symbols %s and %s, want 0", n, a, b)
+	}
+	// The same through a chain, whose intern table is its own. After the first two, the records are
+	// duplicates, which are decoded in full before they are dropped.
+	c := mustNew(t, Config{})
+	n = testing.AllocsPerRun(1000, func() {
+		if c.Check(&ctc.Record{Data: ra}, &tr).Status == ctc.Fail || tr.Symbol != a ||
+			c.Check(&ctc.Record{Data: rb}, &tr).Status == ctc.Fail || tr.Symbol != b {
+			t.Fatal("check failed")
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations in a chain for two records with symbols %s and %s, want 0", n, a, b)
+	}
+}
+
+// TestDecodeConcurrent: Decode shares its intern table between goroutines.
+func TestDecodeConcurrent(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				sym := fmt.Sprintf("C%d-X%d", g, i%300)
+				var tr ctc.Trade
+				if err := Decode([]byte(rec(map[string]string{"symbol": strconv.Quote(sym)})), &tr); err != nil || tr.Symbol != sym {
+					t.Errorf("Decode: %v, symbol %q, want %q", err, tr.Symbol, sym)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestInternBounded(t *testing.T) {

@@ -54,10 +54,11 @@ func internLocal(m map[string]string, b []byte) string {
 }
 
 // shared is Decode's intern table: readers load it without locking; a miss copies it under the
-// lock (copy on write). The bound keeps the total copying small.
+// lock (copy on write). The bound keeps the total copying small. The map holds pointers so that
+// the cache in front of it can be refilled without allocating.
 var shared struct {
 	mu    sync.Mutex
-	m     atomic.Pointer[map[string]string]
+	m     atomic.Pointer[map[string]*string]
 	cache [cacheSize]atomic.Pointer[string]
 }
 
@@ -66,40 +67,41 @@ func internShared(b []byte) string {
 	if p := c.Load(); p != nil && *p == string(b) {
 		return *p
 	}
-	s := internSharedMap(b)
-	if len(s) <= maxInternLen {
-		c.Store(&s) // escapes once per miss; misses are rare for repeating values
+	p := internSharedMap(b)
+	if p == nil {
+		return string(b) // too long, or the table is full
 	}
-	return s
+	c.Store(p)
+	return *p
 }
 
-func internSharedMap(b []byte) string {
-	if p := shared.m.Load(); p != nil {
-		if s, ok := (*p)[string(b)]; ok {
-			return s
+func internSharedMap(b []byte) *string {
+	if m := shared.m.Load(); m != nil {
+		if p, ok := (*m)[string(b)]; ok {
+			return p
 		}
 	}
 	if len(b) > maxInternLen {
-		return string(b)
+		return nil
 	}
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	var old map[string]string
-	if p := shared.m.Load(); p != nil {
-		old = *p
+	var old map[string]*string
+	if m := shared.m.Load(); m != nil {
+		old = *m
 	}
-	if s, ok := old[string(b)]; ok {
-		return s
+	if p, ok := old[string(b)]; ok {
+		return p
 	}
-	s := string(b)
 	if len(old) >= maxSharedIntern {
-		return s
+		return nil
 	}
-	m := make(map[string]string, len(old)+1)
+	m := make(map[string]*string, len(old)+1)
 	for k, v := range old {
 		m[k] = v
 	}
-	m[s] = s
+	s := string(b)
+	m[s] = &s
 	shared.m.Store(&m)
-	return s
+	return &s
 }
