@@ -18,13 +18,17 @@ const (
 // cacheSlot picks the slot of a small direct-mapped cache in front of an intern table: a hit
 // costs one comparison instead of a map lookup with its hashing.
 func cacheSlot(b []byte) int {
-	if len(b) == 0 {
-		return 0
+	h := uint64(14695981039346656037) // FNV-1a over the first maxInternLen bytes
+	for _, c := range b[:min(len(b), maxInternLen)] {
+		h = (h ^ uint64(c)) * 1099511628211
 	}
-	return (len(b)*31 + int(b[0])*7 + int(b[len(b)/2])*3 + int(b[len(b)-1])) & (cacheSize - 1)
+	return int(h >> (64 - cacheBits))
 }
 
-const cacheSize = 64
+const (
+	cacheBits = 6
+	cacheSize = 1 << cacheBits
+)
 
 // localIntern is a Chain's intern table: not shared, so not locked.
 type localIntern struct {
