@@ -1,0 +1,167 @@
+package embedded_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/ctctest"
+	"github.com/coattailcapital/ctc/sink/embedded"
+)
+
+// open opens a store in a fresh directory and closes it when the test ends.
+func open(t testing.TB, opts ...embedded.Option) (*embedded.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hot.ctc")
+	s, err := embedded.Open(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s, path
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
+		s, _ := open(t, embedded.WithClock(now), embedded.WithJanitorInterval(time.Millisecond))
+		return s
+	})
+}
+
+// The same store reopened before every query: what it answers must come from the file.
+func TestConformanceAfterReopen(t *testing.T) {
+	t.Parallel()
+	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
+		path := filepath.Join(t.TempDir(), "hot.ctc")
+		r := &reopening{t: t, path: path, now: now}
+		r.reopen()
+		t.Cleanup(func() { r.s.Close(context.Background()) })
+		return r
+	})
+}
+
+// reopening closes and reopens its store before every query.
+type reopening struct {
+	mu   sync.Mutex
+	t    *testing.T
+	path string
+	now  func() time.Time
+	s    *embedded.Store
+}
+
+func (r *reopening) reopen() {
+	if r.s != nil {
+		if err := r.s.Close(context.Background()); err != nil {
+			r.t.Errorf("Close: %v", err)
+		}
+	}
+	s, err := embedded.Open(r.path, embedded.WithClock(r.now), embedded.WithJanitorInterval(0))
+	if err != nil {
+		r.t.Errorf("reopen: %v", err) // not Fatal: queries run on other goroutines too
+		return
+	}
+	r.s = s
+}
+
+func (r *reopening) Write(ctx context.Context, b *ctc.Batch) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.Write(ctx, b)
+}
+
+func (r *reopening) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ctx.Err() == nil {
+		r.reopen()
+	}
+	return r.s.QueryAlerts(ctx, q)
+}
+
+// The store is a sink of alerts too; read checks what reached the file.
+func TestSinkConformance(t *testing.T) {
+	t.Parallel()
+	epoch := func() time.Time { return time.Unix(0, 0) } // before every sample alert's ttl_epoch
+	paths := map[ctc.Sink]string{}
+	ctctest.TestSink(t, ctctest.SinkFeatures{Alerts: true, IdempotentAlerts: true, Unordered: true},
+		func(t *testing.T) ctc.Sink {
+			s, path := open(t, embedded.WithClock(epoch))
+			paths[s] = path
+			return s
+		},
+		func(t *testing.T, s ctc.Sink) *ctc.Batch {
+			out, err := embedded.ReadFile(paths[s])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &ctc.Batch{Output: ctc.Output{Alerts: out.Alerts}}
+		})
+}
+
+func TestClosed(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, _ := open(t)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	calls := map[string]error{
+		"Write":         s.Write(ctx, &ctc.Batch{Output: ctc.Output{Alerts: make([]ctc.Alert, 1)}}),
+		"Write (empty)": s.Write(ctx, &ctc.Batch{}),
+		"Flush":         s.Flush(ctx),
+		"Compact":       s.Compact(ctx),
+	}
+	_, calls["QueryAlerts"] = s.QueryAlerts(ctx, ctc.AlertQuery{Limit: 1})
+	_, calls["Volumes"] = s.Volumes(ctx, "", time.Time{})
+	_, calls["Spreads"] = s.Spreads(ctx, "", time.Time{})
+	_, calls["Symbols"] = s.Symbols(ctx)
+	for name, err := range calls {
+		if !errors.Is(err, embedded.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+func TestLocked(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	if s2, err := embedded.Open(path); !errors.Is(err, embedded.ErrLocked) {
+		if err == nil {
+			s2.Close(t.Context())
+		}
+		t.Fatalf("second Open of an open store: %v, want ErrLocked", err)
+	}
+	if err := s.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := embedded.Open(path)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s2.Close(t.Context())
+}
+
+func TestInvalidLimitMessage(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	_, err := s.QueryAlerts(t.Context(), ctc.AlertQuery{Limit: 0})
+	if err == nil || err.Error() != "embedded: limit must be >= 1, got 0" {
+		t.Errorf("got %v", err)
+	}
+	if _, err := s.QueryAlerts(t.Context(), ctc.AlertQuery{Limit: math.MaxInt}); err != nil {
+		t.Errorf("huge limit on an empty store: %v", err)
+	}
+}
