@@ -3,6 +3,7 @@ package quality
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -113,13 +114,7 @@ func newPolicy(c Config) policy {
 		for _, s := range c.Symbols {
 			p.symbols[s] = struct{}{}
 		}
-		p.list = slices.Sorted(func(yield func(string) bool) {
-			for s := range p.symbols {
-				if !yield(s) {
-					return
-				}
-			}
-		})
+		p.list = slices.Sorted(maps.Keys(p.symbols))
 	}
 	return p
 }

@@ -130,5 +130,5 @@ func snippet(raw []byte) string {
 	return string(raw[:n]) + "…"
 }
 
-// trailing numbers in details of decoded trades.
+// fmtFloat writes a number of a decoded trade in a detail.
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coattailcapital/ctc"
 	"github.com/google/uuid"
@@ -392,4 +391,3 @@ func validValue(t *rapid.T, field string) string {
 	}
 }
 
-var _ = utf8.RuneError
