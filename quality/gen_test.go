@@ -390,4 +390,3 @@ func validValue(t *rapid.T, field string) string {
 		return jsonString(t, field+"T", ts.Format(layout))
 	}
 }
-
