@@ -1,0 +1,254 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/ctc"
+)
+
+// The dashboard test drives Debian's headless Chromium against a real server. scripts/test.sh
+// installs Chromium (scripts/ensure-chromium.sh) and sets CTC_REQUIRE_CHROMIUM=1, so that a
+// missing browser fails the test command instead of skipping the check. CTC_WRITE_SCREENSHOT=1
+// also writes docs/dashboard.png, the README's screenshot.
+
+// chromium finds the browser, or fails or skips the test as the environment asks.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CTC_REQUIRE_CHROMIUM") == "1" {
+		t.Fatal("chromium is not on PATH and CTC_REQUIRE_CHROMIUM=1: run scripts/ensure-chromium.sh to install Debian's chromium")
+	}
+	t.Skip("chromium is not on PATH (run scripts/ensure-chromium.sh, or set CTC_REQUIRE_CHROMIUM=1 to make this a failure)")
+	return ""
+}
+
+// runChromium loads url in a fresh headless profile and returns what Chromium prints. The
+// background-networking flags keep it from calling home, which on a machine without internet
+// access would stall it; virtual time lets the page's 2 s polling run a few rounds in well under
+// the budget's real duration.
+func runChromium(t *testing.T, bin, url string, extra ...string) (stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	args := []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+		"--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--disable-extensions",
+		"--disable-default-apps", "--metrics-recording-only", "--mute-audio", "--hide-scrollbars",
+		"--enable-logging=stderr", "--v=0",
+		"--user-data-dir=" + t.TempDir(),
+		"--virtual-time-budget=5000",
+	}
+	args = append(args, extra...)
+	args = append(args, url)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %s: %v after %v\nstderr:\n%s", url, err, time.Since(start).Round(time.Millisecond), tail(errb.String(), 4000))
+	}
+	t.Logf("chromium %s %s: %v", strings.Join(extra, " "), url, time.Since(start).Round(time.Millisecond))
+	return out.String(), errb.String()
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// consoleErrors returns the page's uncaught errors and console errors from Chromium's log.
+func consoleErrors(stderr string) []string {
+	var errs []string
+	for line := range strings.Lines(stderr) {
+		if strings.Contains(line, "Uncaught") || (strings.Contains(line, "CONSOLE") && strings.Contains(line, ":ERROR:")) {
+			errs = append(errs, strings.TrimSpace(line))
+		}
+	}
+	return errs
+}
+
+var rowRE = regexp.MustCompile(`<tr class="([^"]*)" data-alert-id="([^"]+)" data-type="([^"]+)">`)
+
+type renderedRow struct{ class, id, typ string }
+
+func rows(dom string) []renderedRow {
+	var out []renderedRow
+	for _, m := range rowRE.FindAllStringSubmatch(dom, -1) {
+		out = append(out, renderedRow{m[1], m[2], m[3]})
+	}
+	return out
+}
+
+// element returns the serialized element that starts with open, up to the first close after it.
+func element(t *testing.T, dom, open, close string) string {
+	t.Helper()
+	i := strings.Index(dom, open)
+	if i < 0 {
+		t.Fatalf("the page has no %s", open)
+	}
+	j := strings.Index(dom[i:], close)
+	if j < 0 {
+		t.Fatalf("%s is not closed by %s", open, close)
+	}
+	return dom[i : i+j+len(close)]
+}
+
+func TestDashboardInChromium(t *testing.T) {
+	bin := chromium(t)
+	start := time.Now()
+	f := newFixture(time.Now())
+	var alertPolls atomic.Int64
+	h := newTestHandler(t, Config{Store: f.store(), Now: func() time.Time { return f.now }, Quality: testQuality})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/alerts" {
+			alertPolls.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	t.Run("everything", func(t *testing.T) {
+		dom, stderr := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+		if errs := consoleErrors(stderr); len(errs) > 0 {
+			t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+		}
+		if !strings.Contains(dom, `data-state="live"`) {
+			t.Errorf("the status is not live: %s", element(t, dom, `<div class="status"`, "</div>"))
+		}
+
+		// Every alert the API returns, newest first, with its severity's class.
+		want := f.visible()
+		got := rows(dom)
+		if len(got) != len(want) {
+			t.Fatalf("%d alert rows, want %d", len(got), len(want))
+		}
+		for i, a := range want {
+			r := got[i]
+			if r.id != a.AlertID.String() {
+				t.Errorf("row %d is alert %s, want %s (%s)", i, r.id, a.AlertID, a.Message)
+			}
+			if !strings.Contains(" "+r.class+" ", " sev-"+a.Severity.String()+" ") || r.typ != string(a.AlertType) {
+				t.Errorf("row %d: class %q type %q, want sev-%s and %s", i, r.class, r.typ, a.Severity, a.AlertType)
+			}
+		}
+		// The hostile message is text: escaped in the DOM, no element made of it.
+		tbody := element(t, dom, `<tbody id="alerts-body">`, "</tbody>")
+		escaped := `<td class="message">` + html.EscapeString(hostileMessage)
+		escaped = strings.ReplaceAll(escaped, "&#34;", `"`) // text nodes serialize quotes as they are
+		if !strings.Contains(tbody, escaped+"</td>") {
+			t.Errorf("the hostile message is not rendered as text; want %s in\n%s", escaped, tbody)
+		}
+		if strings.Contains(tbody, "<img") || strings.Contains(dom, `src="x"`) {
+			t.Error("the hostile message became an element")
+		}
+		for _, cls := range []string{"sev-low", "sev-medium", "sev-high", "sev-critical"} {
+			if !strings.Contains(tbody, `class="badge `+cls+`"`) {
+				t.Errorf("no %s badge", cls)
+			}
+		}
+
+		// Charts of the first symbol: a bar per volume window, the spread line and its breaches.
+		vol := element(t, dom, `<div class="chart" id="volume-chart">`, "</svg>")
+		if n := strings.Count(vol, `<rect class="bar"`); n != 40 {
+			t.Errorf("volume chart: %d bars, want 40 (one per 60 s window of BTC-USD)", n)
+		}
+		spread := element(t, dom, `<div class="chart" id="spread-chart">`, "</svg>")
+		if !strings.Contains(spread, `<path d="M`) || !strings.Contains(spread, `class="line"`) {
+			t.Error("spread chart: no line")
+		}
+		if n := strings.Count(spread, `class="breach"`); n != 2 {
+			t.Errorf("spread chart: %d breaches of ±0.5 %%, want 2", n)
+		}
+
+		// Cards: the quality score and the chart symbol's metrics.
+		for _, want := range []string{
+			`<p class="big good" id="quality-score">99.40 %</p>`,
+			`9,940 of 10,000 records passed`,
+			`<span id="m-symbol">BTC-USD</span>`,
+			`<p class="big" id="m-spread">+1.210 %</p>`,
+			`<p class="big" id="m-whale">$640K</p>`,
+		} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("the page does not show %s", want)
+			}
+		}
+		if n := alertPolls.Load(); n < 2 {
+			t.Errorf("the page fetched /alerts %d times in 5 s of virtual time; it should poll every 2 s", n)
+		}
+	})
+
+	t.Run("filtered", func(t *testing.T) {
+		dom, _ := runChromium(t, bin, srv.URL+"/?type=whale&symbol=btc-usdt", "--dump-dom")
+		got := rows(dom)
+		var want []ctc.Alert
+		for _, a := range f.visible() {
+			if a.AlertType == ctc.Whale && a.Symbol == "BTC-USDT" {
+				want = append(want, a)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("filtered: %d rows, want %d", len(got), len(want))
+		}
+		for i, a := range want {
+			if got[i].id != a.AlertID.String() || got[i].typ != "whale" {
+				t.Errorf("filtered row %d: %+v, want %s", i, got[i], a.AlertID)
+			}
+		}
+		// The selects show the filter the URL gave, and the charts follow the symbol.
+		if !strings.Contains(dom, `<span id="volume-title">BTC-USDT</span>`) {
+			t.Error("the charts do not follow the symbol filter")
+		}
+	})
+
+	t.Run("quality not configured", func(t *testing.T) {
+		h := newTestHandler(t, Config{Store: f.store(), Now: func() time.Time { return f.now }})
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		dom, stderr := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+		if !strings.Contains(dom, `<div class="card" id="quality-card" hidden="">`) {
+			t.Errorf("the quality card is not hidden: %s", element(t, dom, `id="quality-card"`, "</div>"))
+		}
+		if len(rows(dom)) != len(f.visible()) {
+			t.Error("the alerts are not shown when /quality is 404")
+		}
+		if errs := consoleErrors(stderr); len(errs) > 0 {
+			t.Logf("console (a 404 is expected here):\n%s", strings.Join(errs, "\n"))
+		}
+	})
+
+	if os.Getenv("CTC_WRITE_SCREENSHOT") == "1" {
+		path, err := filepath.Abs(filepath.Join("..", "docs", "dashboard.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		runChromium(t, bin, srv.URL+"/", "--screenshot="+path, "--window-size=1280,900")
+		if fi, err := os.Stat(path); err != nil || fi.Size() < 10_000 {
+			t.Fatalf("screenshot %s: %v", path, err)
+		}
+		t.Logf("wrote %s", path)
+	}
+	t.Logf("dashboard checks took %v", time.Since(start).Round(time.Millisecond))
+}

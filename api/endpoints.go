@@ -1,0 +1,404 @@
+package api
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coattailcapital/ctc"
+)
+
+// noParams rejects any query parameter on an endpoint that takes none.
+func noParams(w http.ResponseWriter, r *http.Request) (int, bool) {
+	if _, e := parseParams(r.URL.RawQuery, nil); e != nil {
+		return writeError(w, http.StatusBadRequest, *e), false
+	}
+	return 0, true
+}
+
+// GET /alerts?type=&symbol=&limit=&since=
+func (h *handler) serveAlerts(w http.ResponseWriter, r *http.Request, _ string) int {
+	q, e := parseAlertsQuery(r.URL.RawQuery, h.now())
+	if e != nil {
+		return writeError(w, http.StatusBadRequest, *e)
+	}
+	alerts, err := h.store.QueryAlerts(r.Context(), q)
+	if err != nil {
+		return h.storeFailed(w, r, "/alerts", err)
+	}
+	if len(alerts) > q.Limit { // a store that ignores Limit must not make the API do so
+		alerts = alerts[:q.Limit]
+	}
+	return respond(w, func(b []byte) []byte {
+		b = append(b, `{"alerts":[`...)
+		for i := range alerts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = alerts[i].AppendJSON(b)
+		}
+		b = append(b, `],"count":`...)
+		b = strconv.AppendInt(b, int64(len(alerts)), 10)
+		return append(b, '}')
+	})
+}
+
+// GET /volumes?symbol=&since=
+func (h *handler) serveVolumes(w http.ResponseWriter, r *http.Request, _ string) int {
+	q, e := parseSeriesQuery(r.URL.RawQuery, h.now())
+	if e != nil {
+		return writeError(w, http.StatusBadRequest, *e)
+	}
+	vs, err := h.store.Volumes(r.Context(), q.symbol, q.since)
+	if err != nil {
+		return h.storeFailed(w, r, "/volumes", err)
+	}
+	return respond(w, func(b []byte) []byte {
+		b = seriesHead(b, q.symbol, q.since, "volumes")
+		for i := range vs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = vs[i].AppendJSON(b)
+		}
+		return seriesTail(b, len(vs))
+	})
+}
+
+// GET /spreads?symbol=&since=; the symbol may be a trade symbol (BTC-USDT) or an instrument (BTC).
+func (h *handler) serveSpreads(w http.ResponseWriter, r *http.Request, _ string) int {
+	q, e := parseSeriesQuery(r.URL.RawQuery, h.now())
+	if e != nil {
+		return writeError(w, http.StatusBadRequest, *e)
+	}
+	inst := instrument(q.symbol)
+	ss, err := h.store.Spreads(r.Context(), inst, q.since)
+	if err != nil {
+		return h.storeFailed(w, r, "/spreads", err)
+	}
+	return respond(w, func(b []byte) []byte {
+		b = seriesHead(b, inst, q.since, "spreads")
+		for i := range ss {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = ss[i].AppendJSON(b)
+		}
+		return seriesTail(b, len(ss))
+	})
+}
+
+func seriesHead(b []byte, symbol string, since time.Time, field string) []byte {
+	b = append(b, `{"symbol":`...)
+	b = appendString(b, symbol)
+	b = append(b, `,"since":"`...)
+	b = ctc.AppendTime(b, since)
+	b = append(b, `","`...)
+	b = append(b, field...)
+	return append(b, `":[`...)
+}
+
+func seriesTail(b []byte, n int) []byte {
+	b = append(b, `],"count":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, '}')
+}
+
+// GET /symbols
+func (h *handler) serveSymbols(w http.ResponseWriter, r *http.Request, _ string) int {
+	if code, ok := noParams(w, r); !ok {
+		return code
+	}
+	syms, err := h.store.Symbols(r.Context())
+	if err != nil {
+		return h.storeFailed(w, r, "/symbols", err)
+	}
+	return respond(w, func(b []byte) []byte {
+		b = append(b, `{"symbols":[`...)
+		for i, s := range syms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		return append(b, "]}"...)
+	})
+}
+
+// GET /quality
+func (h *handler) serveQuality(w http.ResponseWriter, r *http.Request, _ string) int {
+	if code, ok := noParams(w, r); !ok {
+		return code
+	}
+	if h.quality == nil {
+		return writeError(w, http.StatusNotFound, apiError{
+			Message: "quality statistics are not available: this server was started without a quality chain (api.Config.Quality)",
+		})
+	}
+	s := h.quality()
+	return respond(w, s.AppendJSON)
+}
+
+// GET /healthz
+func (h *handler) serveHealthz(w http.ResponseWriter, r *http.Request, _ string) int {
+	if code, ok := noParams(w, r); !ok {
+		return code
+	}
+	return writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+// GET /prometheus
+func (h *handler) servePrometheus(w http.ResponseWriter, r *http.Request, _ string) int {
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	h.prom.ServeHTTP(rec, r)
+	return rec.code
+}
+
+// statusRecorder remembers the status code a wrapped handler writes.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Limits of what /metrics/{symbol} reads.
+const (
+	// metricsLookback is how far back /metrics looks for the latest windows and counts alerts.
+	metricsLookback = 24 * time.Hour
+	// recentLookback is tried first for the latest windows, which a live store has within minutes.
+	recentLookback = 15 * time.Minute
+	// countCap bounds the alerts read per symbol to count them; a count that reaches it is reported
+	// as capped rather than read without bound.
+	countCap = 10000
+)
+
+// GET /metrics/{symbol}: the latest volume window per exchange, the latest spread of the
+// instrument, alert counts by type in the last 24 h and the newest whale. A symbol the store has
+// never seen gets the same shape with empty values: it is not an error to ask.
+func (h *handler) serveMetrics(w http.ResponseWriter, r *http.Request, arg string) int {
+	if arg == "" || strings.Contains(arg, "/") {
+		return writeError(w, http.StatusBadRequest, apiError{
+			Message:   "give one symbol in the path, e.g. /metrics/BTC-USDT",
+			Parameter: "symbol",
+			Allowed:   symbolAllowed,
+		})
+	}
+	sym, e := parseSymbol("symbol", arg)
+	if e != nil {
+		return writeError(w, http.StatusBadRequest, *e)
+	}
+	if code, ok := noParams(w, r); !ok {
+		return code
+	}
+	ctx := r.Context()
+	now := h.now()
+	since := now.Add(-metricsLookback)
+	inst := instrument(sym)
+
+	// The trade symbols this asks about: the symbol itself and, for a bare instrument (BTC), every
+	// known symbol of it (BTC-USDT, BTC-USD).
+	syms := []string{sym}
+	if inst == sym {
+		all, err := h.store.Symbols(ctx)
+		if err != nil {
+			return h.storeFailed(w, r, "/metrics/{symbol}", err)
+		}
+		for _, s := range all {
+			if strings.HasPrefix(s, inst+"-") {
+				syms = append(syms, s)
+			}
+		}
+	}
+
+	// Latest volume window of each (symbol, exchange).
+	var latest []ctc.VolumeWindow
+	for _, s := range syms {
+		vs, err := h.latestVolumes(r, s, now)
+		if err != nil {
+			return h.storeFailed(w, r, "/metrics/{symbol}", err)
+		}
+		latest = append(latest, vs...)
+	}
+	slices.SortFunc(latest, func(a, b ctc.VolumeWindow) int {
+		return cmp.Or(cmp.Compare(a.Symbol, b.Symbol), cmp.Compare(a.Exchange, b.Exchange))
+	})
+
+	var spread *ctc.SpreadWindow
+	ss, err := h.store.Spreads(ctx, inst, now.Add(-recentLookback))
+	if err == nil && len(ss) == 0 {
+		ss, err = h.store.Spreads(ctx, inst, since)
+	}
+	if err != nil {
+		return h.storeFailed(w, r, "/metrics/{symbol}", err)
+	}
+	if len(ss) > 0 {
+		spread = &ss[len(ss)-1]
+	}
+
+	// Alerts about the symbols, and spread alerts, which carry the instrument as their symbol.
+	alertSyms := syms
+	if inst != sym {
+		alertSyms = append(alertSyms, inst)
+	}
+	counts := map[ctc.AlertType]int{ctc.VolumeSpike: 0, ctc.Whale: 0, ctc.Spread: 0}
+	capped := false
+	var lastWhale *ctc.Alert
+	for _, s := range alertSyms {
+		as, err := h.store.QueryAlerts(ctx, ctc.AlertQuery{Symbol: s, Since: since, Limit: countCap})
+		if err != nil {
+			return h.storeFailed(w, r, "/metrics/{symbol}", err)
+		}
+		capped = capped || len(as) >= countCap
+		for i := range as {
+			a := &as[i]
+			counts[a.AlertType]++
+			if a.AlertType == ctc.Whale && (lastWhale == nil || newer(a, lastWhale)) {
+				lastWhale = a
+			}
+		}
+	}
+
+	return respond(w, func(b []byte) []byte {
+		b = append(b, `{"symbol":`...)
+		b = appendString(b, sym)
+		b = append(b, `,"instrument":`...)
+		b = appendString(b, inst)
+		b = append(b, `,"as_of":"`...)
+		b = ctc.AppendTime(b, now)
+		b = append(b, `","since":"`...)
+		b = ctc.AppendTime(b, since)
+		b = append(b, `","volumes":[`...)
+		for i := range latest {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = latest[i].AppendJSON(b)
+		}
+		b = append(b, `],"spread":`...)
+		if spread != nil {
+			b = spread.AppendJSON(b)
+		} else {
+			b = append(b, "null"...)
+		}
+		b = append(b, `,"alert_counts":{`...)
+		b = appendCounts(b, counts)
+		b = append(b, `},"alert_counts_capped":`...)
+		b = strconv.AppendBool(b, capped)
+		b = append(b, `,"last_whale":`...)
+		if lastWhale != nil {
+			b = lastWhale.AppendJSON(b)
+		} else {
+			b = append(b, "null"...)
+		}
+		return append(b, '}')
+	})
+}
+
+// latestVolumes returns the newest window of each exchange of symbol, looking back a few minutes
+// first and the whole lookback only if that finds nothing.
+func (h *handler) latestVolumes(r *http.Request, symbol string, now time.Time) ([]ctc.VolumeWindow, error) {
+	vs, err := h.store.Volumes(r.Context(), symbol, now.Add(-recentLookback))
+	if err == nil && len(vs) == 0 {
+		vs, err = h.store.Volumes(r.Context(), symbol, now.Add(-metricsLookback))
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []ctc.VolumeWindow
+	for i := len(vs) - 1; i >= 0; i-- { // oldest first: the newest of each exchange is met first from the end
+		if !slices.ContainsFunc(out, func(v ctc.VolumeWindow) bool { return v.Exchange == vs[i].Exchange }) {
+			out = append(out, vs[i])
+		}
+	}
+	return out, nil
+}
+
+// newer orders alerts as the store does: by DetectedAt, then AlertID.
+func newer(a, b *ctc.Alert) bool {
+	if !a.DetectedAt.Equal(b.DetectedAt) {
+		return a.DetectedAt.After(b.DetectedAt)
+	}
+	return slices.Compare(a.AlertID[:], b.AlertID[:]) > 0
+}
+
+// appendCounts writes the built-in types first, in their usual order, then any other type a
+// custom detector raised, sorted.
+func appendCounts(b []byte, counts map[ctc.AlertType]int) []byte {
+	builtin := []ctc.AlertType{ctc.VolumeSpike, ctc.Whale, ctc.Spread}
+	var other []ctc.AlertType
+	for t := range counts {
+		if !slices.Contains(builtin, t) {
+			other = append(other, t)
+		}
+	}
+	slices.Sort(other)
+	for i, t := range append(builtin, other...) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, string(t))
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(counts[t]), 10)
+	}
+	return b
+}
+
+// appendString writes s as a JSON string with the escaping of the ctc encoders: what JSON
+// requires, plus <, > and & (so that no response can be sniffed as HTML), U+2028 and U+2029, and
+// invalid UTF-8 replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,292 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coattailcapital/ctc"
+)
+
+// apiError is the body of every error response: what is wrong, which parameter (if one is to
+// blame) and what it allows.
+type apiError struct {
+	Message   string `json:"error"`
+	Parameter string `json:"parameter,omitempty"`
+	Allowed   string `json:"allowed,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func writeError(w http.ResponseWriter, code int, e apiError) int {
+	b, err := json.Marshal(e)
+	if err != nil { // cannot happen for three strings; keep the answer valid JSON anyway
+		b = []byte(`{"error":"internal error"}`)
+	}
+	return writeJSON(w, code, b)
+}
+
+// quoteTrunc quotes a client-supplied string for an error message, cut to 64 bytes so that an
+// error never echoes a huge input back.
+func quoteTrunc(s string) string {
+	if len(s) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// The parameters each endpoint takes, in the order they are listed in error messages.
+var (
+	alertsParams = []string{"type", "symbol", "limit", "since"}
+	seriesParams = []string{"symbol", "since"}
+)
+
+const maxParams = 4
+
+// params are the values of a query string, at the positions of the endpoint's parameter names.
+// An empty value counts as absent, so a form that submits "type=" asks for every type.
+type params [maxParams]string
+
+// parseParams splits a raw query string. It rejects what a caller cannot have meant: a parameter
+// the endpoint does not take, one given twice, a malformed escape.
+func parseParams(raw string, names []string) (params, *apiError) {
+	var p params
+	var seen [maxParams]bool
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		rawKey, rawVal, _ := strings.Cut(part, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			return p, &apiError{
+				Message:   fmt.Sprintf("parameter name %s is not a valid URL query escape: %v", quoteTrunc(rawKey), err),
+				Parameter: rawKey,
+				Allowed:   strings.Join(names, ", "),
+			}
+		}
+		i := index(names, key)
+		if i < 0 {
+			return p, unknownParam(key, names)
+		}
+		val, err := url.QueryUnescape(rawVal)
+		if err != nil {
+			return p, &apiError{
+				Message:   fmt.Sprintf("%s is not a valid URL query escape: %v", key, err),
+				Parameter: key,
+				Allowed:   "a percent-encoded value",
+			}
+		}
+		if seen[i] {
+			return p, &apiError{
+				Message:   fmt.Sprintf("%s is given more than once; give it once", key),
+				Parameter: key,
+				Allowed:   "one value",
+			}
+		}
+		seen[i] = true
+		p[i] = val
+	}
+	return p, nil
+}
+
+func index(names []string, key string) int {
+	for i, n := range names {
+		if n == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func unknownParam(key string, names []string) *apiError {
+	if len(names) == 0 {
+		return &apiError{
+			Message:   fmt.Sprintf("unknown parameter %s: this endpoint takes no parameters", quoteTrunc(key)),
+			Parameter: key,
+			Allowed:   "no parameters",
+		}
+	}
+	allowed := strings.Join(names, ", ")
+	return &apiError{
+		Message:   fmt.Sprintf("unknown parameter %s: this endpoint takes %s", quoteTrunc(key), allowed),
+		Parameter: key,
+		Allowed:   allowed,
+	}
+}
+
+// parseAlertsQuery turns the query string of /alerts into a store query: type one of the built-in
+// alert types, symbol a valid symbol, limit 1..MaxLimit (default DefaultLimit), since RFC 3339
+// (default now − DefaultAlertsSince).
+func parseAlertsQuery(raw string, now time.Time) (ctc.AlertQuery, *apiError) {
+	p, e := parseParams(raw, alertsParams)
+	if e != nil {
+		return ctc.AlertQuery{}, e
+	}
+	q := ctc.AlertQuery{Limit: DefaultLimit, Since: now.Add(-DefaultAlertsSince)}
+	if v := p[0]; v != "" {
+		t, e := parseType(v)
+		if e != nil {
+			return ctc.AlertQuery{}, e
+		}
+		q.Type = t
+	}
+	if v := p[1]; v != "" {
+		s, e := parseSymbol("symbol", v)
+		if e != nil {
+			return ctc.AlertQuery{}, e
+		}
+		q.Symbol = s
+	}
+	if v := p[2]; v != "" {
+		n, e := parseLimit(v)
+		if e != nil {
+			return ctc.AlertQuery{}, e
+		}
+		q.Limit = n
+	}
+	if v := p[3]; v != "" {
+		t, e := parseSince(v)
+		if e != nil {
+			return ctc.AlertQuery{}, e
+		}
+		q.Since = t
+	}
+	return q, nil
+}
+
+// seriesQuery is a parsed /volumes or /spreads query.
+type seriesQuery struct {
+	symbol string
+	since  time.Time
+}
+
+// parseSeriesQuery parses symbol (required) and since (default now − DefaultSeriesSince).
+func parseSeriesQuery(raw string, now time.Time) (seriesQuery, *apiError) {
+	p, e := parseParams(raw, seriesParams)
+	if e != nil {
+		return seriesQuery{}, e
+	}
+	q := seriesQuery{since: now.Add(-DefaultSeriesSince)}
+	if p[0] == "" {
+		return seriesQuery{}, &apiError{
+			Message:   "symbol is required, e.g. ?symbol=BTC-USDT",
+			Parameter: "symbol",
+			Allowed:   symbolAllowed,
+		}
+	}
+	if q.symbol, e = parseSymbol("symbol", p[0]); e != nil {
+		return seriesQuery{}, e
+	}
+	if v := p[1]; v != "" {
+		if q.since, e = parseSince(v); e != nil {
+			return seriesQuery{}, e
+		}
+	}
+	return q, nil
+}
+
+const typeAllowed = "volume_spike, whale, spread"
+
+func parseType(v string) (ctc.AlertType, *apiError) {
+	switch t := ctc.AlertType(v); t {
+	case ctc.VolumeSpike, ctc.Whale, ctc.Spread:
+		return t, nil
+	}
+	return "", &apiError{
+		Message:   fmt.Sprintf("type must be one of %s, got %s", typeAllowed, quoteTrunc(v)),
+		Parameter: "type",
+		Allowed:   typeAllowed,
+	}
+}
+
+const (
+	maxSymbolLen  = 32
+	symbolAllowed = "1 to 32 letters, digits, '-', '_' or '.', starting with a letter or digit, e.g. BTC-USDT (case-insensitive)"
+)
+
+// parseSymbol checks a symbol and returns it in upper case, the form every source normalizes
+// symbols to, so that btc-usdt finds BTC-USDT.
+func parseSymbol(param, v string) (string, *apiError) {
+	ok := len(v) >= 1 && len(v) <= maxSymbolLen && v[0] != '-' && v[0] != '_' && v[0] != '.'
+	upper := true
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+		case 'a' <= c && c <= 'z':
+			upper = false
+		default:
+			ok = false
+		}
+	}
+	if !ok {
+		return "", &apiError{
+			Message:   fmt.Sprintf("%s must be %s, got %s", param, symbolAllowed, quoteTrunc(v)),
+			Parameter: param,
+			Allowed:   symbolAllowed,
+		}
+	}
+	if !upper {
+		v = strings.ToUpper(v)
+	}
+	return v, nil
+}
+
+var limitAllowed = fmt.Sprintf("1..%d", MaxLimit)
+
+func parseLimit(v string) (int, *apiError) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, &apiError{
+			Message:   fmt.Sprintf("limit must be an integer %s, got %s", limitAllowed, quoteTrunc(v)),
+			Parameter: "limit",
+			Allowed:   limitAllowed,
+		}
+	}
+	if n < 1 || n > MaxLimit {
+		return 0, &apiError{
+			Message:   fmt.Sprintf("limit must be %s, got %d", limitAllowed, n),
+			Parameter: "limit",
+			Allowed:   limitAllowed,
+		}
+	}
+	return n, nil
+}
+
+const sinceAllowed = "an RFC 3339 time, e.g. 2024-05-01T12:00:00Z"
+
+// parseSince parses an RFC 3339 time. A '+' in an unescaped offset arrives as a space (the query
+// encoding of '+'), so "12:00:00 02:00" is read as "12:00:00+02:00" rather than refused.
+func parseSince(v string) (time.Time, *apiError) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil && strings.Count(v, " ") == 1 {
+		t, err = time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1))
+	}
+	if err != nil {
+		return time.Time{}, &apiError{
+			Message:   fmt.Sprintf("since must be %s, got %s", sinceAllowed, quoteTrunc(v)),
+			Parameter: "since",
+			Allowed:   sinceAllowed,
+		}
+	}
+	return t.UTC(), nil
+}
+
+// instrument is the instrument a symbol belongs to, the key of spread windows and spread
+// alerts: the base currency, the part before '-' (BTC-USDT → BTC). A bare instrument is itself.
+func instrument(symbol string) string {
+	base, _, _ := strings.Cut(symbol, "-")
+	return base
+}
