@@ -84,7 +84,9 @@ const dupDetail = "event_id already passed within the dedup window"
 //  6. timeliness: ingested more than MaxIngestDelay after the trade: Late, still Pass.
 //  7. consistency: quote_volume off price × quantity by more than Tolerance: Warning, still Pass.
 //
-// It never panics on any input and does not allocate for a record that passes.
+// It never panics on any input. It does not allocate for a record that passes or is a duplicate
+// once the chain has seen its exchange and symbol (and its timestamps end in Z or ±hh:mm); only
+// building the Detail of a failure allocates.
 func (c *Chain) Check(rec *ctc.Record, t *ctc.Trade) ctc.Verdict {
 	if t == nil {
 		t = &c.tmp
