@@ -3,6 +3,7 @@ package quality
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/coattailcapital/ctc"
 	"github.com/google/uuid"
@@ -91,7 +92,7 @@ func (c *Chain) Check(rec *ctc.Record, t *ctc.Trade) ctc.Verdict {
 	if t == nil {
 		t = &c.tmp
 	}
-	c.n.processed++
+	atomic.AddInt64(&c.n.processed, 1)
 	if rec.Err != nil {
 		return c.fail(ctc.Malformed, rec.Err.Error())
 	}
@@ -107,7 +108,7 @@ func (c *Chain) Check(rec *ctc.Record, t *ctc.Trade) ctc.Verdict {
 	}
 
 	if c.dd.duplicate(t.EventID) {
-		c.n.duplicate++
+		atomic.AddInt64(&c.n.duplicate, 1)
 		return ctc.Verdict{Status: ctc.Duplicate, Detail: dupDetail}
 	}
 	c.dd.add(t.EventID, etimeOf(t.Timestamp))
@@ -115,18 +116,18 @@ func (c *Chain) Check(rec *ctc.Record, t *ctc.Trade) ctc.Verdict {
 	var v ctc.Verdict
 	if !t.IngestionTimestamp.IsZero() && t.IngestionTimestamp.After(t.Timestamp.Add(c.cfg.MaxIngestDelay)) {
 		v.Late = true
-		c.n.late++
+		atomic.AddInt64(&c.n.late, 1)
 	}
 	pq := t.Price * t.Quantity
 	if math.Abs(t.QuoteVolume-pq) > c.cfg.Tolerance*pq {
 		v.Warning = true
-		c.n.warnings++
+		atomic.AddInt64(&c.n.warnings, 1)
 	}
 	return v
 }
 
 func (c *Chain) fail(r ctc.Reason, detail string) ctc.Verdict {
-	c.n.failed[reasonIndex(r)]++
+	atomic.AddInt64(&c.n.failed[reasonIndex(r)], 1)
 	return ctc.Verdict{Status: ctc.Fail, Reason: r, Detail: detail}
 }
 
@@ -185,18 +186,20 @@ func (c *Chain) checkTrade(t *ctc.Trade) (ctc.Reason, string) {
 
 func positive(v float64) bool { return v > 0 && v <= math.MaxFloat64 }
 
-// Stats returns the counters so far.
+// Stats returns the counters so far. It is safe to call while another goroutine runs Check
+// (a metrics endpoint beside a running pipeline): the counters are updated atomically.
 func (c *Chain) Stats() Stats {
 	s := Stats{
-		Processed:      c.n.processed,
-		Duplicate:      c.n.duplicate,
-		Late:           c.n.late,
-		Warnings:       c.n.warnings,
+		Processed:      atomic.LoadInt64(&c.n.processed),
+		Duplicate:      atomic.LoadInt64(&c.n.duplicate),
+		Late:           atomic.LoadInt64(&c.n.late),
+		Warnings:       atomic.LoadInt64(&c.n.warnings),
 		FailedByReason: make(map[ctc.Reason]int64, numReasons),
 	}
 	for i, r := range reasons {
-		s.Failed += c.n.failed[i]
-		s.FailedByReason[r] = c.n.failed[i]
+		n := atomic.LoadInt64(&c.n.failed[i])
+		s.Failed += n
+		s.FailedByReason[r] = n
 	}
 	s.Passed = s.Processed - s.Failed - s.Duplicate
 	s.QualityScore = 100
