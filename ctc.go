@@ -388,8 +388,22 @@ const (
 	Fail
 )
 
+// String returns "pass", "duplicate" or "fail".
+func (s Status) String() string {
+	switch s {
+	case Pass:
+		return "pass"
+	case Duplicate:
+		return "duplicate"
+	case Fail:
+		return "fail"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
 // Checker decides what happens to each record before detection: it decodes rec into t (unless the
-// source already did) and validates it. The quality package provides the standard chain.
+// source already did, in which case it copies rec.Trade) and validates it. After Check, t holds
+// the trade as far as it could be decoded. The quality package provides the standard chain.
 type Checker interface {
 	Check(rec *Record, t *Trade) Verdict
 }

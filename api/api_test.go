@@ -139,6 +139,7 @@ func TestAlerts(t *testing.T) {
 func TestAlertsDefaults(t *testing.T) {
 	t.Parallel()
 	st := newFixture(testNow).store()
+	st.record = true
 	h := newTestHandler(t, Config{Store: st})
 	get(t, h, "/alerts")
 	want := ctc.AlertQuery{Limit: 50, Since: testNow.Add(-24 * time.Hour)}
@@ -311,6 +312,18 @@ func TestSeries(t *testing.T) {
 		t.Errorf("/volumes since 10 min: %d windows from %v", len(got.Volumes), got.Volumes[0].WindowStart)
 	}
 
+	// A bare instrument: the windows of all its symbols, by time, then symbol.
+	got = decode[volumesBody](t, get(t, h, "/volumes?symbol=BTC"))
+	if len(got.Volumes) != 80 || got.Symbol != "BTC" {
+		t.Fatalf("/volumes?symbol=BTC: %d windows of %s, want 80", len(got.Volumes), got.Symbol)
+	}
+	for i := 0; i < 80; i += 2 {
+		a, b := got.Volumes[i], got.Volumes[i+1]
+		if !a.WindowStart.Equal(b.WindowStart) || a.Symbol != "BTC-USD" || b.Symbol != "BTC-USDT" {
+			t.Fatalf("/volumes?symbol=BTC: windows %d and %d are %s %v and %s %v", i, i+1, a.Symbol, a.WindowStart, b.Symbol, b.WindowStart)
+		}
+	}
+
 	type spreadsBody struct {
 		Symbol  string             `json:"symbol"`
 		Since   time.Time          `json:"since"`
@@ -332,7 +345,7 @@ func TestSmallEndpoints(t *testing.T) {
 	t.Parallel()
 	h := newTestHandler(t, Config{Quality: testQuality})
 	tests := []struct{ target, body string }{
-		{"/symbols", `{"symbols":["BTC-USD","BTC-USDT","ETH-USD"]}`},
+		{"/symbols", `{"symbols":["BTC","BTC-USD","BTC-USDT","ETH-USD"]}`},
 		{"/healthz", `{"status":"ok"}`},
 		{"/quality", string(testQuality().AppendJSON(nil))},
 	}

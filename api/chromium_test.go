@@ -167,10 +167,11 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 		}
 
-		// Charts of the first symbol: a bar per volume window, the spread line and its breaches.
+		// Charts of the first symbol, the instrument BTC: a bar per volume window of each of its
+		// markets, the spread line and its breaches.
 		vol := element(t, dom, `<div class="chart" id="volume-chart">`, "</svg>")
-		if n := strings.Count(vol, `<rect class="bar"`); n != 40 {
-			t.Errorf("volume chart: %d bars, want 40 (one per 60 s window of BTC-USD)", n)
+		if n := strings.Count(vol, `<rect class="bar"`); n != 80 {
+			t.Errorf("volume chart: %d bars, want 80 (one per 60 s window of BTC-USD and of BTC-USDT)", n)
 		}
 		spread := element(t, dom, `<div class="chart" id="spread-chart">`, "</svg>")
 		if !strings.Contains(spread, `<path d="M`) || !strings.Contains(spread, `class="line"`) {
@@ -184,9 +185,10 @@ func TestDashboardInChromium(t *testing.T) {
 		for _, want := range []string{
 			`<p class="big good" id="quality-score">99.40 %</p>`,
 			`9,940 of 10,000 records passed`,
-			`<span id="m-symbol">BTC-USD</span>`,
+			`<span id="m-symbol">BTC</span>`,
+			`<p class="big" id="m-total">5</p>`,
 			`<p class="big" id="m-spread">+1.210 %</p>`,
-			`<p class="big" id="m-whale">$640K</p>`,
+			`<p class="big" id="m-whale">$1.52M</p>`,
 		} {
 			if !strings.Contains(dom, want) {
 				t.Errorf("the page does not show %s", want)

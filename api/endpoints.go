@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,15 +48,28 @@ func (h *handler) serveAlerts(w http.ResponseWriter, r *http.Request, _ string) 
 	})
 }
 
-// GET /volumes?symbol=&since=
+// GET /volumes?symbol=&since=; a bare instrument (BTC) gives the windows of all its symbols.
 func (h *handler) serveVolumes(w http.ResponseWriter, r *http.Request, _ string) int {
 	q, e := parseSeriesQuery(r.URL.RawQuery, h.now())
 	if e != nil {
 		return writeError(w, http.StatusBadRequest, *e)
 	}
-	vs, err := h.store.Volumes(r.Context(), q.symbol, q.since)
+	syms, err := h.symbolsOf(r.Context(), q.symbol)
 	if err != nil {
 		return h.storeFailed(w, r, "/volumes", err)
+	}
+	var vs []ctc.VolumeWindow
+	for _, s := range syms {
+		v, err := h.store.Volumes(r.Context(), s, q.since)
+		if err != nil {
+			return h.storeFailed(w, r, "/volumes", err)
+		}
+		vs = append(vs, v...)
+	}
+	if len(syms) > 1 {
+		slices.SortStableFunc(vs, func(a, b ctc.VolumeWindow) int {
+			return cmp.Or(a.WindowStart.Compare(b.WindowStart), cmp.Compare(a.Symbol, b.Symbol), cmp.Compare(a.Exchange, b.Exchange))
+		})
 	}
 	return respond(w, func(b []byte) []byte {
 		b = seriesHead(b, q.symbol, q.since, "volumes")
@@ -205,19 +219,9 @@ func (h *handler) serveMetrics(w http.ResponseWriter, r *http.Request, arg strin
 	since := now.Add(-metricsLookback)
 	inst := instrument(sym)
 
-	// The trade symbols this asks about: the symbol itself and, for a bare instrument (BTC), every
-	// known symbol of it (BTC-USDT, BTC-USD).
-	syms := []string{sym}
-	if inst == sym {
-		all, err := h.store.Symbols(ctx)
-		if err != nil {
-			return h.storeFailed(w, r, "/metrics/{symbol}", err)
-		}
-		for _, s := range all {
-			if strings.HasPrefix(s, inst+"-") {
-				syms = append(syms, s)
-			}
-		}
+	syms, err := h.symbolsOf(ctx, sym)
+	if err != nil {
+		return h.storeFailed(w, r, "/metrics/{symbol}", err)
 	}
 
 	// Latest volume window of each (symbol, exchange).
@@ -302,6 +306,25 @@ func (h *handler) serveMetrics(w http.ResponseWriter, r *http.Request, arg strin
 		}
 		return append(b, '}')
 	})
+}
+
+// symbolsOf returns the market symbols a symbol parameter stands for: the symbol itself and, for
+// a bare instrument (BTC), every known symbol of it (BTC-USD, BTC-USDT).
+func (h *handler) symbolsOf(ctx context.Context, sym string) ([]string, error) {
+	syms := []string{sym}
+	if strings.Contains(sym, "-") {
+		return syms, nil
+	}
+	all, err := h.store.Symbols(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range all {
+		if strings.HasPrefix(s, sym+"-") {
+			syms = append(syms, s)
+		}
+	}
+	return syms, nil
 }
 
 // latestVolumes returns the newest window of each exchange of symbol, looking back a few minutes

@@ -20,6 +20,7 @@ type fakeStore struct {
 	volumes []ctc.VolumeWindow
 	spreads []ctc.SpreadWindow
 	err     error
+	record  bool // keep every query in queries
 	queries []ctc.AlertQuery
 }
 
@@ -43,7 +44,9 @@ func (s *fakeStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Al
 		return nil, fmt.Errorf("fake: limit must be >= 1, got %d", q.Limit)
 	}
 	s.mu.Lock()
-	s.queries = append(s.queries, q)
+	if s.record {
+		s.queries = append(s.queries, q)
+	}
 	err := s.err
 	s.mu.Unlock()
 	if err != nil {
@@ -98,12 +101,17 @@ func (s *fakeStore) Symbols(ctx context.Context) ([]string, error) {
 		return nil, s.err
 	}
 	seen := map[string]bool{}
+	// As the embedded store does: every symbol a live record carries, instruments included.
+	nowEpoch := s.now().Unix()
 	for _, a := range s.alerts {
-		if a.AlertType != ctc.Spread {
+		if a.TTLEpoch > nowEpoch {
 			seen[a.Symbol] = true
 		}
 	}
 	for _, v := range s.volumes {
+		seen[v.Symbol] = true
+	}
+	for _, v := range s.spreads {
 		seen[v.Symbol] = true
 	}
 	out := make([]string, 0, len(seen))

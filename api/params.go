@@ -68,6 +68,13 @@ func parseParams(raw string, names []string) (params, *apiError) {
 			continue
 		}
 		rawKey, rawVal, _ := strings.Cut(part, "=")
+		if rawKey == "" {
+			return p, &apiError{
+				Message:   fmt.Sprintf("a parameter has no name (%s); give name=value", quoteTrunc(part)),
+				Parameter: part,
+				Allowed:   strings.Join(names, ", "),
+			}
+		}
 		key, err := url.QueryUnescape(rawKey)
 		if err != nil {
 			return p, &apiError{
