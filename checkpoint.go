@@ -85,6 +85,17 @@ func (p *Pipeline) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ctc: load checkpoint: %w", err)
 	}
+	cp := Checkpoint{PipelineID: p.ckpt.PipelineID}
+	if st != nil {
+		cp = st.Checkpoint
+	}
+	for _, s := range p.sinks {
+		if r, ok := s.(Resumer); ok {
+			if err := r.Resume(ctx, cp); err != nil {
+				return fmt.Errorf("ctc: resume sink %T at checkpoint %d: %w", s, cp.Seq, err)
+			}
+		}
+	}
 	if st == nil {
 		return nil
 	}

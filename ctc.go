@@ -342,6 +342,14 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
+// Resumer is implemented by sinks that must return to a checkpoint before a restored pipeline
+// writes to them again — files written past the last checkpoint before a crash, say. The pipeline
+// calls Resume once at the start of a checkpointed Run with the checkpoint it resumes from
+// (Seq 0 when it starts afresh).
+type Resumer interface {
+	Resume(ctx context.Context, cp Checkpoint) error
+}
+
 // Closer is implemented by sinks and sources that hold resources.
 type Closer interface {
 	Close(ctx context.Context) error
