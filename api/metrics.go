@@ -96,12 +96,12 @@ func (m *apiMetrics) observe(route string, code int, d time.Duration) {
 //	ctc_quality_score                 passed / processed × 100 (100 before any record)
 //
 // Either func may be nil, and its metrics are then left out. The funcs are called at every
-// scrape, on the scraping goroutine, concurrently with a running pipeline: they must return a
-// consistent copy of the counters safely (ctc.Pipeline.Stats and quality.Chain.Stats must not be
-// called while the pipeline runs, so wrap them in whatever synchronizes with the pipeline, e.g.
-// counters the consumer copies under a mutex after each batch).
+// scrape, on the scraping goroutine, concurrently with a running pipeline, so they must be safe
+// for that: ctc.Pipeline.Stats and quality.Chain.Stats are, so pass the method values
 //
-// Register the collector on the registry that api.Config.Registerer names to serve it at
+//	reg.MustRegister(api.NewCollector(pipeline.Stats, chain.Stats))
+//
+// and register the collector on the registry that Config.Registerer names to serve it at
 // /prometheus.
 func NewCollector(pipeline func() ctc.Stats, quality func() quality.Stats) prometheus.Collector {
 	return &collector{pipeline: pipeline, quality: quality}

@@ -1,0 +1,105 @@
+// Package api is ctc's REST API and dashboard as one net/http handler. The local consumer serves
+// it with [NewServer]; the AWS Lambda API handler wraps the same handler unchanged.
+//
+//	h, err := api.New(api.Config{Store: store, Quality: chainStats, Logger: logger})
+//	if err != nil { ... }
+//	srv := api.NewServer("127.0.0.1:8080", h)
+//	go srv.ListenAndServe()
+//	...
+//	srv.Shutdown(ctx)
+//
+// The handler reads a [Store]: the embedded store (sink/embedded) or any store with the same
+// four queries. It never writes.
+//
+// # Endpoints
+//
+// Every answer is JSON (Content-Type: application/json, Cache-Control: no-store), with records
+// written by their own encoders (the field names of DESIGN §3, times in RFC 3339 UTC with
+// milliseconds). GET and HEAD are served; OPTIONS answers 204 (and CORS preflights).
+//
+//	GET /alerts?type=&symbol=&limit=&since=
+//	    {"alerts":[<alert>...],"count":N}, newest first.
+//	    type    volume_spike | whale | spread; default every type
+//	    symbol  e.g. BTC-USDT (case-insensitive); spread alerts carry the instrument, e.g. BTC
+//	    limit   1..200, default 50
+//	    since   RFC 3339, default now − 24 h
+//
+//	GET /metrics/{symbol}
+//	    {"symbol","instrument","as_of","since","volumes":[...],"spread":<spread>|null,
+//	     "alert_counts":{"volume_spike":N,"whale":N,"spread":N},"alert_counts_capped":false,
+//	     "last_whale":<alert>|null}
+//	    The latest volume window of each exchange, the latest spread window of the symbol's
+//	    instrument (the part before '-': BTC-USDT and BTC-USD → BTC), alert counts by type in the
+//	    last 24 h (the symbol's own alerts and its instrument's spread alerts), and the newest whale
+//	    alert. A bare instrument (BTC) covers every symbol of it. A symbol the store does not know
+//	    gets the same shape with empty values and zero counts: 200, never an error. Counts stop at
+//	    10,000 per symbol, and alert_counts_capped says so.
+//
+//	GET /volumes?symbol=&since=
+//	    {"symbol","since","volumes":[<volume window>...],"count":N}, oldest first: the 60 s
+//	    windows of the symbol on every exchange (of every symbol of a bare instrument), since
+//	    default now − 1 h. symbol is required.
+//
+//	GET /spreads?symbol=&since=
+//	    {"symbol","since","spreads":[<spread window>...],"count":N}, oldest first: the 30 s joined
+//	    windows of the instrument; symbol may be a market symbol or the instrument. since default
+//	    now − 1 h.
+//
+//	GET /symbols     {"symbols":[...]}, sorted: what the store knows, for the dashboard's picker.
+//	GET /quality     the quality counters (quality.Stats JSON); 404 if Config.Quality is nil.
+//	GET /healthz     {"status":"ok"}
+//	GET /prometheus  Prometheus text exposition of Config.Gatherer (not under /metrics, which
+//	                 belongs to /metrics/{symbol}).
+//	GET /            the dashboard (also /index.html); its files under /static/.
+//
+// # Errors
+//
+// Every error is JSON: {"error": what is wrong and what to do, "parameter": the parameter to
+// blame, if any, "allowed": what it allows}. For example
+//
+//	400 {"error":"limit must be 1..200, got 500","parameter":"limit","allowed":"1..200"}
+//
+// A bad value, a parameter the endpoint does not take (the error lists those it takes), a
+// parameter given twice and a malformed escape are all 400. An empty value (type=) means the
+// default. A '+' of a time zone offset that arrives unescaped (as a space) is read as '+'.
+// A method other than GET, HEAD or OPTIONS is 405 with an Allow header; an unknown path is a 404
+// that lists the endpoints. A store failure is 500 with a generic message, and the detail goes to
+// Config.Logger; a store that times out gives 504.
+//
+// # CORS
+//
+// Config.CORSOrigins lists the origins whose pages may call the API. For an allowed Origin the
+// answer carries Access-Control-Allow-Origin (and Vary: Origin), and a preflight OPTIONS gets
+// the allowed methods, the requested headers and a 10 min max age. "*" allows every origin.
+// Without origins, no CORS header is ever written.
+//
+// # Metrics
+//
+// The handler registers ctc_api_requests_total and ctc_api_request_duration_seconds, both by
+// route pattern (e.g. /metrics/{symbol}, "unmatched" for unknown paths, so that clients cannot
+// grow the label set) and status code, on Config.Registerer, and serves Config.Gatherer at
+// /prometheus. [NewCollector] adds the pipeline's and the quality chain's counters
+// (ctc_pipeline_*, ctc_quality_*, including ctc_quality_score): register it on the same registry.
+//
+// # Dashboard
+//
+// The dashboard is plain HTML, CSS and JavaScript embedded in the binary: no build step, nothing
+// loaded from another host. It polls the API every 2 s while its tab is visible and shows the
+// live alerts, newest first, coloured by severity and filtered by type and symbol; the volume
+// (bars per 60 s window) and spread (line per 30 s window, with the ±0.5 % alert threshold)
+// charts of one symbol, drawn as inline SVG; the symbol's alert counts, latest spread and last
+// whale; and the quality score, hidden when /quality is 404. Filters live in the page's query
+// string (/?type=whale&symbol=BTC-USDT&chart=ETH-USDT), so a view can be bookmarked. Every
+// piece of data reaches the page as text (textContent, setAttribute), never as HTML, and the page
+// is served with a Content-Security-Policy that allows only its own script, style and API.
+//
+// To host the dashboard elsewhere (e.g. S3), copy the files of the dashboard folder, set the
+// ctc-api-base meta tag of index.html to the API's URL and allow the page's origin in
+// Config.CORSOrigins.
+//
+// # Concurrency
+//
+// The handler starts no goroutine and is safe for concurrent use once New returns; it calls the
+// Store, Config.Quality and Config.Now from many requests at once, so they must be safe for
+// that. The funcs given to [NewCollector] run on the scraping goroutine.
+package api
