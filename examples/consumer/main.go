@@ -1,5 +1,6 @@
 // Command consumer is ctc's main job: a market feed through the quality chain and the three
-// built-in detectors, alerts printed as they fire.
+// built-in detectors into the lakehouse and the hot alert store, with the REST API and the
+// dashboard on localhost, and alerts printed as they fire.
 //
 // With no flags it runs the seeded market simulator from the present, paced so that alerts of
 // every type appear within half a minute, until Ctrl-C:
@@ -7,7 +8,8 @@
 //	go run ./examples/consumer
 //
 // With -replay it replays a file as fast as possible, never reading the clock, and writes its
-// results as NDJSON under -out; the same file always gives byte-identical outputs:
+// results as NDJSON under -out (and, with -warehouse, to Iceberg tables); the same file always gives
+// byte-identical outputs, and -resume continues a replay that was killed from its last checkpoint:
 //
 //	go run ./examples/consumer -replay trades.ndjson -out out
 //
@@ -21,16 +23,25 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/api"
+	"github.com/coattailcapital/ctc/checkpoint"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/console"
+	"github.com/coattailcapital/ctc/sink/embedded"
+	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/jsonl"
 	"github.com/coattailcapital/ctc/source/replay"
 	"github.com/coattailcapital/ctc/source/sim"
@@ -44,16 +55,19 @@ func main() {
 
 // config is everything the flags say.
 type config struct {
-	replay, out        string
-	exchange, symbol   string
-	seed               int64
-	speed              float64
-	warmUp, duration   time.Duration
-	start              string
-	quiet              bool
-	whale, zMed, zHigh float64
-	spread             float64
-	minHistory         int
+	replay, out, warehouse string
+	resume                 bool
+	every                  int64
+	exchange, symbol       string
+	data, addr             string
+	seed                   int64
+	speed                  float64
+	warmUp, duration       time.Duration
+	start                  string
+	quiet                  bool
+	whale, zMed, zHigh     float64
+	spread                 float64
+	minHistory             int
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -71,13 +85,18 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprint(stderr, `usage: consumer [flags]
 
 Runs trades through ctc's quality chain and detectors (volume spike, whale, spread) and prints each
-alert as it fires. Without -replay the feed is the seeded market simulator, starting at the present
-and running until Ctrl-C (or -duration).
+alert as it fires.
+
+Without -replay the feed is the seeded market simulator, starting at the present and running until
+Ctrl-C (or -duration). Its alerts, aggregates and trades go to an Iceberg warehouse and the hot alert
+store under -data, and the REST API and dashboard are served on -addr.
 
 Replay mode (-replay FILE) reads unified NDJSON trades, or Binance's public aggTrades CSV when FILE
 ends in .csv, as fast as possible without reading the clock, and writes under -out:
 alerts.ndjson, volume_aggregates.ndjson, exchange_spreads.ndjson, whale_trades.ndjson, late.ndjson,
-dlq.ndjson and quality.json. The same file always gives byte-identical outputs.
+dlq.ndjson and quality.json (and, with -warehouse DIR, the Iceberg tables). The same file always gives
+byte-identical outputs. A replay checkpoints every -checkpoint-every records; after a crash, run the
+same command with -resume to continue from the last checkpoint, exactly once.
 
 Flags:
 `)
@@ -85,8 +104,13 @@ Flags:
 	}
 	fs.StringVar(&c.replay, "replay", "", "replay `FILE` (NDJSON, or Binance aggTrades CSV if it ends in .csv) instead of the simulator")
 	fs.StringVar(&c.out, "out", "", "write NDJSON outputs and quality.json to `DIR` (replay default: ./ctc-out; simulator: none, plus raw_trades.ndjson when set)")
+	fs.StringVar(&c.warehouse, "warehouse", "", "replay: also write the Iceberg tables to a local warehouse in `DIR`")
+	fs.BoolVar(&c.resume, "resume", false, "replay: continue from the last checkpoint in -out instead of starting afresh")
+	fs.Int64Var(&c.every, "checkpoint-every", 50_000, "replay: checkpoint (commit the tables, save the state) every `N` records")
 	fs.StringVar(&c.exchange, "exchange", ctc.Binance, "exchange of a CSV replay")
 	fs.StringVar(&c.symbol, "symbol", "BTC-USDT", "symbol (BASE-QUOTE) of a CSV replay")
+	fs.StringVar(&c.data, "data", "ctc-data", "simulator: `DIR` for the warehouse (DIR/warehouse), the alert store (DIR/alerts.db) and checkpoints")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "simulator: serve the REST API and dashboard on this `address`; \"off\" to serve nothing")
 	fs.Int64Var(&c.seed, "seed", 1, "simulator seed: the same seed and -start give the same market")
 	fs.Float64Var(&c.speed, "speed", 10, "simulator pace as a multiple of real time; 0 = as fast as possible")
 	fs.DurationVar(&c.warmUp, "warmup", 15*time.Minute, "simulator history emitted at once before pacing starts, so the volume detector has a baseline")
@@ -113,8 +137,29 @@ Flags:
 		return c, fmt.Errorf("-speed must be >= 0, got %g", c.speed)
 	case c.warmUp < 0 || c.duration < 0:
 		return c, errors.New("-warmup and -duration must not be negative")
+	case c.every < 1:
+		return c, fmt.Errorf("-checkpoint-every must be >= 1, got %d", c.every)
+	case c.replay == "" && (c.resume || c.warehouse != ""):
+		return c, errors.New("-resume and -warehouse go with -replay (the simulator always writes its warehouse under -data)")
 	}
 	return c, nil
+}
+
+// job is one run's wiring: what to close at the end, in order.
+type job struct {
+	src     ctc.Source
+	sinks   []ctc.Sink
+	opts    []ctc.Option
+	closers []func(context.Context) error
+	files   *jsonl.Sink
+}
+
+func (j *job) closeAll(ctx context.Context) error {
+	var errs []error
+	for i := len(j.closers) - 1; i >= 0; i-- {
+		errs = append(errs, j.closers[i](ctx))
+	}
+	return errors.Join(errs...)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -126,62 +171,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "consumer:", err)
 		return exitUsage
 	}
+	fail := func(code int, err error) int {
+		fmt.Fprintln(stderr, "consumer:", err)
+		return code
+	}
 	detectors, err := newDetectors(c)
 	if err != nil {
-		fmt.Fprintln(stderr, "consumer:", err)
-		return exitUsage
+		return fail(exitUsage, err)
 	}
 	chain, err := quality.New(quality.Config{})
 	if err != nil {
-		fmt.Fprintln(stderr, "consumer:", err)
-		return exitFail
+		return fail(exitFail, err)
 	}
-
-	var (
-		src   ctc.Source
-		opts  []ctc.Option
-		sinks []ctc.Sink
-	)
-	if c.replay != "" {
-		rs, err := replay.Open(c.replay, replay.WithInstrument(c.exchange, c.symbol))
-		if err != nil {
-			fmt.Fprintln(stderr, "consumer:", err)
-			return exitUsage
-		}
-		defer rs.Close(context.WithoutCancel(ctx))
-		src = rs
-	} else {
-		s, err := newSim(c)
-		if err != nil {
-			fmt.Fprintln(stderr, "consumer:", err)
-			return exitUsage
-		}
-		src = s
-		if c.speed > 0 {
-			opts = append(opts, ctc.WithClock(time.Now), ctc.WithIdleTimeout(10*time.Second))
-		}
-	}
+	var j job
+	defer func() { _ = j.closeAll(context.WithoutCancel(ctx)) }()
 	if !c.quiet {
-		sinks = append(sinks, console.New(stdout))
+		j.sinks = append(j.sinks, console.New(stdout))
 	}
-	var files *jsonl.Sink
-	if c.out != "" {
-		var jopts []jsonl.Option
-		if c.replay == "" {
-			jopts = append(jopts, jsonl.WithTrades())
+	if c.replay != "" {
+		if code, err := c.replayJob(ctx, &j); err != nil {
+			return fail(code, err)
 		}
-		files, err = jsonl.New(c.out, jopts...)
-		if err != nil {
-			fmt.Fprintln(stderr, "consumer:", err)
-			return exitUsage
-		}
-		sinks = append(sinks, files)
+	} else if code, err := c.simJob(ctx, &j); err != nil {
+		return fail(code, err)
 	}
 
-	p, err := ctc.NewPipeline(src, append(opts, ctc.WithChecker(chain), ctc.WithDetectors(detectors...), ctc.WithSinks(sinks...))...)
+	p, err := ctc.NewPipeline(j.src, append(j.opts, ctc.WithChecker(chain), ctc.WithDetectors(detectors...), ctc.WithSinks(j.sinks...))...)
 	if err != nil {
-		fmt.Fprintln(stderr, "consumer:", err)
-		return exitFail
+		return fail(exitFail, err)
+	}
+	if c.replay == "" && c.addr != "off" {
+		stopServer, url, err := serve(c.addr, j.sinks, p, chain)
+		if err != nil {
+			return fail(exitUsage, err)
+		}
+		defer stopServer()
+		fmt.Fprintf(stderr, "consumer: dashboard and API on %s (data in %s)\n", url, c.data)
 	}
 	if c.replay == "" {
 		pace := "as fast as possible"
@@ -190,12 +215,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "consumer: simulating BTC, ETH and SOL on Binance and Coinbase %s (Ctrl-C to stop)\n", pace)
 	}
+
 	runErr := p.Run(ctx)
 	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
-	if files != nil {
-		if err := files.Close(context.WithoutCancel(ctx)); err != nil && runErr == nil {
-			runErr = err
-		}
+	if err := j.closeAll(context.WithoutCancel(ctx)); err != nil && runErr == nil {
+		runErr = err
+	}
+	j.closers = nil
+	if c.out != "" && (runErr == nil || interrupted) {
 		if err := writeQuality(filepath.Join(c.out, "quality.json"), chain.Stats()); err != nil && runErr == nil {
 			runErr = err
 		}
@@ -204,10 +231,159 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "consumer: %d records, %d passed, %d dead letters, %d duplicates, %d late, %d alerts; quality score %.2f%%\n",
 		q.Processed, q.Passed, q.Failed, q.Duplicate, st.Late, st.Alerts, q.QualityScore)
 	if runErr != nil && !interrupted {
-		fmt.Fprintln(stderr, "consumer:", runErr)
-		return exitFail
+		return fail(exitFail, runErr)
 	}
 	return exitOK
+}
+
+// replayJob wires a bounded replay: the file, NDJSON outputs, optionally the warehouse, and
+// checkpoints in -out so that a killed replay can -resume exactly once.
+func (c config) replayJob(ctx context.Context, j *job) (int, error) {
+	rs, err := replay.Open(c.replay, replay.WithInstrument(c.exchange, c.symbol))
+	if err != nil {
+		return exitUsage, err
+	}
+	j.src = rs
+	j.closers = append(j.closers, rs.Close)
+
+	stateDir := filepath.Join(c.out, "_state")
+	id, err := pipelineID(stateDir, c.resume)
+	if err != nil {
+		return exitUsage, err
+	}
+	states, err := checkpoint.NewDir(stateDir)
+	if err != nil {
+		return exitUsage, err
+	}
+	j.files, err = jsonl.New(c.out, jsonl.WithAppend())
+	if err != nil {
+		return exitUsage, err
+	}
+	j.sinks = append(j.sinks, j.files)
+	j.closers = append(j.closers, j.files.Close)
+	if c.warehouse != "" {
+		lake, err := iceberg.Open(ctx, iceberg.Config{Dir: c.warehouse})
+		if err != nil {
+			return exitUsage, err
+		}
+		j.sinks = append(j.sinks, lake)
+		j.closers = append(j.closers, lake.Close)
+	}
+	j.opts = append(j.opts, ctc.WithCheckpoints(ctc.CheckpointConfig{Store: states, PipelineID: id, EveryRecords: c.every}))
+	return exitOK, nil
+}
+
+// pipelineID returns the id of the replay's checkpoints in dir: the recorded one when resuming,
+// else a new one, so that a fresh replay into a warehouse that already holds an earlier replay's
+// commits is never mistaken for a re-run of them.
+func pipelineID(dir string, resume bool) (string, error) {
+	name := filepath.Join(dir, "current")
+	if resume {
+		b, err := os.ReadFile(name)
+		if err == nil {
+			return strings.TrimSpace(string(b)), nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+	}
+	id := fmt.Sprintf("replay-%d", time.Now().UnixNano())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return id, os.WriteFile(name, []byte(id+"\n"), 0o644)
+}
+
+// simJob wires the default run: the simulator into the warehouse and the hot store under -data,
+// checkpointing every minute so the tables are committed as it goes and at Ctrl-C.
+func (c config) simJob(ctx context.Context, j *job) (int, error) {
+	start := time.Now().UTC().Truncate(time.Millisecond)
+	if c.start != "" {
+		t, err := time.Parse(time.RFC3339, c.start)
+		if err != nil {
+			return exitUsage, fmt.Errorf("-start must be RFC 3339 like 2024-01-15T10:00:00Z, got %q", c.start)
+		}
+		start = t.UTC()
+	}
+	// The warm-up is history: it ends at the start, so the paced part runs from the present.
+	s, err := sim.New(sim.Config{
+		Seed:     c.seed,
+		Start:    start.Add(-c.warmUp),
+		WarmUp:   c.warmUp,
+		Duration: durationOrZero(c.warmUp, c.duration),
+		Speed:    c.speed,
+	})
+	if err != nil {
+		return exitUsage, err
+	}
+	j.src = s
+	if err := os.MkdirAll(c.data, 0o755); err != nil {
+		return exitUsage, err
+	}
+	store, err := embedded.Open(filepath.Join(c.data, "alerts.db"))
+	if err != nil {
+		return exitUsage, err
+	}
+	j.sinks = append(j.sinks, store)
+	j.closers = append(j.closers, store.Close)
+	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: filepath.Join(c.data, "warehouse")})
+	if err != nil {
+		return exitUsage, err
+	}
+	j.sinks = append(j.sinks, lake)
+	j.closers = append(j.closers, lake.Close)
+	if c.out != "" {
+		j.files, err = jsonl.New(c.out, jsonl.WithTrades())
+		if err != nil {
+			return exitUsage, err
+		}
+		j.sinks = append(j.sinks, j.files)
+		j.closers = append(j.closers, j.files.Close)
+	}
+	states, err := checkpoint.NewDir(filepath.Join(c.data, "checkpoints"))
+	if err != nil {
+		return exitUsage, err
+	}
+	// Each run simulates a new market from the present: it is a new pipeline, not a resumption.
+	id := fmt.Sprintf("sim-%d", start.UnixMilli())
+	ck := ctc.CheckpointConfig{Store: states, PipelineID: id, Interval: time.Minute}
+	if c.speed > 0 {
+		j.opts = append(j.opts, ctc.WithClock(time.Now), ctc.WithIdleTimeout(10*time.Second))
+	} else {
+		ck.EveryRecords = 100_000
+	}
+	j.opts = append(j.opts, ctc.WithCheckpoints(ck))
+	return exitOK, nil
+}
+
+// serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline
+// and the quality chain. It returns a function that shuts the server down.
+func serve(addr string, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain) (func(), string, error) {
+	var store api.Store
+	for _, s := range sinks {
+		if st, ok := s.(api.Store); ok {
+			store = st
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		api.NewCollector(p.Stats, chain.Stats))
+	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg})
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot serve the dashboard on %s: %w (choose another with -addr)", addr, err)
+	}
+	srv := api.NewServer(addr, h)
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	return stop, "http://" + ln.Addr().String(), nil
 }
 
 func newDetectors(c config) ([]ctc.Detector, error) {
@@ -224,25 +400,6 @@ func newDetectors(c config) ([]ctc.Detector, error) {
 		return nil, err
 	}
 	return []ctc.Detector{v, detect.NewWhale(wc), s}, nil
-}
-
-func newSim(c config) (*sim.Source, error) {
-	start := time.Now().UTC().Truncate(time.Millisecond)
-	if c.start != "" {
-		t, err := time.Parse(time.RFC3339, c.start)
-		if err != nil {
-			return nil, fmt.Errorf("-start must be RFC 3339 like 2024-01-15T10:00:00Z, got %q", c.start)
-		}
-		start = t.UTC()
-	}
-	// The warm-up is history: it ends at the start, so the paced part runs from the present.
-	return sim.New(sim.Config{
-		Seed:     c.seed,
-		Start:    start.Add(-c.warmUp),
-		WarmUp:   c.warmUp,
-		Duration: durationOrZero(c.warmUp, c.duration),
-		Speed:    c.speed,
-	})
 }
 
 func durationOrZero(warmUp, d time.Duration) time.Duration {

@@ -181,7 +181,8 @@ func TestDefaultRunShowsEveryAlertTypeWithin30s(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		var out, errb bytes.Buffer
-		if code := run(ctx, nil, &out, &errb); code != 0 {
+		args := []string{"-addr", "off", "-data", t.TempDir()}
+		if code := run(ctx, args, &out, &errb); code != 0 {
 			t.Fatalf("exit %d after Ctrl-C-like cancellation: %s", code, errb.String())
 		}
 		for _, typ := range []string{" whale ", " spread ", " volume_spike "} {
