@@ -53,7 +53,7 @@ func (s *fakeStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Al
 		return nil, err
 	}
 	nowEpoch := s.now().Unix()
-	var out []ctc.Alert
+	out := make([]ctc.Alert, 0, min(q.Limit, 64))
 	for i := range s.alerts {
 		a := &s.alerts[i]
 		if !q.Since.IsZero() && a.DetectedAt.Before(q.Since) {
