@@ -17,6 +17,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "go mod download"
 go mod download
 
+step "headless Chromium for the dashboard test"
+bash scripts/ensure-chromium.sh
+export CTC_REQUIRE_CHROMIUM=1
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))
 if [ -n "$unformatted" ]; then
