@@ -94,46 +94,165 @@ func cmpInt[T int32 | int64 | uint64](a, b T) int {
 	return 0
 }
 
-// index is a slice of entries sorted by key. Records mostly arrive in time order, so an insert is
-// usually an append; an out-of-order one moves the entries after it, which is cheap for the
-// few-minute disorder of event time.
+// index holds entries sorted by key, in blocks of at most maxBlock: a sorted list of sorted
+// slices. An insert moves at most a block's entries, so that a backfill of old alerts into a full
+// store costs microseconds, not a move of everything newer; records mostly arrive in time order,
+// and then an insert is an append to the last block.
 type index[K interface{ compare(K) int }, E any] struct {
-	refs []ref[K, E]
+	blocks [][]ref[K, E] // each sorted and non-empty; every key of a block is below the next block's
+	n      int
 }
+
+const maxBlock = 1024
 
 type ref[K, E any] struct {
 	key K
 	e   *E
 }
 
-func (x *index[K, E]) search(k K) (int, bool) {
-	return slices.BinarySearchFunc(x.refs, k, func(r ref[K, E], k K) int { return r.key.compare(k) })
+func (x *index[K, E]) len() int { return x.n }
+
+// find returns the block that holds k or would: the first whose last key is >= k, or the last block
+// if k is beyond them all; and the position of k (or where it would go) in it.
+func (x *index[K, E]) find(k K) (bi, i int, found bool) {
+	bi, _ = slices.BinarySearchFunc(x.blocks, k, func(b []ref[K, E], k K) int { return b[len(b)-1].key.compare(k) })
+	if bi == len(x.blocks) {
+		bi--
+	}
+	i, found = slices.BinarySearchFunc(x.blocks[bi], k, func(r ref[K, E], k K) int { return r.key.compare(k) })
+	return bi, i, found
 }
 
 func (x *index[K, E]) insert(k K, e *E) {
-	if n := len(x.refs); n == 0 || x.refs[n-1].key.compare(k) < 0 {
-		x.refs = append(x.refs, ref[K, E]{k, e})
+	x.n++
+	r := ref[K, E]{k, e}
+	nb := len(x.blocks)
+	if nb == 0 {
+		x.blocks = append(x.blocks, append(make([]ref[K, E], 0, 64), r))
 		return
 	}
-	i, _ := x.search(k)
-	x.refs = slices.Insert(x.refs, i, ref[K, E]{k, e})
+	if last := x.blocks[nb-1]; last[len(last)-1].key.compare(k) < 0 {
+		if len(last) >= maxBlock {
+			x.blocks = append(x.blocks, append(make([]ref[K, E], 0, 64), r))
+		} else {
+			x.blocks[nb-1] = append(last, r)
+		}
+		return
+	}
+	bi, i, _ := x.find(k)
+	b := slices.Insert(x.blocks[bi], i, r)
+	if len(b) > maxBlock {
+		// Split in two, each with room to grow.
+		half := len(b) / 2
+		tail := append(make([]ref[K, E], 0, maxBlock), b[half:]...)
+		clear(b[half:])
+		b = b[:half]
+		x.blocks = slices.Insert(x.blocks, bi+1, tail)
+	}
+	x.blocks[bi] = b
 }
 
 func (x *index[K, E]) remove(k K) {
-	if i, ok := x.search(k); ok {
-		x.refs = slices.Delete(x.refs, i, i+1)
+	if x.n == 0 {
+		return
+	}
+	bi, i, found := x.find(k)
+	if !found {
+		return
+	}
+	x.n--
+	if b := slices.Delete(x.blocks[bi], i, i+1); len(b) > 0 {
+		x.blocks[bi] = b
+	} else {
+		x.blocks = slices.Delete(x.blocks, bi, bi+1)
 	}
 }
 
-// lowerBound returns the position of the first entry whose key is >= k.
-func (x *index[K, E]) lowerBound(k K) int {
-	i, _ := x.search(k)
-	return i
+// removeIf drops the entries drop reports, and regroups the rest into full blocks if the removal
+// left them sparse.
+func (x *index[K, E]) removeIf(drop func(*E) bool) {
+	x.n = 0
+	kept := x.blocks[:0]
+	for _, b := range x.blocks {
+		if b = slices.DeleteFunc(b, func(r ref[K, E]) bool { return drop(r.e) }); len(b) > 0 {
+			kept = append(kept, b)
+			x.n += len(b)
+		}
+	}
+	clear(x.blocks[len(kept):])
+	x.blocks = kept
+	if len(kept) > 2*(x.n/maxBlock+1) {
+		var regrouped [][]ref[K, E]
+		var cur []ref[K, E]
+		for _, b := range kept {
+			for _, r := range b {
+				if len(cur) == maxBlock/2 {
+					regrouped, cur = append(regrouped, cur), nil
+				}
+				if cur == nil {
+					cur = make([]ref[K, E], 0, maxBlock)
+				}
+				cur = append(cur, r)
+			}
+		}
+		if len(cur) > 0 {
+			regrouped = append(regrouped, cur)
+		}
+		x.blocks = regrouped
+	}
 }
 
-// removeIf drops the entries drop reports.
-func (x *index[K, E]) removeIf(drop func(*E) bool) {
-	x.refs = slices.DeleteFunc(x.refs, func(r ref[K, E]) bool { return drop(r.e) })
+// lowerBound returns the position (block, index in it) of the first entry whose key is >= k.
+func (x *index[K, E]) lowerBound(k K) (bi, i int) {
+	if x.n == 0 {
+		return 0, 0
+	}
+	bi, i, _ = x.find(k)
+	if i == len(x.blocks[bi]) { // k is beyond every key
+		return len(x.blocks), 0
+	}
+	return bi, i
+}
+
+// descend calls yield on the entries from the last down to the first whose key is >= lo (every
+// entry if bounded is false), until yield returns false.
+func (x *index[K, E]) descend(lo K, bounded bool, yield func(*E) bool) {
+	lb, li := 0, 0
+	if bounded {
+		lb, li = x.lowerBound(lo)
+	}
+	for bi := len(x.blocks) - 1; bi >= lb; bi-- {
+		b := x.blocks[bi]
+		first := 0
+		if bi == lb {
+			first = li
+		}
+		for i := len(b) - 1; i >= first; i-- {
+			if !yield(b[i].e) {
+				return
+			}
+		}
+	}
+}
+
+// ascend calls yield on the entries from the first whose key is >= lo (the first of all if
+// bounded is false) to the last, until yield returns false.
+func (x *index[K, E]) ascend(lo K, bounded bool, yield func(*E) bool) {
+	lb, li := 0, 0
+	if bounded {
+		lb, li = x.lowerBound(lo)
+	}
+	for bi := lb; bi < len(x.blocks); bi++ {
+		b := x.blocks[bi]
+		if bi == lb {
+			b = b[li:]
+		}
+		for _, r := range b {
+			if !yield(r.e) {
+				return
+			}
+		}
+	}
 }
 
 // indexes is a set of indexes, one per value of a field (a type, a symbol), made on first use and
@@ -152,7 +271,7 @@ func (m indexes[G, K, E]) insert(g G, k K, e *E) {
 func (m indexes[G, K, E]) remove(g G, k K) {
 	if x := m[g]; x != nil {
 		x.remove(k)
-		if len(x.refs) == 0 {
+		if x.n == 0 {
 			delete(m, g)
 		}
 	}
@@ -161,7 +280,7 @@ func (m indexes[G, K, E]) remove(g G, k K) {
 func (m indexes[G, K, E]) removeIf(drop func(*E) bool) {
 	for g, x := range m {
 		x.removeIf(drop)
-		if len(x.refs) == 0 {
+		if x.n == 0 {
 			delete(m, g)
 		}
 	}
@@ -289,7 +408,6 @@ func (s *state) buildIndexes() {
 		alerts = append(alerts, e)
 	}
 	slices.SortFunc(alerts, func(a, b *alertEntry) int { return a.key.compare(b.key) })
-	s.all.refs = make([]ref[alertKey, alertEntry], 0, len(alerts))
 	for _, e := range alerts {
 		s.indexAlert(e)
 	}
@@ -318,18 +436,18 @@ func (s *state) buildIndexes() {
 // expiredAny reports whether anything held has expired at now: a scan the janitor makes under the
 // write lock alone, so that readers are held up only when there is something to remove.
 func (s *state) expiredAny(now int64) bool {
-	for _, r := range s.all.refs {
-		if r.e.a.TTLEpoch <= now {
+	for _, e := range s.alerts {
+		if e.a.TTLEpoch <= now {
 			return true
 		}
 	}
-	for _, r := range s.volumesAll.refs {
-		if r.e.ttl <= now {
+	for _, e := range s.volumes {
+		if e.ttl <= now {
 			return true
 		}
 	}
-	for _, r := range s.spreadsAll.refs {
-		if r.e.ttl <= now {
+	for _, e := range s.spreads {
+		if e.ttl <= now {
 			return true
 		}
 	}

@@ -120,18 +120,21 @@ func (s *Store) writeLive(f *os.File) (int64, error) {
 		}
 	}
 	var eerr error
-	for _, r := range s.st.all.refs {
-		buf, eerr = appendAlert(buf, &r.e.a)
+	s.st.all.ascend(alertKey{}, false, func(e *alertEntry) bool {
+		buf, eerr = appendAlert(buf, &e.a)
 		flush(false)
-	}
-	for _, r := range s.st.volumesAll.refs {
-		buf, eerr = appendVolume(buf, &r.e.v)
+		return eerr == nil
+	})
+	s.st.volumesAll.ascend(aggKey{}, false, func(e *volumeEntry) bool {
+		buf, eerr = appendVolume(buf, &e.v)
 		flush(false)
-	}
-	for _, r := range s.st.spreadsAll.refs {
-		buf, eerr = appendSpread(buf, &r.e.w)
+		return eerr == nil
+	})
+	s.st.spreadsAll.ascend(aggKey{}, false, func(e *spreadEntry) bool {
+		buf, eerr = appendSpread(buf, &e.w)
 		flush(false)
-	}
+		return eerr == nil
+	})
 	flush(true)
 	s.buf = buf
 	if err == nil {

@@ -442,16 +442,14 @@ func (s *Store) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert,
 	if x == nil {
 		return []ctc.Alert{}, nil
 	}
-	lo := 0
-	if !q.Since.IsZero() {
-		lo = x.lowerBound(alertKey{sec: q.Since.Unix(), nsec: int32(q.Since.Nanosecond())})
-	}
-	out := make([]ctc.Alert, 0, min(q.Limit, len(x.refs)-lo))
-	for i := len(x.refs) - 1; i >= lo && len(out) < q.Limit; i-- {
-		if e := x.refs[i].e; e.a.TTLEpoch > now {
+	since := alertKey{sec: q.Since.Unix(), nsec: int32(q.Since.Nanosecond())}
+	out := make([]ctc.Alert, 0, min(q.Limit, x.len()))
+	x.descend(since, !q.Since.IsZero(), func(e *alertEntry) bool {
+		if e.a.TTLEpoch > now {
 			out = append(out, e.a)
 		}
-	}
+		return len(out) < q.Limit
+	})
 	return out, nil
 }
 
@@ -475,11 +473,12 @@ func (s *Store) Volumes(ctx context.Context, symbol string, since time.Time) ([]
 		}
 	}
 	out := []ctc.VolumeWindow{}
-	for _, r := range x.refs[x.lowerBound(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}):] {
-		if r.e.ttl > now {
-			out = append(out, r.e.v)
+	x.ascend(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}, !since.IsZero(), func(e *volumeEntry) bool {
+		if e.ttl > now {
+			out = append(out, e.v)
 		}
-	}
+		return true
+	})
 	return out, nil
 }
 
@@ -502,11 +501,12 @@ func (s *Store) Spreads(ctx context.Context, symbol string, since time.Time) ([]
 		}
 	}
 	out := []ctc.SpreadWindow{}
-	for _, r := range x.refs[x.lowerBound(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}):] {
-		if r.e.ttl > now {
-			out = append(out, r.e.w)
+	x.ascend(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}, !since.IsZero(), func(e *spreadEntry) bool {
+		if e.ttl > now {
+			out = append(out, e.w)
 		}
-	}
+		return true
+	})
 	return out, nil
 }
 
@@ -527,31 +527,32 @@ func (s *Store) Symbols(ctx context.Context) ([]string, error) {
 	out := []string{}
 	// Walking from the newest entry finds a live one at once unless the symbol is all expired.
 	for sym, x := range st.bySymbol {
-		for i := len(x.refs) - 1; i >= 0; i-- {
-			if x.refs[i].e.a.TTLEpoch > now {
-				out = append(out, sym)
-				break
-			}
+		if anyLive(x, func(e *alertEntry) bool { return e.a.TTLEpoch > now }) {
+			out = append(out, sym)
 		}
 	}
 	for sym, x := range st.volumesSymbol {
-		for i := len(x.refs) - 1; i >= 0; i-- {
-			if x.refs[i].e.ttl > now {
-				out = append(out, sym)
-				break
-			}
+		if anyLive(x, func(e *volumeEntry) bool { return e.ttl > now }) {
+			out = append(out, sym)
 		}
 	}
 	for sym, x := range st.spreadsSymbol {
-		for i := len(x.refs) - 1; i >= 0; i-- {
-			if x.refs[i].e.ttl > now {
-				out = append(out, sym)
-				break
-			}
+		if anyLive(x, func(e *spreadEntry) bool { return e.ttl > now }) {
+			out = append(out, sym)
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+func anyLive[K interface{ compare(K) int }, E any](x *index[K, E], live func(*E) bool) bool {
+	found := false
+	var zero K
+	x.descend(zero, false, func(e *E) bool {
+		found = live(e)
+		return !found
+	})
+	return found
 }
 
 // Flush makes every write so far durable (fsync). It returns ctx.Err() if ctx is already done and
