@@ -65,9 +65,7 @@ type config struct {
 	warmUp, duration       time.Duration
 	start                  string
 	quiet                  bool
-	whale, zMed, zHigh     float64
-	spread                 float64
-	minHistory             int
+	thresholds             detect.Thresholds
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -78,7 +76,7 @@ const (
 )
 
 func parse(args []string, stderr io.Writer) (config, error) {
-	var c config
+	c := config{thresholds: detect.DefaultThresholds()}
 	fs := flag.NewFlagSet("consumer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -117,11 +115,7 @@ Flags:
 	fs.DurationVar(&c.duration, "duration", 0, "stop the simulator after this much event time (0 = until Ctrl-C)")
 	fs.StringVar(&c.start, "start", "", "simulator start of the paced part, RFC 3339 (default: now)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print alerts")
-	fs.Float64Var(&c.whale, "whale", 100_000, "whale threshold in quote currency (high and critical are 5× and 10× it)")
-	fs.Float64Var(&c.zMed, "z", 2.5, "volume spike |z| threshold for a medium alert")
-	fs.Float64Var(&c.zHigh, "z-high", 3.5, "volume spike |z| threshold for a high alert")
-	fs.Float64Var(&c.spread, "spread", 0.5, "spread alert threshold in percent (medium and high are 2× and 4× it)")
-	fs.IntVar(&c.minHistory, "min-history", 10, "windows of history a key needs before a volume alert")
+	c.thresholds.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -175,7 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "consumer:", err)
 		return code
 	}
-	detectors, err := newDetectors(c)
+	detectors, err := c.thresholds.Detectors()
 	if err != nil {
 		return fail(exitUsage, err)
 	}
@@ -384,22 +378,6 @@ func serve(addr string, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain)
 		_ = srv.Shutdown(ctx)
 	}
 	return stop, "http://" + ln.Addr().String(), nil
-}
-
-func newDetectors(c config) ([]ctc.Detector, error) {
-	v, err := detect.NewVolume(detect.VolumeConfig{Medium: c.zMed, High: c.zHigh, MinHistory: c.minHistory})
-	if err != nil {
-		return nil, err
-	}
-	wc := detect.WhaleConfig{Medium: c.whale, High: 5 * c.whale, Critical: 10 * c.whale}
-	if err := wc.Validate(); err != nil {
-		return nil, err
-	}
-	s, err := detect.NewSpread(detect.SpreadConfig{Low: c.spread, Medium: 2 * c.spread, High: 4 * c.spread})
-	if err != nil {
-		return nil, err
-	}
-	return []ctc.Detector{v, detect.NewWhale(wc), s}, nil
 }
 
 func durationOrZero(warmUp, d time.Duration) time.Duration {

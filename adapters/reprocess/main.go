@@ -1,0 +1,168 @@
+// Command reprocess re-runs the detectors over the trades in the Iceberg warehouse, with the
+// thresholds given on the command line, writes the alerts to anomalies_reprocessed and prints how
+// they differ from anomaly_alerts.
+//
+//	go run ./adapters/reprocess -warehouse ctc-data/warehouse -whale 50000
+//	go run ./adapters/reprocess -warehouse ctc-data/warehouse -as-of 2024-01-15T11:00:00Z
+//	go run ./adapters/reprocess -warehouse ctc-data/warehouse -from 2024-01-15T10:00:00Z -to 2024-01-15T12:00:00Z
+//
+// Business logic lives in package reprocess; this is flags, progress and printing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/reprocess"
+	"github.com/coattailcapital/ctc/sink/iceberg"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	fs := flag.NewFlagSet("reprocess", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: reprocess -warehouse DIR [flags]
+
+Reads raw_trades from the local Iceberg warehouse — as of a snapshot id or a time (time travel), or a
+time range of the current snapshot — runs the quality chain and detectors with the thresholds given
+here, writes the alerts to anomalies_reprocessed under a run id, and prints how they differ from
+anomaly_alerts over the same range.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	var (
+		warehouse, asOf, from, to, runID string
+		snapshot                         int64
+	)
+	th := detect.DefaultThresholds()
+	fs.StringVar(&warehouse, "warehouse", "", "the local warehouse `DIR` (the consumer's is ctc-data/warehouse)")
+	fs.Int64Var(&snapshot, "snapshot", 0, "read raw_trades as of this snapshot `id` (0: the current one)")
+	fs.StringVar(&asOf, "as-of", "", "read raw_trades as it was at this RFC 3339 `time` (time travel)")
+	fs.StringVar(&from, "from", "", "only trades at or after this RFC 3339 `time`")
+	fs.StringVar(&to, "to", "", "only trades before this RFC 3339 `time`")
+	fs.StringVar(&runID, "run-id", "", "name of the run in anomalies_reprocessed (default: reprocess-<now>)")
+	th.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usage := func(err error) int {
+		fmt.Fprintln(stderr, "reprocess:", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usage(fmt.Errorf("unexpected argument %q: every option is a flag", fs.Arg(0)))
+	}
+	if warehouse == "" {
+		return usage(errors.New("-warehouse is required"))
+	}
+	if _, err := os.Stat(warehouse); err != nil {
+		return usage(fmt.Errorf("-warehouse: %w", err))
+	}
+	var scan iceberg.ScanOptions
+	scan.SnapshotID = snapshot
+	for _, t := range []struct {
+		flag, value string
+		dst         *time.Time
+	}{{"-as-of", asOf, &scan.AsOf}, {"-from", from, &scan.From}, {"-to", to, &scan.To}} {
+		if t.value == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339Nano, t.value)
+		if err != nil {
+			return usage(fmt.Errorf("%s must be RFC 3339 like 2024-01-15T10:00:00Z, got %q", t.flag, t.value))
+		}
+		*t.dst = v.UTC()
+	}
+	if snapshot != 0 && asOf != "" {
+		return usage(errors.New("give -snapshot or -as-of, not both"))
+	}
+	detectors, err := th.Detectors()
+	if err != nil {
+		return usage(err)
+	}
+	if runID == "" {
+		runID = "reprocess-" + time.Now().UTC().Format("20060102T150405Z")
+	}
+	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: warehouse})
+	if err != nil {
+		fmt.Fprintln(stderr, "reprocess:", err)
+		return 1
+	}
+	defer lake.Close(context.WithoutCancel(ctx))
+
+	bar := &progress{w: stderr, tty: tty}
+	report, err := reprocess.Run(ctx, reprocess.Config{Lake: lake, Scan: scan, Detectors: detectors, RunID: runID, Progress: bar.update})
+	bar.done()
+	if err != nil {
+		fmt.Fprintln(stderr, "reprocess:", err)
+		return 1
+	}
+	if err := report.WriteText(stdout); err != nil {
+		fmt.Fprintln(stderr, "reprocess:", err)
+		return 1
+	}
+	return 0
+}
+
+// progress draws a bar on a terminal and plain lines elsewhere (logs, CI).
+type progress struct {
+	w        io.Writer
+	tty      bool
+	phase    string
+	lastLine time.Time
+	drawn    bool
+}
+
+func (p *progress) update(phase string, done, total int64) {
+	if p.tty {
+		const width = 30
+		line := fmt.Sprintf("%-6s %d trades", phase, done)
+		if total > 0 {
+			n := int(done * width / total)
+			line = fmt.Sprintf("%-6s [%s%s] %d/%d trades", phase, strings.Repeat("█", n), strings.Repeat("·", width-n), done, total)
+		}
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.drawn = true
+		return
+	}
+	// Plain lines: one per phase change and at most one a second.
+	if phase != p.phase || time.Since(p.lastLine) >= time.Second || (total > 0 && done == total) {
+		if total > 0 {
+			fmt.Fprintf(p.w, "reprocess: %s %d/%d trades\n", phase, done, total)
+		} else {
+			fmt.Fprintf(p.w, "reprocess: %s %d trades\n", phase, done)
+		}
+		p.phase, p.lastLine = phase, time.Now()
+	}
+}
+
+func (p *progress) done() {
+	if p.tty && p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
