@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
-	"context"
 	"strings"
 	"testing"
 	"time"
