@@ -42,7 +42,8 @@
 // Removal is the janitor's: a goroutine owned by the store that wakes every
 // DefaultJanitorInterval (WithJanitorInterval), drops what has expired from memory and, when
 // replaced and expired records make up half the file and at least 64 KiB, compacts the file.
-// Compact removes and rewrites at once, whatever the proportion. Close stops the janitor and waits for it.
+// Compact removes and rewrites at once, whatever the proportion. Close stops the janitor and waits
+// for it.
 //
 // # File format
 //

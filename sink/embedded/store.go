@@ -288,7 +288,11 @@ func (s *Store) Write(ctx context.Context, b *ctc.Batch) error {
 	}
 	buf := s.buf[:0]
 	s.ops = s.ops[:0]
-	clear(s.seen)
+	if n := len(s.seen); n > 1024 {
+		s.seen = map[any]struct{}{} // clearing keeps the buckets a replay grew, and costs them every time
+	} else if n > 0 {
+		clear(s.seen)
+	}
 	var err error
 	for i := range o.Alerts {
 		a := o.Alerts[i]
