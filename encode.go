@@ -54,7 +54,7 @@ func (e *enc) key(k string) {
 
 func (e *enc) str(k, v string) {
 	e.key(k)
-	e.b = appendString(e.b, v)
+	e.b = AppendJSONString(e.b, v)
 }
 
 func (e *enc) num(k string, v float64) {
@@ -117,8 +117,10 @@ func appendFloat(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, v, 'f', -1, 64)
 }
 
-// appendString writes s as a JSON string, escaping what JSON requires and HTML-sensitive bytes.
-func appendString(b []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string, escaping what JSON requires, the HTML-sensitive
+// <, > and &, and U+2028/U+2029, and replacing invalid UTF-8 with U+FFFD: the escaping of every
+// ctc encoder, for code that writes JSON of its own around ctc records.
+func AppendJSONString(b []byte, s string) []byte {
 	const hexdigits = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

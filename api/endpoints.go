@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coattailcapital/ctc"
 )
@@ -108,7 +107,7 @@ func (h *handler) serveSpreads(w http.ResponseWriter, r *http.Request, _ string)
 
 func seriesHead(b []byte, symbol string, since time.Time, field string) []byte {
 	b = append(b, `{"symbol":`...)
-	b = appendString(b, symbol)
+	b = ctc.AppendJSONString(b, symbol)
 	b = append(b, `,"since":"`...)
 	b = ctc.AppendTime(b, since)
 	b = append(b, `","`...)
@@ -137,7 +136,7 @@ func (h *handler) serveSymbols(w http.ResponseWriter, r *http.Request, _ string)
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = ctc.AppendJSONString(b, s)
 		}
 		return append(b, "]}"...)
 	})
@@ -274,9 +273,9 @@ func (h *handler) serveMetrics(w http.ResponseWriter, r *http.Request, arg strin
 
 	return respond(w, func(b []byte) []byte {
 		b = append(b, `{"symbol":`...)
-		b = appendString(b, sym)
+		b = ctc.AppendJSONString(b, sym)
 		b = append(b, `,"instrument":`...)
-		b = appendString(b, inst)
+		b = ctc.AppendJSONString(b, inst)
 		b = append(b, `,"as_of":"`...)
 		b = ctc.AppendTime(b, now)
 		b = append(b, `","since":"`...)
@@ -369,59 +368,10 @@ func appendCounts(b []byte, counts map[ctc.AlertType]int) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, string(t))
+		b = ctc.AppendJSONString(b, string(t))
 		b = append(b, ':')
 		b = strconv.AppendInt(b, int64(counts[t]), 10)
 	}
 	return b
 }
 
-// appendString writes s as a JSON string with the escaping of the ctc encoders: what JSON
-// requires, plus <, > and & (so that no response can be sniffed as HTML), U+2028 and U+2029, and
-// invalid UTF-8 replaced by U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
