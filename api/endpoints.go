@@ -374,4 +374,3 @@ func appendCounts(b []byte, counts map[ctc.AlertType]int) []byte {
 	}
 	return b
 }
-
