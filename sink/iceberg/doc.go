@@ -56,14 +56,33 @@
 //
 // # Reading the warehouse with other tools
 //
-// The tables are plain Iceberg v2 tables: any Iceberg reader opens them. With iceberg-go:
+// The tables are plain Iceberg v2 tables that any Iceberg reader opens. iceberg-go v0.7.0 ships a
+// CLI, cmd/iceberg, that lists and describes them (it reads metadata; it has no command that
+// prints rows). With DIR the sink's Config.Dir (both SQL flags are required; the catalog name is
+// the CLI's default, LocalCatalogName):
+//
+//	ICEBERG="go run github.com/apache/iceberg-go/cmd/iceberg@v0.7.0 --catalog sql --uri file:DIR/catalog.db --sql-driver sqlite --sql-dialect sqlite"
+//	$ICEBERG list                        # namespaces: coattail
+//	$ICEBERG list coattail               # the six tables
+//	$ICEBERG describe coattail.raw_trades   # schema, partition spec, current snapshot and its summary, properties
+//	$ICEBERG snapshots coattail.raw_trades  # one line per commit
+//	$ICEBERG files coattail.raw_trades      # data files, one per (day, symbol) per commit
+//	$ICEBERG info coattail.raw_trades
+//
+// Add --output json for machine-readable output, and set NO_COLOR=1 to drop the colours. The first
+// go run builds the CLI with all of iceberg-go's catalogs (AWS, GCP, Azure SDKs): a few minutes;
+// go install github.com/apache/iceberg-go/cmd/iceberg@v0.7.0 keeps the binary.
+//
+// Rows are read with iceberg-go's Go API, on a catalog of its own (the sink's tests read every
+// table this way):
+//
+//	import _ "modernc.org/sqlite"
 //
 //	cat, err := catalog.Load(ctx, "default", iceberg.Properties{
-//		"type": "sql", "uri": "file:DIR/catalog.db", // DIR is Config.Dir
-//		"sql.driver": "sqlite", "sql.dialect": "sqlite", // import _ "modernc.org/sqlite"
+//		"type": "sql", "uri": "file:DIR/catalog.db", "sql.driver": "sqlite", "sql.dialect": "sqlite",
 //	})
 //	tbl, err := cat.LoadTable(ctx, catalog.ToIdentifier("coattail", "raw_trades"))
-//	arrowTable, err := tbl.Scan(table.WithRowFilter(iceberg.EqualTo(iceberg.Reference("symbol"), "BTC-USDT"))).ToArrowTable(ctx)
+//	rows, err := tbl.Scan(table.WithRowFilter(iceberg.EqualTo(iceberg.Reference("symbol"), "BTC-USDT"))).ToArrowTable(ctx)
 //
 // # Concurrency
 //

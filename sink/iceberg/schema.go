@@ -168,3 +168,27 @@ func PartitionSpecs() map[string]iceberg.PartitionSpec {
 	}
 	return m
 }
+
+// properties returns the table properties a new table gets: Parquet settings that suit the
+// sink's rows, measured with BenchmarkAppendRawTrades. zstd at level 1 compresses these columns
+// nearly as well as the default level, at half the cost. Dictionary encoding is turned off where it
+// does not pay: on unique columns (ids, times, quote volumes) the writer built and then abandoned a
+// dictionary, and on the few-valued strings (exchange, symbol, side) hashing every value cost more
+// than zstd takes to squeeze the repeated plain values — together a third of a commit's time. Prices
+// and quantities, which repeat, keep their dictionaries.
+func (d *tableDef) properties() iceberg.Properties {
+	p := iceberg.Properties{
+		"write.parquet.compression-codec": "zstd",
+		"write.parquet.compression-level": "1",
+	}
+	for _, c := range d.columns {
+		if c.typ.Equals(str) || noDict[c.name] {
+			p["write.parquet.dict-encoding-enabled.column."+c.name] = "false"
+		}
+	}
+	return p
+}
+
+var noDict = map[string]bool{
+	"quote_volume": true, "timestamp": true, "ingestion_timestamp": true, "detected_at": true, "emitted_at": true,
+}

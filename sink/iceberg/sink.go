@@ -221,7 +221,7 @@ func (s *Sink) ensureTable(ctx context.Context, name, warehouse string) (*table.
 	if err != nil {
 		return nil, err
 	}
-	opts := []catalog.CreateTableOpt{catalog.WithPartitionSpec(&spec)}
+	opts := []catalog.CreateTableOpt{catalog.WithPartitionSpec(&spec), catalog.WithProperties(d.properties())}
 	if warehouse != "" {
 		loc := strings.TrimSuffix(warehouse, "/") + "/" + strings.Join(s.ns, ".") + ".db/" + name
 		opts = append(opts, catalog.WithLocation(loc))

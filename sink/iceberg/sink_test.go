@@ -173,22 +173,38 @@ func TestOpenCreatesTables(t *testing.T) {
 
 func TestOpenRejectsIncompatibleTable(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	openSink(t, dir)
-	cat := freshCatalog(t, dir)
-	tbl := loadTable(t, cat, icesink.VolumeAggregates)
-	// Someone adds a required column the sink cannot fill.
-	tx := tbl.NewTransaction()
-	if err := tx.UpdateSchema(true, true).
-		AddColumn([]string{"venue"}, iceberg.PrimitiveTypes.String, "", true, nil).Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Commit(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	_, err := icesink.Open(t.Context(), icesink.Config{Dir: dir})
-	if err == nil || !strings.Contains(err.Error(), "venue") {
-		t.Fatalf("Open with a table requiring an unknown column: %v, want an error naming the column", err)
+	for _, c := range []struct {
+		name, table, want string
+		change            func(u *table.UpdateSchema)
+	}{
+		{"a required column the sink does not write", icesink.VolumeAggregates, "venue", func(u *table.UpdateSchema) {
+			u.AddColumn([]string{"venue"}, iceberg.PrimitiveTypes.String, "", true, nil)
+		}},
+		{"an optional column made required", icesink.RawTrades, "ingestion_timestamp", func(u *table.UpdateSchema) {
+			u.UpdateColumn([]string{"ingestion_timestamp"}, table.ColumnUpdate{Required: iceberg.Optional[bool]{Val: true, Valid: true}})
+		}},
+		{"a renamed column", icesink.ExchangeSpreads, "spread_pct", func(u *table.UpdateSchema) {
+			u.RenameColumn([]string{"spread_pct"}, "spread")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			openSink(t, dir)
+			tx := loadTable(t, freshCatalog(t, dir), c.table).NewTransaction()
+			u := tx.UpdateSchema(true, true)
+			c.change(u)
+			if err := u.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Commit(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			_, err := icesink.Open(t.Context(), icesink.Config{Dir: dir})
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.table) {
+				t.Fatalf("Open: %v, want an error naming %s and %s", err, c.table, c.want)
+			}
+		})
 	}
 }
 
