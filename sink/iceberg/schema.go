@@ -2,6 +2,7 @@ package iceberg
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/iceberg-go"
 )
@@ -16,8 +17,11 @@ const (
 	AnomaliesReprocessed = "anomalies_reprocessed"
 )
 
-// Tables lists the tables Open creates, in a fixed order.
-var Tables = []string{RawTrades, VolumeAggregates, AnomalyAlerts, WhaleTrades, ExchangeSpreads, AnomaliesReprocessed}
+// Tables lists the tables Open creates, in a fixed order. The sink keeps its own copy: changing
+// this slice changes nothing.
+var Tables = slices.Clone(tableNames)
+
+var tableNames = []string{RawTrades, VolumeAggregates, AnomalyAlerts, WhaleTrades, ExchangeSpreads, AnomaliesReprocessed}
 
 // DefaultNamespace is the namespace (Glue database) the tables live in unless Config says otherwise.
 const DefaultNamespace = "coattail"

@@ -178,7 +178,7 @@ func (s *Sink) open(ctx context.Context, warehouse string) error {
 	if err := s.cat.CreateNamespace(ctx, s.ns, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
 		return fmt.Errorf("iceberg: create namespace %s: %w", strings.Join(s.ns, "."), err)
 	}
-	for _, name := range Tables {
+	for _, name := range tableNames {
 		tbl, err := s.ensureTable(ctx, name, warehouse)
 		if err != nil {
 			return err
@@ -480,7 +480,7 @@ func (s *Sink) Committed(ctx context.Context, pipelineID string) (map[string]ctc
 		return nil, err
 	}
 	m := make(map[string]ctc.Checkpoint)
-	for _, name := range Tables {
+	for _, name := range tableNames {
 		tbl, err := s.load(ctx, name)
 		if err != nil {
 			return nil, err
