@@ -31,7 +31,7 @@ step "go vet"
 go vet ./...
 
 step "go test (race detector)"
-go test -race -count=1 ./...
+go test -race -count=1 -timeout=600s ./...
 
 step "fuzz every decoder (${FUZZTIME:-5s} each)"
 # go test -fuzz takes one target at a time: find them all.
@@ -44,6 +44,6 @@ for pkg in $(go list ./...); do
 done
 
 step "benchmarks (one pass each, to keep them working; numbers come from scripts/bench.sh)"
-go test -run='^$' -bench=. -benchtime=1x ./... >/dev/null
+go test -run='^$' -bench=. -benchtime=1x -timeout=300s ./... >/dev/null
 
 step "all tests passed"
