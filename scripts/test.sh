@@ -44,6 +44,9 @@ for pkg in $(go list ./...); do
 done
 
 step "benchmarks (one pass each, to keep them working; numbers come from scripts/bench.sh)"
-go test -run='^$' -bench=. -benchtime=1x -timeout=300s ./... >/dev/null
+log=$(mktemp)
+if ! go test -run='^$' -bench=. -benchtime=1x -timeout=300s ./... >"$log" 2>&1; then
+  tail -n 60 "$log"; exit 1
+fi
 
 step "all tests passed"
