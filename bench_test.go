@@ -15,9 +15,11 @@ import (
 
 // simNDJSON returns an hour of the seeded simulator (≈ 108,000 trades, with its injected whales,
 // bursts and dislocations) as NDJSON.
-func simNDJSON(b *testing.B) ([]byte, int) {
+func simNDJSON(b *testing.B) ([]byte, int) { return simNDJSONFor(b, time.Hour) }
+
+func simNDJSONFor(b *testing.B, d time.Duration) ([]byte, int) {
 	b.Helper()
-	src, err := sim.New(sim.Config{Seed: 1, Start: time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC), Duration: time.Hour})
+	src, err := sim.New(sim.Config{Seed: 1, Start: time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC), Duration: d})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,6 +70,47 @@ func BenchmarkPipelineReplay(b *testing.B) {
 		done += n
 	}
 	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "trades/s")
+}
+
+// BenchmarkPipelineSteadyState is BenchmarkPipelineReplay measured only after the pipeline has
+// seen an hour of trades, when its dedup memory, windows and batches have reached their working
+// size: what a long-running consumer costs per trade. One op is one trade.
+func BenchmarkPipelineSteadyState(b *testing.B) {
+	data, n := simNDJSONFor(b, 2*time.Hour)
+	b.ReportAllocs()
+	done := 0
+	b.ResetTimer()
+	b.StopTimer()
+	for done < b.N {
+		src, _ := replay.New(bytes.NewReader(data))
+		chain, _ := quality.New(quality.Config{})
+		p, err := ctc.NewPipeline(&warmUp{Source: src, after: n / 2, b: b}, ctc.WithChecker(chain),
+			ctc.WithDetectors(detect.Defaults()...), ctc.WithSinks(&discard{}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		done += n - n/2
+	}
+	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "trades/s")
+}
+
+// warmUp starts the benchmark timer after its first records.
+type warmUp struct {
+	ctc.Source
+	n, after int
+	b        *testing.B
+}
+
+func (w *warmUp) Next(ctx context.Context, rec *ctc.Record) error {
+	w.n++
+	if w.n == w.after+1 {
+		w.b.StartTimer()
+	}
+	return w.Source.Next(ctx, rec)
 }
 
 // BenchmarkDetectors measures the three detectors alone over decoded trades. One op is one trade.
