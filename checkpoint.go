@@ -135,13 +135,13 @@ func (p *Pipeline) checkpoint(ctx context.Context) error {
 	p.sinceCkpt = 0
 	p.seq++
 	cp := Checkpoint{PipelineID: p.ckpt.PipelineID, Seq: p.seq, Position: p.batch.Position}
-	for _, s := range p.sinks {
+	for i, s := range p.sinks {
 		var err error
 		switch s := s.(type) {
 		case Committer:
-			err = s.Commit(ctx, cp)
+			err = p.call(i, "commit", func() error { return s.Commit(ctx, cp) })
 		case Flusher:
-			err = s.Flush(ctx)
+			err = p.call(i, "flush", func() error { return s.Flush(ctx) })
 		}
 		if err != nil {
 			return fmt.Errorf("ctc: checkpoint %d: sink %T: %w", cp.Seq, s, err)

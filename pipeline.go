@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -35,6 +36,9 @@ type Pipeline struct {
 	// Stats can be read concurrently (by a metrics endpoint) at no per-record cost.
 	mu        sync.Mutex
 	published Stats
+
+	observer  Observer
+	sinkNames []string
 
 	ckpt      *CheckpointConfig
 	seq       int64
@@ -93,6 +97,16 @@ func WithFlushInterval(d time.Duration) Option { return func(p *Pipeline) { p.fl
 // WithShutdownGrace bounds the final write and flush after the context is cancelled; default 10 s.
 func WithShutdownGrace(d time.Duration) Option { return func(p *Pipeline) { p.shutdownGrace = d } }
 
+// Observer is told how long each call into a sink took and whether it failed, for metrics (the api
+// package has a Prometheus one). Only a live pipeline (WithClock) measures, with its clock; op is
+// "write", "flush" or "commit", sink the sink's type name.
+type Observer interface {
+	SinkCall(sink, op string, d time.Duration, err error)
+}
+
+// WithObserver sets an Observer of sink calls.
+func WithObserver(o Observer) Option { return func(p *Pipeline) { p.observer = o } }
+
 // NewPipeline returns a pipeline reading from src.
 func NewPipeline(src Source, opts ...Option) (*Pipeline, error) {
 	p := &Pipeline{src: src, batchSize: 4096, flushEvery: time.Minute, shutdownGrace: 10 * time.Second}
@@ -125,6 +139,7 @@ func NewPipeline(src Source, opts ...Option) (*Pipeline, error) {
 		if s == nil {
 			return nil, errors.New("ctc: nil sink")
 		}
+		p.sinkNames = append(p.sinkNames, strings.TrimPrefix(fmt.Sprintf("%T", s), "*"))
 	}
 	if p.ckpt != nil {
 		if err := p.ckpt.validate(p); err != nil {
@@ -402,8 +417,8 @@ func (p *Pipeline) write(ctx context.Context) error {
 		return nil
 	}
 	p.stats.Late += int64(len(p.batch.Output.Late))
-	for _, s := range p.sinks {
-		if err := s.Write(ctx, &p.batch); err != nil {
+	for i, s := range p.sinks {
+		if err := p.call(i, "write", func() error { return s.Write(ctx, &p.batch) }); err != nil {
 			return fmt.Errorf("ctc: sink %T: %w", s, err)
 		}
 	}
@@ -422,9 +437,9 @@ func (p *Pipeline) flush(ctx context.Context) error {
 	if err := p.write(ctx); err != nil {
 		return err
 	}
-	for _, s := range p.sinks {
+	for i, s := range p.sinks {
 		if f, ok := s.(Flusher); ok {
-			if err := f.Flush(ctx); err != nil {
+			if err := p.call(i, "flush", func() error { return f.Flush(ctx) }); err != nil {
 				return fmt.Errorf("ctc: flush %T: %w", s, err)
 			}
 		}
@@ -432,4 +447,15 @@ func (p *Pipeline) flush(ctx context.Context) error {
 	p.stats.Flushes++
 	p.publish()
 	return nil
+}
+
+// call runs one sink call, timing it for the observer when the pipeline is live.
+func (p *Pipeline) call(i int, op string, f func() error) error {
+	if p.observer == nil || p.now == nil {
+		return f()
+	}
+	start := p.now()
+	err := f()
+	p.observer.SinkCall(p.sinkNames[i], op, p.now().Sub(start), err)
+	return err
 }

@@ -186,9 +186,10 @@ func TestNewPipelineErrors(t *testing.T) {
 func TestPipelineLiveIdleAdvance(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &sliceSource{recs: []ctc.Record{rec(1, 0, 1), rec(2, time.Second, 20)}, block: true}
-		det, sink := &recorder{}, &collect{}
+		det, sink, obs := &recorder{}, &collect{}, &observer{}
 		p, err := ctc.NewPipeline(src, ctc.WithChecker(&acceptDecoded{}), ctc.WithDetectors(det), ctc.WithSinks(sink),
-			ctc.WithClock(time.Now), ctc.WithIdleTimeout(4*time.Second), ctc.WithFlushInterval(time.Minute))
+			ctc.WithClock(time.Now), ctc.WithIdleTimeout(4*time.Second), ctc.WithFlushInterval(time.Minute),
+			ctc.WithObserver(obs))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,5 +231,22 @@ func TestPipelineLiveIdleAdvance(t *testing.T) {
 		if sink.flushes != 1 {
 			t.Fatalf("want a final flush on shutdown, got %d", sink.flushes)
 		}
+		if obs.calls["ctc_test.collect write"] == 0 || obs.calls["ctc_test.collect flush"] != 1 {
+			t.Fatalf("observer saw %v", obs.calls)
+		}
 	})
+}
+
+type observer struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (o *observer) SinkCall(sink, op string, d time.Duration, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.calls == nil {
+		o.calls = map[string]int{}
+	}
+	o.calls[sink+" "+op]++
 }

@@ -187,3 +187,45 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descQScore, prometheus.GaugeValue, s.QualityScore)
 	}
 }
+
+// SinkObserver is a ctc.Observer that exports sink calls as Prometheus metrics:
+//
+//	ctc_sink_call_duration_seconds{sink,op}  histogram of call durations
+//	ctc_sink_call_errors_total{sink,op}      failed calls
+//
+// Pass it to the pipeline with ctc.WithObserver.
+type SinkObserver struct {
+	duration *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+}
+
+var _ ctc.Observer = (*SinkObserver)(nil)
+
+// NewSinkObserver registers the sink metrics on reg.
+func NewSinkObserver(reg prometheus.Registerer) (*SinkObserver, error) {
+	o := &SinkObserver{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ctc_sink_call_duration_seconds",
+			Help:    "How long the pipeline's calls into each sink took, by operation (write, flush, commit).",
+			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 30},
+		}, []string{"sink", "op"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ctc_sink_call_errors_total",
+			Help: "Sink calls that failed, by operation.",
+		}, []string{"sink", "op"}),
+	}
+	for _, c := range []prometheus.Collector{o.duration, o.errors} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// SinkCall implements ctc.Observer.
+func (o *SinkObserver) SinkCall(sink, op string, d time.Duration, err error) {
+	o.duration.WithLabelValues(sink, op).Observe(d.Seconds())
+	if err != nil {
+		o.errors.WithLabelValues(sink, op).Inc()
+	}
+}

@@ -190,12 +190,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(code, err)
 	}
 
-	p, err := ctc.NewPipeline(j.src, append(j.opts, ctc.WithChecker(chain), ctc.WithDetectors(detectors...), ctc.WithSinks(j.sinks...))...)
+	reg := prometheus.NewRegistry()
+	obs, err := api.NewSinkObserver(reg)
+	if err != nil {
+		return fail(exitFail, err)
+	}
+	p, err := ctc.NewPipeline(j.src, append(j.opts, ctc.WithChecker(chain), ctc.WithDetectors(detectors...),
+		ctc.WithSinks(j.sinks...), ctc.WithObserver(obs))...)
 	if err != nil {
 		return fail(exitFail, err)
 	}
 	if c.replay == "" && c.addr != "off" {
-		stopServer, url, err := serve(c.addr, j.sinks, p, chain)
+		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain)
 		if err != nil {
 			return fail(exitUsage, err)
 		}
@@ -350,16 +356,15 @@ func (c config) simJob(ctx context.Context, j *job) (int, error) {
 	return exitOK, nil
 }
 
-// serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline
-// and the quality chain. It returns a function that shuts the server down.
-func serve(addr string, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain) (func(), string, error) {
+// serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline,
+// the quality chain and (registered on reg already) the sinks. It returns a function that shuts the server down.
+func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain) (func(), string, error) {
 	var store api.Store
 	for _, s := range sinks {
 		if st, ok := s.(api.Store); ok {
 			store = st
 		}
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		api.NewCollector(p.Stats, chain.Stats))
 	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg})
