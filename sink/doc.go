@@ -4,19 +4,23 @@
 //
 // # Sub-packages
 //
-//   - memory: an in-memory reference sink with fault injection. It backs unit tests and is the
-//     first implementation the conformance suite runs against.
-//   - jsonl: newline-delimited JSON files, one per record kind, in a local directory. The example
-//     consumer's human-readable output, and a cheap way for tests to read what a run produced.
-//   - iceberg, dynamodb, the embedded alert store and kinesis: the tables, the hot alert store and
-//     the stream of DESIGN §3, each in its own sub-package so that its SDK stays out of programs
-//     that do not use it.
+//   - memory: an in-memory reference sink and alert store with fault injection. They back unit
+//     tests and are the first implementations the conformance suites run against.
+//   - jsonl: newline-delimited JSON files, one per record kind, in a local directory, exactly once
+//     across crashes with checkpoints. The example consumer's replay output.
+//   - console: one readable line per alert, for a person watching.
+//   - iceberg: the lakehouse tables of DESIGN §3.3 through apache/iceberg-go, committed once per
+//     checkpoint (a local SQL catalog by default, Glue and S3 by configuration).
+//   - embedded: the hot alert store of DESIGN §3.4 in one local file (DynamoDB in AWS).
+//
+// Each lives in its own sub-package so that its dependencies stay out of programs that do not use it.
 //
 // # Conformance
 //
 // Every sink passes ctctest.TestSink, which declares through
 // SinkFeatures which record kinds the sink stores and whether it deduplicates alerts or reorders
-// records. A new sink should run it from its own tests before anything else.
+// records, and every hot alert store passes ctctest.TestAlertStore. A new sink should run them
+// from its own tests before anything else.
 //
 // # Concurrency
 //
