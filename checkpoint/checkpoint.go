@@ -14,6 +14,7 @@ import (
 	"regexp"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/fsx"
 )
 
 // Dir is a ctc.StateStore keeping one file per pipeline in a directory.
@@ -73,32 +74,8 @@ func (d *Dir) Save(ctx context.Context, st *ctc.State) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	tmp, err := os.CreateTemp(d.path, ".tmp-*")
-	if err != nil {
+	if err := fsx.WriteFileAtomic(name, b); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	dir, err := os.Open(d.path)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer dir.Close()
-	if err := dir.Sync(); err != nil {
-		return fmt.Errorf("checkpoint: sync %s: %w", d.path, err)
 	}
 	return nil
 }

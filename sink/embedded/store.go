@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/fsx"
 )
 
 // ErrClosed is returned by every method of a Store after Close.
@@ -646,19 +646,10 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
-// syncDir makes a new or renamed file's directory entry durable: fsyncing the file alone does not
-// on Linux. Windows cannot fsync a directory and does not need to.
+// syncDir makes a new or renamed file's directory entry durable.
 func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := fsx.SyncDir(dir); err != nil {
 		return fmt.Errorf("embedded: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("embedded: fsync %s: %w", dir, err)
 	}
 	return nil
 }

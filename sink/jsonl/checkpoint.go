@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/fsx"
 )
 
 // CheckpointsFile records, for the last few checkpoints, how long every file was when it was
@@ -146,24 +147,8 @@ func (s *Sink) writeCheckpoints(rec checkpointRecord) error {
 	if err != nil {
 		return fmt.Errorf("jsonl: %w", err)
 	}
-	tmp, err := os.CreateTemp(s.dir, ".checkpoints-*")
-	if err != nil {
+	if err := fsx.WriteFileAtomic(filepath.Join(s.dir, CheckpointsFile), b); err != nil {
 		return fmt.Errorf("jsonl: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("jsonl: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("jsonl: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("jsonl: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, CheckpointsFile)); err != nil {
-		return fmt.Errorf("jsonl: %w", err)
-	}
-	return syncDir(s.dir)
+	return nil
 }

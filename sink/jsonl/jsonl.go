@@ -9,10 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/fsx"
 )
 
 // The file names, one per record kind.
@@ -186,19 +186,10 @@ func cutTornLine(f *os.File) error {
 	return err
 }
 
-// syncDir makes the files' directory entries durable: fsyncing a new file does not persist its
-// name on Linux. Windows cannot fsync a directory and does not need to.
+// syncDir makes the files' directory entries durable.
 func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := fsx.SyncDir(dir); err != nil {
 		return fmt.Errorf("jsonl: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("jsonl: sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/clock"
 )
 
 // Format is the layout of a replay file.
@@ -133,7 +134,7 @@ func newOptions(partition string, opts []Option) options {
 		o.now = time.Now
 	}
 	if o.sleep == nil {
-		o.sleep = sleep
+		o.sleep = clock.Sleep
 	}
 	return o
 }
@@ -367,17 +368,6 @@ func (s *Source) pace(ctx context.Context, ev time.Time) error {
 		return s.opt.sleep(ctx, d)
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // jsonTimestamp finds the "timestamp" member of a unified trade line for pacing, without a full
