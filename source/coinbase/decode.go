@@ -1,0 +1,872 @@
+package coinbase
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coattailcapital/ctc"
+)
+
+// Kind is what a frame was.
+type Kind uint8
+
+// The frame kinds DecodeFrame recognises. Only KindMatch, KindLastMatch and KindMarketTrades carry
+// trades; the others carry what the source needs to detect gaps (product, sequence, last trade id)
+// or nothing at all.
+const (
+	KindUnknown Kind = iota
+	KindMatch
+	KindLastMatch
+	KindHeartbeat
+	KindSubscriptions
+	KindError
+	KindTicker
+	KindL2Update
+	KindSnapshot
+	// KindMarketTrades is an Advanced Trade market_trades frame (possibly several trades).
+	KindMarketTrades
+	// KindAdvancedOther is any other Advanced Trade channel (heartbeats, subscriptions).
+	KindAdvancedOther
+	// KindOther is an Exchange frame of a type this package does not use (received, open, done, …).
+	KindOther
+)
+
+var kindNames = [...]string{"unknown", "match", "last_match", "heartbeat", "subscriptions", "error",
+	"ticker", "l2update", "snapshot", "market_trades", "advanced", "other"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Info is what a frame says besides its trades.
+type Info struct {
+	Kind Kind
+	// Product is product_id (interned: comparing and keeping it costs nothing).
+	Product string
+	// Sequence is the per-product sequence (sequence_num for Advanced Trade), 0 when absent.
+	Sequence int64
+	// TradeID is trade_id for a match, last_match or ticker, last_trade_id for a heartbeat.
+	TradeID int64
+	// Time is the frame's time, when it has one.
+	Time time.Time
+	// Message and Reason are an error frame's fields.
+	Message, Reason string
+}
+
+// SideMeaning says whose side an Advanced Trade market_trades "side" is. Coinbase's documentation
+// and widely used client libraries disagree, so a Decoder has no silent default: the zero value
+// rejects market_trades frames until the caller chooses.
+type SideMeaning uint8
+
+const (
+	// SideUnset rejects market_trades frames.
+	SideUnset SideMeaning = iota
+	// SideIsTaker takes "side" as the aggressor's side (the documentation's reading; DefaultAdvancedSide).
+	SideIsTaker
+	// SideIsMaker takes "side" as the maker's side, like the Exchange feed's match: the aggressor is the opposite.
+	SideIsMaker
+)
+
+// DefaultAdvancedSide is the documented reading of market_trades "side". It is not applied
+// implicitly: pass it to Decoder.AdvancedSide (or Options.AdvancedSide) to agree with it.
+const DefaultAdvancedSide = SideIsTaker
+
+// Decoder decodes frames. The zero value decodes every Exchange feed frame; AdvancedSide must be
+// set for Advanced Trade market_trades frames. A Decoder holds no per-call state and may be shared.
+type Decoder struct {
+	AdvancedSide SideMeaning
+}
+
+// DecodeFrame decodes one Exchange feed frame with the zero Decoder (market_trades frames are
+// rejected: use a Decoder with AdvancedSide set). See Decoder.Decode.
+func DecodeFrame(frame []byte, out []ctc.Trade) ([]ctc.Trade, Info, error) {
+	return Decoder{}.Decode(frame, out)
+}
+
+// Errors a frame can fail with, wrapped with detail.
+var (
+	ErrMalformed   = errors.New("coinbase: malformed frame")
+	ErrSideNotSet  = errors.New("coinbase: market_trades side meaning not chosen (set Decoder.AdvancedSide)")
+	ErrFrameError  = errors.New("coinbase: error frame")
+	errNotAnObject = malformed("frame is not a JSON object")
+)
+
+// FrameError is a malformed frame: what was wrong. It matches ErrMalformed with errors.Is.
+type FrameError struct{ Detail string }
+
+func (e *FrameError) Error() string        { return "coinbase: malformed frame: " + e.Detail }
+func (e *FrameError) Is(target error) bool { return target == ErrMalformed }
+
+// malformed errors are package-level values: a bad frame must not cost an allocation either, since
+// a hostile or broken peer can send them at line rate.
+func malformed(detail string) error { return &FrameError{Detail: detail} }
+
+var (
+	errSyntax       = malformed("invalid JSON")
+	errNoType       = malformed("no type or channel")
+	errTradeID      = malformed("trade_id missing or not a positive integer")
+	errSide         = malformed(`side missing or not "buy"/"sell"`)
+	errPrice        = malformed("price missing or not a positive decimal string")
+	errSize         = malformed("size missing or not a positive decimal string")
+	errProduct      = malformed("product_id missing or not BASE-QUOTE")
+	errTime         = malformed("time missing or not RFC 3339")
+	errSequence     = malformed("sequence not a non-negative integer")
+	errLastTradeID  = malformed("last_trade_id not a non-negative integer")
+	errEvents       = malformed("events missing or not an array of objects")
+	errTrades       = malformed("trades not an array of objects")
+	errEscapedField = malformed("escaped string where a plain one is required")
+)
+
+// span is a value's bytes in the frame; for strings, the content between the quotes.
+type span struct {
+	start, end int32
+	kind       byte // 0 absent, '"' string (unescaped), '\\' string with escapes, 'n' number, 'o' other
+}
+
+func (s span) of(b []byte) []byte { return b[s.start:s.end] }
+
+// Decode appends the trades of frame to out and says what the frame was. It allocates nothing in
+// steady state: product ids are interned, numbers and times are parsed in place. The Exchange
+// feed's match side is the maker's, so the trade's Side is the opposite. IngestionTimestamp is left
+// zero for the caller to set.
+func (d Decoder) Decode(frame []byte, out []ctc.Trade) ([]ctc.Trade, Info, error) {
+	var info Info
+	var typ, tradeID, side, size, price, product, seq, tm, lastTrade, message, reason, channel, events, seqNum span
+	i := skipWS(frame, 0)
+	if i >= len(frame) || frame[i] != '{' {
+		return out, info, errNotAnObject
+	}
+	end, ok := scanObject(frame, i, func(key []byte, v span) {
+		switch string(key) {
+		case "type":
+			typ = v
+		case "trade_id":
+			tradeID = v
+		case "side":
+			side = v
+		case "size":
+			size = v
+		case "price":
+			price = v
+		case "product_id":
+			product = v
+		case "sequence":
+			seq = v
+		case "time":
+			tm = v
+		case "last_trade_id":
+			lastTrade = v
+		case "message":
+			message = v
+		case "reason":
+			reason = v
+		case "channel":
+			channel = v
+		case "events":
+			events = v
+		case "sequence_num":
+			seqNum = v
+		}
+	})
+	if !ok || skipWS(frame, end) != len(frame) {
+		return out, info, errSyntax
+	}
+	if typ.kind != '"' {
+		if channel.kind == '"' {
+			return d.advanced(frame, channel, events, seqNum, out)
+		}
+		return out, info, errNoType
+	}
+	switch string(typ.of(frame)) {
+	case "match":
+		info.Kind = KindMatch
+	case "last_match":
+		info.Kind = KindLastMatch
+	case "heartbeat":
+		info.Kind = KindHeartbeat
+	case "subscriptions":
+		info.Kind = KindSubscriptions
+		return out, info, nil
+	case "error":
+		info.Kind = KindError
+		info.Message = string(unescaped(frame, message))
+		info.Reason = string(unescaped(frame, reason))
+		return out, info, nil
+	case "ticker":
+		info.Kind = KindTicker
+	case "l2update":
+		info.Kind = KindL2Update
+	case "snapshot":
+		info.Kind = KindSnapshot
+	default:
+		info.Kind = KindOther
+	}
+	// The gap detector needs product and sequence on every kind that has them.
+	if product.kind != 0 {
+		if product.kind != '"' || !validProduct(product.of(frame)) {
+			return out, info, errProduct
+		}
+		info.Product = intern(product.of(frame))
+	}
+	if seq.kind != 0 {
+		n, ok := parseUint(frame, seq)
+		if !ok {
+			return out, info, errSequence
+		}
+		info.Sequence = n
+	}
+	if tm.kind == '"' {
+		if t, ok := parseTime(tm.of(frame)); ok {
+			info.Time = t
+		} else if info.Kind == KindMatch || info.Kind == KindLastMatch || info.Kind == KindHeartbeat {
+			return out, info, errTime
+		}
+	}
+	switch info.Kind {
+	case KindHeartbeat:
+		if info.Product == "" {
+			return out, info, errProduct
+		}
+		if lastTrade.kind != 0 {
+			n, ok := parseUint(frame, lastTrade)
+			if !ok {
+				return out, info, errLastTradeID
+			}
+			info.TradeID = n
+		}
+		return out, info, nil
+	case KindTicker:
+		if tradeID.kind == 'n' {
+			info.TradeID, _ = parseUint(frame, tradeID)
+		}
+		return out, info, nil
+	case KindMatch, KindLastMatch:
+	default:
+		return out, info, nil
+	}
+	id, ok := parseUint(frame, tradeID)
+	if !ok || id <= 0 {
+		return out, info, errTradeID
+	}
+	info.TradeID = id
+	if info.Product == "" {
+		return out, info, errProduct
+	}
+	if tm.kind != '"' {
+		return out, info, errTime
+	}
+	var s ctc.Side
+	switch string(plain(frame, side)) {
+	case "buy":
+		s = ctc.Sell // the maker bought: the aggressor sold
+	case "sell":
+		s = ctc.Buy
+	default:
+		return out, info, errSide
+	}
+	p, ok := parseDecimal(frame, price)
+	if !ok {
+		return out, info, errPrice
+	}
+	q, ok := parseDecimal(frame, size)
+	if !ok {
+		return out, info, errSize
+	}
+	out = append(out, ctc.Trade{
+		EventID:     ctc.NewEventIDInt(ctc.Coinbase, info.Product, id),
+		Exchange:    ctc.Coinbase,
+		Symbol:      info.Product,
+		Price:       p,
+		Quantity:    q,
+		QuoteVolume: p * q,
+		Side:        s,
+		Timestamp:   info.Time,
+	})
+	return out, info, nil
+}
+
+// advanced decodes an Advanced Trade frame.
+func (d Decoder) advanced(frame []byte, channel, events, seqNum span, out []ctc.Trade) ([]ctc.Trade, Info, error) {
+	info := Info{Kind: KindAdvancedOther}
+	if seqNum.kind != 0 {
+		n, ok := parseUint(frame, seqNum)
+		if !ok {
+			return out, info, errSequence
+		}
+		info.Sequence = n
+	}
+	if string(channel.of(frame)) != "market_trades" {
+		return out, info, nil
+	}
+	info.Kind = KindMarketTrades
+	if d.AdvancedSide != SideIsTaker && d.AdvancedSide != SideIsMaker {
+		return out, info, ErrSideNotSet
+	}
+	if events.kind != 'o' || frame[events.start] != '[' {
+		return out, info, errEvents
+	}
+	n0 := len(out)
+	var err error
+	_, ok := scanArray(frame, int(events.start), func(ev span) bool {
+		if frame[ev.start] != '{' {
+			err = errEvents
+			return false
+		}
+		var trades span
+		scanObject(frame, int(ev.start), func(key []byte, v span) {
+			if string(key) == "trades" {
+				trades = v
+			}
+		})
+		if trades.kind == 0 {
+			return true
+		}
+		if trades.kind != 'o' || frame[trades.start] != '[' {
+			err = errTrades
+			return false
+		}
+		scanArray(frame, int(trades.start), func(tr span) bool {
+			if frame[tr.start] != '{' {
+				err = errTrades
+				return false
+			}
+			out, err = d.advancedTrade(frame, tr, out, &info)
+			return err == nil
+		})
+		return err == nil
+	})
+	if err == nil && !ok {
+		err = errSyntax
+	}
+	if err != nil {
+		return out[:n0], info, err
+	}
+	return out, info, nil
+}
+
+func (d Decoder) advancedTrade(frame []byte, obj span, out []ctc.Trade, info *Info) ([]ctc.Trade, error) {
+	var tradeID, side, size, price, product, tm span
+	scanObject(frame, int(obj.start), func(key []byte, v span) {
+		switch string(key) {
+		case "trade_id":
+			tradeID = v
+		case "side":
+			side = v
+		case "size":
+			size = v
+		case "price":
+			price = v
+		case "product_id":
+			product = v
+		case "time":
+			tm = v
+		}
+	})
+	if product.kind != '"' || !validProduct(product.of(frame)) {
+		return out, errProduct
+	}
+	sym := intern(product.of(frame))
+	info.Product = sym
+	var s ctc.Side
+	switch string(plain(frame, side)) {
+	case "BUY", "buy":
+		s = ctc.Buy
+	case "SELL", "sell":
+		s = ctc.Sell
+	default:
+		return out, errSide
+	}
+	if d.AdvancedSide == SideIsMaker {
+		s = ctc.Buy + ctc.Sell - s
+	}
+	if tradeID.kind != '"' && tradeID.kind != 'n' || tradeID.end == tradeID.start {
+		return out, errTradeID
+	}
+	if tm.kind != '"' {
+		return out, errTime
+	}
+	ts, ok := parseTime(tm.of(frame))
+	if !ok {
+		return out, errTime
+	}
+	p, ok := parseDecimal(frame, price)
+	if !ok {
+		return out, errPrice
+	}
+	q, ok := parseDecimal(frame, size)
+	if !ok {
+		return out, errSize
+	}
+	// A numeric id gets the same event id the Exchange feed gives the same trade, so dedup works
+	// across the two feeds.
+	var eid [16]byte
+	raw := tradeID.of(frame)
+	if id, ok := digits(raw); ok {
+		eid = ctc.NewEventIDInt(ctc.Coinbase, sym, id)
+		info.TradeID = id
+	} else if tradeID.kind == '"' {
+		eid = ctc.NewEventID(ctc.Coinbase, sym, string(raw))
+	} else {
+		return out, errTradeID
+	}
+	return append(out, ctc.Trade{EventID: eid, Exchange: ctc.Coinbase, Symbol: sym, Price: p,
+		Quantity: q, QuoteVolume: p * q, Side: s, Timestamp: ts}), nil
+}
+
+// --- scanning ---
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString scans the string starting at b[i] == '"'; it returns the content span and the index
+// after the closing quote.
+func scanString(b []byte, i int) (span, int, bool) {
+	s := span{start: int32(i + 1), kind: '"'}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			s.end = int32(j)
+			return s, j + 1, true
+		case c == '\\':
+			s.kind = '\\'
+			j++
+		case c < 0x20:
+			return s, j, false
+		}
+	}
+	return s, len(b), false
+}
+
+// scanValue scans any JSON value at b[i] and returns its span (strings without quotes).
+func scanValue(b []byte, i, depth int) (span, int, bool) {
+	if i >= len(b) {
+		return span{}, i, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return scanString(b, i)
+	case c == '{' || c == '[':
+		if depth > 64 {
+			return span{}, i, false
+		}
+		j, ok := skipComposite(b, i, depth+1)
+		return span{start: int32(i), end: int32(j), kind: 'o'}, j, ok
+	case c == '-' || c-'0' <= 9:
+		j, ok := scanNumber(b, i)
+		return span{start: int32(i), end: int32(j), kind: 'n'}, j, ok
+	case c == 't':
+		return lit(b, i, "true")
+	case c == 'f':
+		return lit(b, i, "false")
+	case c == 'n':
+		return lit(b, i, "null")
+	}
+	return span{}, i, false
+}
+
+func lit(b []byte, i int, l string) (span, int, bool) {
+	if len(b)-i >= len(l) && string(b[i:i+len(l)]) == l {
+		return span{start: int32(i), end: int32(i + len(l)), kind: 'o'}, i + len(l), true
+	}
+	return span{}, i, false
+}
+
+func skipComposite(b []byte, i, depth int) (int, bool) {
+	if b[i] == '{' {
+		return scanObjectDepth(b, i, depth, nil)
+	}
+	return scanArrayDepth(b, i, depth, nil)
+}
+
+// scanNumber checks the JSON number grammar.
+func scanNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return i, false
+	}
+	if b[i] == '0' {
+		i++
+	} else if b[i]-'1' <= 8 {
+		for i < len(b) && b[i]-'0' <= 9 {
+			i++
+		}
+	} else {
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		s := i
+		for i < len(b) && b[i]-'0' <= 9 {
+			i++
+		}
+		if i == s {
+			return i, false
+		}
+	}
+	if i < len(b) && b[i]|0x20 == 'e' {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		s := i
+		for i < len(b) && b[i]-'0' <= 9 {
+			i++
+		}
+		if i == s {
+			return i, false
+		}
+	}
+	return i, true
+}
+
+func scanObject(b []byte, i int, f func(key []byte, v span)) (int, bool) {
+	return scanObjectDepth(b, i, 0, f)
+}
+
+func scanObjectDepth(b []byte, i, depth int, f func(key []byte, v span)) (int, bool) {
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		k, j, ok := scanString(b, i)
+		if !ok {
+			return j, false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		i = skipWS(b, i+1)
+		v, j, ok := scanValue(b, i, depth)
+		if !ok {
+			return j, false
+		}
+		if f != nil && k.kind == '"' {
+			f(k.of(b), v)
+		}
+		i = skipWS(b, j)
+		if i >= len(b) {
+			return i, false
+		}
+		if b[i] == '}' {
+			return i + 1, true
+		}
+		if b[i] != ',' {
+			return i, false
+		}
+		i = skipWS(b, i+1)
+	}
+}
+
+func scanArray(b []byte, i int, f func(v span) bool) (int, bool) {
+	return scanArrayDepth(b, i, 0, f)
+}
+
+func scanArrayDepth(b []byte, i, depth int, f func(v span) bool) (int, bool) {
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		v, j, ok := scanValue(b, i, depth)
+		if !ok {
+			return j, false
+		}
+		if f != nil && !f(v) {
+			return j, false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) {
+			return i, false
+		}
+		if b[i] == ']' {
+			return i + 1, true
+		}
+		if b[i] != ',' {
+			return i, false
+		}
+		i = skipWS(b, i+1)
+	}
+}
+
+// plain returns an unescaped string value's bytes, nil otherwise.
+func plain(b []byte, s span) []byte {
+	if s.kind != '"' {
+		return nil
+	}
+	return s.of(b)
+}
+
+// unescaped returns a string value decoded (error frames only: they may allocate).
+func unescaped(b []byte, s span) []byte {
+	switch s.kind {
+	case '"':
+		return s.of(b)
+	case '\\':
+		q, err := strconv.Unquote(`"` + string(s.of(b)) + `"`)
+		if err != nil {
+			return s.of(b)
+		}
+		return []byte(q)
+	}
+	return nil
+}
+
+// parseUint parses a JSON integer (or a string of digits) that fits an int64.
+func parseUint(b []byte, s span) (int64, bool) {
+	if s.kind != 'n' && s.kind != '"' {
+		return 0, false
+	}
+	return digits(s.of(b))
+}
+
+func digits(d []byte) (int64, bool) {
+	if len(d) == 0 || len(d) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range d {
+		if c-'0' > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// parseDecimal parses a price or size string exactly as strconv.ParseFloat would: positive,
+// finite, plain decimal notation.
+func parseDecimal(b []byte, s span) (float64, bool) {
+	if s.kind != '"' {
+		return 0, false
+	}
+	d := s.of(b)
+	j, ok := scanNumber(d, 0)
+	if !ok || j != len(d) || d[0] == '-' {
+		return 0, false
+	}
+	f, ok := fastFloat(d)
+	if !ok {
+		var err error
+		// Does not allocate: the conversion stays on the stack for up to 32 bytes.
+		f, err = strconv.ParseFloat(string(d), 64)
+		if err != nil {
+			return 0, false
+		}
+	}
+	return f, f > 0
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat is strconv's exact fast path (mantissa < 2^53, |exponent| ≤ 22: one correctly rounded
+// IEEE operation) for plain decimals without an exponent; anything else goes to ParseFloat.
+func fastFloat(d []byte) (float64, bool) {
+	var mant uint64
+	nd, exp := 0, 0
+	frac := false
+	for _, c := range d {
+		switch {
+		case c == '.':
+			frac = true
+		case c-'0' <= 9:
+			if mant == 0 && c == '0' {
+				if frac {
+					exp--
+				}
+				continue
+			}
+			nd++
+			if nd > 19 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(c-'0')
+			if frac {
+				exp--
+			}
+		default:
+			return 0, false
+		}
+	}
+	if mant>>53 != 0 {
+		return 0, false
+	}
+	f := float64(mant)
+	if mant == 0 || exp == 0 {
+		return f, true
+	}
+	if exp < -22 {
+		return 0, false
+	}
+	return f / pow10[-exp], true
+}
+
+// validProduct accepts BASE-QUOTE of letters and digits.
+func validProduct(p []byte) bool {
+	dash := -1
+	for i, c := range p {
+		switch {
+		case c == '-':
+			if dash >= 0 {
+				return false
+			}
+			dash = i
+		case c-'A' < 26 || c-'a' < 26 || c-'0' < 10:
+		default:
+			return false
+		}
+	}
+	return dash > 0 && dash < len(p)-1 && len(p) <= 32
+}
+
+// parseTime parses RFC 3339 ("2021-04-17T16:43:37.089723Z", any fraction, Z or ±hh:mm) without
+// allocating, to UTC.
+func parseTime(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') ||
+		b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c-'0' > 9 {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 2)
+	day, ok3 := num(8, 2)
+	hour, ok4 := num(11, 2)
+	minute, ok5 := num(14, 2)
+	sec, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	i := 19
+	nsec := 0
+	if b[i] == '.' {
+		i++
+		s := i
+		scale := 100000000
+		for i < len(b) && b[i]-'0' <= 9 {
+			nsec += int(b[i]-'0') * scale
+			scale /= 10
+			i++
+		}
+		if i == s {
+			return time.Time{}, false
+		}
+	}
+	off := 0
+	switch {
+	case i == len(b)-1 && (b[i] == 'Z' || b[i] == 'z'):
+	case i == len(b)-6 && (b[i] == '+' || b[i] == '-') && b[i+3] == ':':
+		oh, ok1 := num(i+1, 2)
+		om, ok2 := num(i+4, 2)
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		off = (oh*60 + om) * 60
+		if b[i] == '-' {
+			off = -off
+		}
+	default:
+		return time.Time{}, false
+	}
+	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - int64(off)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is Howard Hinnant's days_from_civil: days since 1970-01-01.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
+}
+
+// --- interning ---
+
+// Product ids are few and repeat on every frame; interning them makes Symbol free. The table is
+// copy-on-write so lookups take no lock; it is bounded so that a hostile peer cannot grow it.
+var (
+	internTab atomic.Pointer[map[string]string]
+	internMu  sync.Mutex
+)
+
+const internMax = 4096
+
+func intern(b []byte) string {
+	if m := internTab.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	internMu.Lock()
+	defer internMu.Unlock()
+	old := internTab.Load()
+	if old != nil {
+		if s, ok := (*old)[string(b)]; ok {
+			return s
+		}
+		if len(*old) >= internMax {
+			return string(b)
+		}
+	}
+	m := make(map[string]string, 1+lenMap(old))
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	s := string(b)
+	m[s] = s
+	internTab.Store(&m)
+	return s
+}
+
+func lenMap(m *map[string]string) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
+}
