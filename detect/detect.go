@@ -53,3 +53,20 @@ func price(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', 6, 64)
 }
+
+// rung is one step of a severity ladder: a value above threshold is at least severity.
+type rung struct {
+	threshold float64
+	severity  ctc.Severity
+}
+
+// grade returns the severity and threshold of the highest rung v exceeds, the ladder being
+// ordered highest first; ok is false when v exceeds none.
+func grade(v float64, ladder ...rung) (sev ctc.Severity, threshold float64, ok bool) {
+	for _, r := range ladder {
+		if v > r.threshold {
+			return r.severity, r.threshold, true
+		}
+	}
+	return ctc.SeverityNone, 0, false
+}

@@ -185,16 +185,8 @@ func (s *Spread) close(p window.Pane[string, spreadAcc], out *ctc.Output) {
 		Symbol: p.Key, WindowStart: start, WindowEnd: end,
 		BinanceVWAP: b, CoinbaseVWAP: c, SpreadPct: pct,
 	})
-	var sev ctc.Severity
-	var threshold float64
-	switch a := math.Abs(pct); {
-	case a > s.cfg.High:
-		sev, threshold = ctc.High, s.cfg.High
-	case a > s.cfg.Medium:
-		sev, threshold = ctc.Medium, s.cfg.Medium
-	case a > s.cfg.Low:
-		sev, threshold = ctc.Low, s.cfg.Low
-	default:
+	sev, threshold, ok := grade(math.Abs(pct), rung{s.cfg.High, ctc.High}, rung{s.cfg.Medium, ctc.Medium}, rung{s.cfg.Low, ctc.Low})
+	if !ok {
 		return
 	}
 	out.Alerts = append(out.Alerts, ctc.Alert{

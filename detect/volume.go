@@ -177,14 +177,8 @@ func (v *Volume) close(p window.Pane[volumeKey, volumeAcc], out *ctc.Output) {
 		return
 	}
 	z := (total - mean) / sd
-	var sev ctc.Severity
-	var threshold float64
-	switch a := math.Abs(z); {
-	case a > v.cfg.High:
-		sev, threshold = ctc.High, v.cfg.High
-	case a > v.cfg.Medium:
-		sev, threshold = ctc.Medium, v.cfg.Medium
-	default:
+	sev, threshold, ok := grade(math.Abs(z), rung{v.cfg.High, ctc.High}, rung{v.cfg.Medium, ctc.Medium})
+	if !ok {
 		return
 	}
 	out.Alerts = append(out.Alerts, ctc.Alert{

@@ -56,16 +56,8 @@ func (w *Whale) Name() string { return string(ctc.Whale) }
 // Observe raises an alert when the trade is a whale.
 func (w *Whale) Observe(t *ctc.Trade, out *ctc.Output) {
 	qv := t.QuoteVolume
-	var sev ctc.Severity
-	var threshold float64
-	switch {
-	case qv > w.cfg.Critical:
-		sev, threshold = ctc.Critical, w.cfg.Critical
-	case qv > w.cfg.High:
-		sev, threshold = ctc.High, w.cfg.High
-	case qv > w.cfg.Medium:
-		sev, threshold = ctc.Medium, w.cfg.Medium
-	default:
+	sev, threshold, ok := grade(qv, rung{w.cfg.Critical, ctc.Critical}, rung{w.cfg.High, ctc.High}, rung{w.cfg.Medium, ctc.Medium})
+	if !ok {
 		return
 	}
 	at := t.Timestamp.UTC()
