@@ -1,7 +1,9 @@
 package coinbase
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -428,18 +430,54 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// special flags, in the high bit of each byte of w, the bytes a plain string cannot hold as they
+// are: '"', '\\', control characters and non-ASCII (the technique of quality/decode.go). Only the
+// lowest flag is exact, which is all scanString needs.
+func special(w uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := w ^ ('"' * lo)
+	b := w ^ ('\\' * lo)
+	return ((w-0x20*lo)|(q-lo)|(b-lo))&^w&hi | w&hi
+}
+
 // scanString scans the string starting at b[i] == '"'; it returns the content span and the index
-// after the closing quote.
+// after the closing quote. Eight bytes at a time: keys and values are mostly plain ASCII.
 func scanString(b []byte, i int) (span, int, bool) {
 	s := span{start: int32(i + 1), kind: '"'}
-	for j := i + 1; j < len(b); j++ {
+	j := i + 1
+	for j+8 <= len(b) {
+		if m := special(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		j += 8
+	}
+	for ; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
 			s.end = int32(j)
 			return s, j + 1, true
 		case c == '\\':
 			s.kind = '\\'
-			j++
+			if j+1 >= len(b) {
+				return s, len(b), false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if j+6 > len(b) {
+					return s, len(b), false
+				}
+				for _, h := range b[j+2 : j+6] {
+					if !(h-'0' <= 9 || (h|0x20)-'a' < 6) {
+						return s, j, false
+					}
+				}
+				j += 5
+			default:
+				return s, j, false
+			}
 		case c < 0x20:
 			return s, j, false
 		}
