@@ -1,0 +1,607 @@
+package binance
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coattailcapital/ctc"
+)
+
+// Kind says what a frame was, so that the source can act on the frames that are not trades.
+type Kind uint8
+
+// The kinds of frame DecodeFrame recognises.
+const (
+	KindUnknown  Kind = iota // valid JSON the decoder has no use for
+	KindAggTrade             // "e":"aggTrade": one trade, ID is the aggregate id
+	KindTrade                // "e":"trade": one trade, ID is the trade id
+	KindAck                  // {"result":...,"id":N}: a control message was accepted
+	KindError                // {"code":..,"msg":..} or {"error":{...},"id":N}: it was not
+	KindShutdown             // "e":"serverShutdown": the server will close the connection soon
+	KindOther                // another market-data event (depthUpdate, kline, bookTicker...)
+)
+
+var kindNames = [...]string{"unknown", "aggTrade", "trade", "ack", "error", "serverShutdown", "other"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Info describes a decoded frame beyond its trades.
+type Info struct {
+	Kind Kind
+	// ID is the aggregate id (KindAggTrade), the trade id (KindTrade) or the request id
+	// (KindAck, KindError when the server echoed it); -1 when absent.
+	ID int64
+	// Code and Msg are the error of a KindError frame. Msg is copied, so it stays valid.
+	Code int64
+	Msg  string
+}
+
+// FrameError is why a frame could not be decoded.
+type FrameError struct {
+	Offset int
+	Detail string
+}
+
+func (e *FrameError) Error() string {
+	return "binance: frame offset " + strconv.Itoa(e.Offset) + ": " + e.Detail
+}
+
+// DefaultQuotes are the quote assets tried, longest first, when a symbol is not in the explicit
+// map. Binance symbols carry no separator, so the split is a guess that only the quote list makes
+// reliable; symbols that matter should be put in SymbolMap.Explicit.
+var DefaultQuotes = []string{"USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "BNB", "EUR", "TRY"}
+
+// SymbolMap turns Binance symbols (BTCUSDT) into the unified BASE-QUOTE form (BTC-USDT). It caches
+// what it computed so that the steady state does not allocate; it is safe for concurrent use.
+// The zero value uses DefaultQuotes.
+type SymbolMap struct {
+	// Explicit maps an exchange symbol (upper case) to its unified name and wins over Quotes.
+	Explicit map[string]string
+	// Quotes are the quote assets; the longest matching suffix that leaves a base wins.
+	Quotes []string
+
+	mu    sync.RWMutex
+	cache map[string]string
+}
+
+// maxCache bounds the cache so that a stream of invented symbols cannot grow it without limit.
+const maxCache = 1 << 14
+
+var defaultSymbols SymbolMap
+
+// Normalize returns the unified symbol of raw (case-insensitive). A symbol without a known quote
+// asset is returned upper-cased, unsplit.
+func (m *SymbolMap) Normalize(raw []byte) string {
+	if m == nil {
+		m = &defaultSymbols
+	}
+	if s, ok := m.Explicit[string(raw)]; ok {
+		return s
+	}
+	m.mu.RLock()
+	s, ok := m.cache[string(raw)]
+	m.mu.RUnlock()
+	if ok {
+		return s
+	}
+	up := strings.ToUpper(string(raw))
+	if s, ok := m.Explicit[up]; ok {
+		return s
+	}
+	s = split(up, m.Quotes)
+	m.mu.Lock()
+	if m.cache == nil {
+		m.cache = make(map[string]string)
+	}
+	if len(m.cache) < maxCache {
+		m.cache[string(raw)] = s
+	}
+	m.mu.Unlock()
+	return s
+}
+
+func split(up string, quotes []string) string {
+	if quotes == nil {
+		quotes = DefaultQuotes
+	}
+	best := ""
+	for _, q := range quotes {
+		if len(q) > len(best) && len(up) > len(q) && strings.HasSuffix(up, q) {
+			best = q
+		}
+	}
+	if best == "" {
+		return up
+	}
+	return up[:len(up)-len(best)] + "-" + best
+}
+
+// Stream returns the stream name of a symbol's aggTrade stream: btcusdt@aggTrade.
+func Stream(symbol, kind string) string {
+	return strings.ToLower(strings.ReplaceAll(symbol, "-", "")) + "@" + kind
+}
+
+// span is where a value sits in the frame; end == 0 means absent.
+type span struct{ start, end int }
+
+func (s span) ok() bool { return s.end > 0 }
+
+// The keys DecodeFrame reads. A combined frame's "data" and a bare event share the event keys.
+const (
+	kStream = iota
+	kData
+	kResult
+	kID
+	kCode
+	kMsg
+	kError
+	ke // event type
+	ks // symbol
+	ka // aggregate id
+	kt // trade id
+	kp // price
+	kq // quantity
+	kT // trade time
+	km // buyer is maker
+	numKeys
+)
+
+type spans [numKeys]span
+
+func keyOf(k []byte) int {
+	if len(k) == 1 {
+		switch k[0] {
+		case 'e':
+			return ke
+		case 's':
+			return ks
+		case 'a':
+			return ka
+		case 't':
+			return kt
+		case 'p':
+			return kp
+		case 'q':
+			return kq
+		case 'T':
+			return kT
+		case 'm':
+			return km
+		}
+		return -1
+	}
+	switch string(k) {
+	case "stream":
+		return kStream
+	case "data":
+		return kData
+	case "result":
+		return kResult
+	case "id":
+		return kID
+	case "code":
+		return kCode
+	case "msg":
+		return kMsg
+	case "error":
+		return kError
+	}
+	return -1
+}
+
+var errEmpty = errors.New("binance: empty frame")
+
+// DecodeFrame decodes one WebSocket frame — a combined-stream frame {"stream":..,"data":{..}}, a
+// bare event, a control answer — and appends the trades it carries to out (at most one: Binance
+// sends one trade an event). Frames that are valid but carry no trade (acks, errors,
+// serverShutdown, depth, kline, bookTicker) append nothing and return no error: Info.Kind says
+// what they were. A nil symbols uses DefaultQuotes.
+//
+// The trade's EventID is ctc.NewEventIDInt("binance", symbol, id) where id is the aggregate id of
+// an aggTrade and the trade id of a raw trade. The two numberings are distinct: a consumer must
+// not mix both streams for one symbol, or the same fill gets two ids. Side is Sell when m is true:
+// m says the buyer was the maker, so the aggressor sold. Timestamp is T, the trade time (ms).
+// IngestionTimestamp is left zero for the caller.
+//
+// It does not allocate for a trade frame once the symbol has been seen.
+func DecodeFrame(frame []byte, symbols *SymbolMap, out []ctc.Trade) ([]ctc.Trade, Info, error) {
+	info := Info{ID: -1}
+	var top spans
+	i := skipWS(frame, 0)
+	if i >= len(frame) {
+		return out, info, errEmpty
+	}
+	var inner spans
+	end, err := object(frame, i, &top, &inner, 0)
+	if err != nil {
+		return out, info, err
+	}
+	if j := skipWS(frame, end); j != len(frame) {
+		return out, info, &FrameError{j, "data after the JSON object"}
+	}
+	ev := &top
+	if top[kData].ok() {
+		if frame[top[kData].start] != '{' {
+			return out, info, &FrameError{top[kData].start, `"data" is not an object`}
+		}
+		ev = &inner
+	}
+	if ev[ke].ok() {
+		return event(frame, ev, symbols, out, info)
+	}
+	if top[kData].ok() {
+		// bookTicker carries no event type; any other stream data is market data we do not use.
+		info.Kind = KindOther
+		return out, info, nil
+	}
+	if top[kError].ok() && frame[top[kError].start] == '{' {
+		var e spans
+		if _, err := object(frame, top[kError].start, &e, nil, 0); err != nil {
+			return out, info, err
+		}
+		info.Kind = KindError
+		info.Code, _ = intValue(frame, e[kCode])
+		info.Msg = stringValue(frame, e[kMsg])
+		if id, ok := intValue(frame, top[kID]); ok {
+			info.ID = id
+		}
+		return out, info, nil
+	}
+	if top[kCode].ok() {
+		info.Kind = KindError
+		info.Code, _ = intValue(frame, top[kCode])
+		info.Msg = stringValue(frame, top[kMsg])
+		if id, ok := intValue(frame, top[kID]); ok {
+			info.ID = id
+		}
+		return out, info, nil
+	}
+	if top[kResult].ok() && top[kID].ok() {
+		info.Kind = KindAck
+		info.ID, _ = intValue(frame, top[kID])
+		return out, info, nil
+	}
+	return out, info, nil
+}
+
+func event(frame []byte, ev *spans, symbols *SymbolMap, out []ctc.Trade, info Info) ([]ctc.Trade, Info, error) {
+	e := ev[ke]
+	if frame[e.start] != '"' {
+		return out, info, &FrameError{e.start, `"e" is not a string`}
+	}
+	name := frame[e.start+1 : e.end-1]
+	idKey := ka
+	switch string(name) {
+	case "aggTrade":
+		info.Kind = KindAggTrade
+	case "trade":
+		info.Kind, idKey = KindTrade, kt
+	case "serverShutdown":
+		info.Kind = KindShutdown
+		return out, info, nil
+	default:
+		info.Kind = KindOther
+		return out, info, nil
+	}
+	id, ok := intValue(frame, ev[idKey])
+	if !ok || id < 0 {
+		return out, info, &FrameError{ev[idKey].start, "trade id missing or not a non-negative integer"}
+	}
+	info.ID = id
+	sym := ev[ks]
+	if !sym.ok() || frame[sym.start] != '"' || sym.end-sym.start < 3 {
+		return out, info, &FrameError{sym.start, `"s" missing or not a non-empty string`}
+	}
+	raw := frame[sym.start+1 : sym.end-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return out, info, &FrameError{sym.start, `"s" has escapes`}
+	}
+	price, ok := decimal(frame, ev[kp])
+	if !ok {
+		return out, info, &FrameError{ev[kp].start, `"p" missing or not a positive decimal string`}
+	}
+	qty, ok := decimal(frame, ev[kq])
+	if !ok {
+		return out, info, &FrameError{ev[kq].start, `"q" missing or not a positive decimal string`}
+	}
+	ms, ok := intValue(frame, ev[kT])
+	if !ok || ms < 0 || ms > 1<<53 {
+		return out, info, &FrameError{ev[kT].start, `"T" missing or not a millisecond time`}
+	}
+	side := ctc.Buy
+	switch m := ev[km]; {
+	case !m.ok():
+		return out, info, &FrameError{0, `"m" missing`}
+	case string(frame[m.start:m.end]) == "true":
+		side = ctc.Sell
+	case string(frame[m.start:m.end]) != "false":
+		return out, info, &FrameError{m.start, `"m" is not a boolean`}
+	}
+	symbol := symbols.Normalize(raw)
+	out = append(out, ctc.Trade{
+		EventID:     ctc.NewEventIDInt(ctc.Binance, symbol, id),
+		Exchange:    ctc.Binance,
+		Symbol:      symbol,
+		Price:       price,
+		Quantity:    qty,
+		QuoteVolume: price * qty,
+		Side:        side,
+		Timestamp:   time.UnixMilli(ms).UTC(),
+	})
+	return out, info, nil
+}
+
+// decimal parses a quoted decimal such as "0.35280000". Only digits, one point and an exponent
+// are accepted: ParseFloat alone would also take "Inf", "NaN" and hex floats.
+func decimal(frame []byte, s span) (float64, bool) {
+	if !s.ok() || frame[s.start] != '"' || s.end-s.start < 3 || s.end-s.start > 66 {
+		return 0, false
+	}
+	b := frame[s.start+1 : s.end-1]
+	for _, c := range b {
+		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '-' && c != '+' {
+			return 0, false
+		}
+	}
+	if v, ok := fastDecimal(b); ok {
+		return v, v > 0
+	}
+	v, err := strconv.ParseFloat(unsafeString(b), 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
+}
+
+func intValue(frame []byte, s span) (int64, bool) {
+	if !s.ok() {
+		return 0, false
+	}
+	b := frame[s.start:s.end]
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+func stringValue(frame []byte, s span) string {
+	if !s.ok() || frame[s.start] != '"' {
+		return ""
+	}
+	if v, err := strconv.Unquote(string(frame[s.start:s.end])); err == nil {
+		return v
+	}
+	return string(frame[s.start+1 : s.end-1])
+}
+
+const maxDepth = 64
+
+// object scans the object at frame[i] == '{', recording the spans of the keys it knows, and returns
+// the index after it. A "data" object is scanned into inner in the same pass, so that a combined
+// frame is read once.
+func object(frame []byte, i int, sp, inner *spans, depth int) (int, error) {
+	if depth > maxDepth {
+		return 0, &FrameError{i, "nested too deeply"}
+	}
+	if i >= len(frame) || frame[i] != '{' {
+		return 0, &FrameError{i, "expected an object"}
+	}
+	i = skipWS(frame, i+1)
+	if i < len(frame) && frame[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(frame) || frame[i] != '"' {
+			return 0, &FrameError{i, "expected a key"}
+		}
+		ke, err := str(frame, i)
+		if err != nil {
+			return 0, err
+		}
+		k := -1
+		if sp != nil {
+			k = keyOf(frame[i+1 : ke-1])
+		}
+		i = skipWS(frame, ke)
+		if i >= len(frame) || frame[i] != ':' {
+			return 0, &FrameError{i, "expected ':'"}
+		}
+		i = skipWS(frame, i+1)
+		start := i
+		if k == kData && inner != nil && i < len(frame) && frame[i] == '{' {
+			i, err = object(frame, i, inner, nil, depth+1)
+		} else {
+			i, err = value(frame, i, depth)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if k >= 0 {
+			sp[k] = span{start, i}
+		}
+		i = skipWS(frame, i)
+		if i >= len(frame) {
+			return 0, &FrameError{i, "unterminated object"}
+		}
+		switch frame[i] {
+		case ',':
+			i = skipWS(frame, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, &FrameError{i, "expected ',' or '}'"}
+		}
+	}
+}
+
+func value(frame []byte, i, depth int) (int, error) {
+	if i >= len(frame) {
+		return 0, &FrameError{i, "expected a value"}
+	}
+	switch c := frame[i]; {
+	case c == '"':
+		return str(frame, i)
+	case c == '{':
+		return object(frame, i, nil, nil, depth+1)
+	case c == '[':
+		if depth > maxDepth {
+			return 0, &FrameError{i, "nested too deeply"}
+		}
+		i = skipWS(frame, i+1)
+		if i < len(frame) && frame[i] == ']' {
+			return i + 1, nil
+		}
+		for {
+			var err error
+			if i, err = value(frame, i, depth+1); err != nil {
+				return 0, err
+			}
+			i = skipWS(frame, i)
+			if i >= len(frame) {
+				return 0, &FrameError{i, "unterminated array"}
+			}
+			if frame[i] == ']' {
+				return i + 1, nil
+			}
+			if frame[i] != ',' {
+				return 0, &FrameError{i, "expected ',' or ']'"}
+			}
+			i = skipWS(frame, i+1)
+		}
+	case c == 't':
+		return lit(frame, i, "true")
+	case c == 'f':
+		return lit(frame, i, "false")
+	case c == 'n':
+		return lit(frame, i, "null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		j := i
+		for j < len(frame) && (frame[j] >= '0' && frame[j] <= '9' || frame[j] == '-' || frame[j] == '+' || frame[j] == '.' || frame[j] == 'e' || frame[j] == 'E') {
+			j++
+		}
+		return j, nil
+	}
+	return 0, &FrameError{i, "unexpected character"}
+}
+
+func lit(frame []byte, i int, l string) (int, error) {
+	if len(frame)-i < len(l) || string(frame[i:i+len(l)]) != l {
+		return 0, &FrameError{i, "bad literal"}
+	}
+	return i + len(l), nil
+}
+
+// str returns the index after the string starting at frame[i] == '"'.
+func str(frame []byte, i int) (int, error) {
+	for j := i + 1; j < len(frame); j++ {
+		c := frame[j]
+		if !stringSpecial[c] {
+			continue
+		}
+		switch {
+		case c == '"':
+			return j + 1, nil
+		case c == '\\':
+			j++
+		default:
+			return 0, &FrameError{j, "control character in a string"}
+		}
+	}
+	return 0, &FrameError{i, "unterminated string"}
+}
+
+// stringSpecial marks the bytes that end or escape a string, or may not appear in one: one table
+// load per byte instead of three comparisons.
+var stringSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+func skipWS(frame []byte, i int) int {
+	if i < len(frame) && frame[i] > ' ' {
+		return i
+	}
+	for i < len(frame) {
+		switch frame[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+	1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastDecimal parses the plain decimals Binance sends ("0.35280000") when the digits fit in 53 bits
+// and the scale in 22 decimal places: both operands are then exact and one IEEE division rounds
+// correctly, which is the same fast path strconv takes after a slower scan. Anything else
+// (exponents, long mantissas) goes to strconv.
+func fastDecimal(b []byte) (float64, bool) {
+	var mant uint64
+	frac, digits, dot := 0, 0, false
+	end := len(b)
+	if bytes.IndexByte(b, '.') >= 0 {
+		for end > 0 && b[end-1] == '0' {
+			end--
+		}
+	}
+	for _, c := range b[:end] {
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			if mant != 0 {
+				digits++
+			}
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if end == 0 || digits > 15 || frac >= len(pow10) {
+		return 0, false
+	}
+	return float64(mant) / pow10[frac], true
+}

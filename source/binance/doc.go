@@ -1,0 +1,27 @@
+// Package binance reads Binance spot trades: a zero-allocation decoder for the WebSocket frames
+// (DecodeFrame), a live Source over combined streams with gap repair from the REST history, and a
+// History client for GET /api/v3/aggTrades.
+//
+// # Protocol facts the code relies on
+//
+//   - Combined streams (/stream?streams=a@aggTrade/b@aggTrade) wrap every event as
+//     {"stream":..,"data":{..}}; a bare connection (/ws/..) sends the event alone. DecodeFrame takes
+//     both.
+//   - m is "the buyer is the maker": m=true means the aggressor sold, so the side is Sell. T is the
+//     trade time (ms) and becomes Timestamp; E, the event time, is ignored. No quote volume is sent:
+//     it is price × quantity, both parsed from their decimal strings.
+//   - aggTrade ids (a) are consecutive per symbol, so a jump is a gap that
+//     GET /api/v3/aggTrades?fromId= can fill. Raw trade ids (t) are a different numbering; event ids
+//     use whichever id the stream carries, so one symbol must not be read from both.
+//   - The server pings every 20 s and drops a client that does not pong within a minute; a
+//     connection lives at most 24 h; serverShutdown precedes maintenance. A connection accepts 5
+//     incoming messages a second and 1024 streams.
+//   - REST aggTrades: limit ≤ 1000, weight 4 a request, 6000 weight a minute per IP
+//     (X-MBX-USED-WEIGHT-1M reports the use), 429 when over, 418 (a ban) for clients that ignore
+//     429; both carry Retry-After in seconds.
+//
+// # Capture
+//
+// Frames can be recorded with feed.CaptureWriter ("<receive epoch seconds>: <frame>" a line, the
+// cryptofeed format) and replayed through DecodeFrame with feed.CaptureReader.
+package binance
