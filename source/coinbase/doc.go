@@ -1,0 +1,35 @@
+// Package coinbase reads trades from the Coinbase Exchange WebSocket feed (wss://ws-feed.exchange.coinbase.com,
+// channels matches and heartbeat) and repairs what the feed drops from the REST history.
+//
+// # Protocol facts this package relies on
+//
+//   - A match (and the last_match sent once after subscribing) carries the maker's side: "side":"buy"
+//     means a resting buy order was hit, so the aggressor sold. Trade.Side is the aggressor's
+//     side (DESIGN §3.1), hence the inversion. GET /products/{id}/trades documents the same
+//     maker-side convention and is inverted the same way.
+//   - trade_id rises by exactly 1 per product. This, not sequence, is what proves a trade missing:
+//     sequence counts every order-book event of the product, so between two matches it jumps
+//     (by 2 to 2000 in the 2021-04-17 capture) while the trade ids stay consecutive.
+//   - A heartbeat (every second per product) carries last_trade_id, which exposes trades lost
+//     after the last match received, before the next one arrives.
+//   - The subscription must be sent within 5 s of connecting; the first message per product is
+//     a last_match, which is historical: it is emitted only if its trade was not seen before.
+//   - GET /products/{id}/trades returns at most 1000 trades a page, newest first, with no time
+//     range; the CB-AFTER response header is the cursor for the next, older page.
+//
+// # Recovery
+//
+// Source keeps the last trade id emitted per product. A match whose id is more than one past it,
+// a heartbeat whose last_trade_id is beyond it, or the last_match after a reconnect opens a gap;
+// the missing ids are fetched from REST (cursor paging) and emitted in trade-id order before the
+// trade that revealed the gap. What REST cannot supply is reported through Options.OnGap with
+// Repaired=false and counted in Stats: a loss is never silent. Trades already emitted (the
+// overlap after a reconnect) are dropped by trade id.
+//
+// # Advanced Trade
+//
+// Decoder also reads Advanced Trade market_trades frames. Whether their "side" is the taker's or
+// the maker's is disputed between Coinbase's documentation and major client libraries, so the
+// Decoder refuses them until Decoder.AdvancedSide says which (DefaultAdvancedSide, the
+// documentation's taker reading, is offered but never applied implicitly).
+package coinbase
