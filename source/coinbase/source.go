@@ -1,0 +1,545 @@
+package coinbase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/source/feed"
+	"github.com/gorilla/websocket"
+)
+
+// The production endpoints.
+const (
+	DefaultWSURL   = "wss://ws-feed.exchange.coinbase.com"
+	DefaultRESTURL = "https://api.exchange.coinbase.com"
+)
+
+// Options configure a Source.
+type Options struct {
+	// Products to subscribe to, e.g. BTC-USD.
+	Products []string
+	// WSURL and RESTURL default to the production endpoints.
+	WSURL, RESTURL string
+	// Backoff spaces reconnect attempts.
+	Backoff feed.Backoff
+	// StaleTimeout is how long the connection may be silent (heartbeats included: Coinbase sends
+	// one per product per second) before it is treated as dead and replaced. Default 10 s.
+	StaleTimeout time.Duration
+	// HTTPClient serves REST requests; default a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Dialer dials the feed; default websocket.DefaultDialer with a 10 s handshake timeout.
+	Dialer *websocket.Dialer
+	// Now stamps IngestionTimestamp; default time.Now.
+	Now func() time.Time
+	// Sleep waits between reconnect attempts; default a context-aware timer. Tests record it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Capture, when set, records every received frame (feed capture format).
+	Capture *feed.CaptureWriter
+	// OnGap is told of every gap found, repaired or not. It runs on the caller of Next.
+	OnGap func(feed.Gap)
+	// RESTPageLimit is the page size of REST repair requests (≤ 1000, the exchange's limit).
+	RESTPageLimit int
+	// MaxRepair bounds how many trades one gap may fetch from REST; beyond it the oldest part of
+	// the gap is reported unrepaired. Default 100,000.
+	MaxRepair int
+}
+
+// ErrClosed is returned by Next after Close.
+var ErrClosed = errors.New("coinbase: source closed")
+
+// ExchangeError is an error frame from the exchange, handed over as a record's Err.
+type ExchangeError struct{ Message, Reason string }
+
+func (e *ExchangeError) Error() string {
+	return "coinbase: error frame: " + e.Message + ": " + e.Reason
+}
+
+// Source reads trades from the Coinbase Exchange feed (see the package doc for how it repairs
+// gaps). Next must be called from one goroutine; Close and Stats may be called from any.
+type Source struct {
+	opt   Options
+	stats feed.Stats
+	dec   Decoder
+
+	mu     sync.Mutex
+	conn   *websocket.Conn
+	closed bool
+	base   context.Context
+	cancel context.CancelFunc
+
+	// Only Next touches what follows.
+	products  map[string]*product
+	attempt   int
+	connected bool // a connection was established before (so the next one is a reconnect)
+	buf       []byte
+	trades    []ctc.Trade
+	pending   []pendingTrade
+	offset    int64
+	watchCtx  context.Context
+	watchConn *websocket.Conn
+	watchStop func() bool
+}
+
+type product struct {
+	lastID  int64 // last trade id emitted; 0 before the first
+	lastSeq int64
+}
+
+type pendingTrade struct {
+	t    ctc.Trade
+	data []byte
+}
+
+// New returns a Source; it connects on the first Next.
+func New(opt Options) (*Source, error) {
+	if len(opt.Products) == 0 {
+		return nil, errors.New("coinbase: no products")
+	}
+	for _, p := range opt.Products {
+		if !validProduct([]byte(p)) {
+			return nil, fmt.Errorf("coinbase: product %q is not BASE-QUOTE", p)
+		}
+	}
+	if opt.WSURL == "" {
+		opt.WSURL = DefaultWSURL
+	}
+	if opt.RESTURL == "" {
+		opt.RESTURL = DefaultRESTURL
+	}
+	if opt.StaleTimeout <= 0 {
+		opt.StaleTimeout = 10 * time.Second
+	}
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opt.Dialer == nil {
+		d := *websocket.DefaultDialer
+		d.HandshakeTimeout = 10 * time.Second
+		opt.Dialer = &d
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Sleep == nil {
+		opt.Sleep = sleep
+	}
+	if opt.RESTPageLimit <= 0 || opt.RESTPageLimit > 1000 {
+		opt.RESTPageLimit = 1000
+	}
+	if opt.MaxRepair <= 0 {
+		opt.MaxRepair = 100_000
+	}
+	s := &Source{opt: opt, products: map[string]*product{}}
+	for _, p := range opt.Products {
+		s.products[intern([]byte(p))] = &product{}
+	}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats returns the counters.
+func (s *Source) Stats() feed.StatsSnapshot { return s.stats.Snapshot() }
+
+// Close drops the connection; a Next blocked in it returns ErrClosed. No goroutine outlives it.
+func (s *Source) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.cancel()
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	// Idle keep-alive connections of the REST client hold goroutines.
+	s.opt.HTTPClient.CloseIdleConnections()
+	if s.opt.Capture != nil {
+		return s.opt.Capture.Flush()
+	}
+	return nil
+}
+
+func (s *Source) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Next fills rec with the next trade (Decoded, Data = the frame or REST object it came from), or
+// with a frame that could not be used (Err set). It reconnects and repairs gaps as needed.
+func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
+	for {
+		if len(s.pending) > 0 {
+			p := s.pending[0]
+			s.pending = s.pending[1:]
+			s.emit(rec, p.t, p.data)
+			return nil
+		}
+		if s.isClosed() {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if s.conn == nil {
+			if err := s.connect(ctx); err != nil {
+				if s.isClosed() {
+					return ErrClosed
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				continue
+			}
+		}
+		frame, err := s.read(ctx)
+		if err != nil {
+			s.dropConn()
+			if s.isClosed() {
+				return ErrClosed
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		if done, err := s.handle(ctx, frame, rec); done || err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Source) emit(rec *ctc.Record, t ctc.Trade, data []byte) {
+	now := s.opt.Now()
+	t.IngestionTimestamp = now
+	s.stats.Trades.Add(1)
+	s.stats.LagMillis.Store(now.Sub(t.Timestamp).Milliseconds())
+	s.offset++
+	*rec = ctc.Record{Data: data, Decoded: true, Trade: t, Position: ctc.Position{Partition: ctc.Coinbase, Offset: s.offset}}
+}
+
+// connect dials and subscribes, sleeping the back-off delay before every attempt but the very
+// first, so that a flapping exchange is not hammered.
+func (s *Source) connect(ctx context.Context) error {
+	if s.connected || s.attempt > 0 {
+		sctx, release := s.merged(ctx)
+		err := s.opt.Sleep(sctx, s.opt.Backoff.Delay(s.attempt))
+		release()
+		if err != nil {
+			return err
+		}
+	}
+	s.attempt++
+	dctx, release := s.merged(ctx)
+	defer release()
+	c, resp, err := s.opt.Dialer.DialContext(dctx, s.opt.WSURL, nil)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		return err
+	}
+	sub, _ := json.Marshal(struct {
+		Type       string   `json:"type"`
+		ProductIDs []string `json:"product_ids"`
+		Channels   []string `json:"channels"`
+	}{"subscribe", s.opt.Products, []string{"matches", "heartbeat"}})
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := c.WriteMessage(websocket.TextMessage, sub); err != nil {
+		c.Close()
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return ErrClosed
+	}
+	s.conn = c
+	s.mu.Unlock()
+	if s.connected {
+		s.stats.Reconnects.Add(1)
+	}
+	s.connected = true
+	return nil
+}
+
+// merged is ctx, also cancelled by Close; release frees it.
+func (s *Source) merged(ctx context.Context) (context.Context, func()) {
+	m, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.base, cancel)
+	return m, func() { stop(); cancel() }
+}
+
+func (s *Source) dropConn() {
+	s.mu.Lock()
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+	s.mu.Unlock()
+	if s.watchStop != nil {
+		s.watchStop()
+		s.watchStop, s.watchCtx, s.watchConn = nil, nil, nil
+	}
+}
+
+// read returns the next frame. A cancelled ctx expires the read deadline: gorilla connections
+// cannot resume after a failed read, so the connection is replaced on the next call.
+func (s *Source) read(ctx context.Context) ([]byte, error) {
+	c := s.conn
+	if ctx.Done() != nil && (s.watchCtx != ctx || s.watchConn != c) {
+		if s.watchStop != nil {
+			s.watchStop()
+		}
+		s.watchCtx, s.watchConn = ctx, c
+		s.watchStop = context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	}
+	c.SetReadDeadline(time.Now().Add(s.opt.StaleTimeout))
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	_, r, err := c.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	s.buf = s.buf[:0]
+	for {
+		if len(s.buf) == cap(s.buf) {
+			s.buf = append(s.buf, 0)[:len(s.buf)]
+		}
+		n, err := r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.attempt = 0
+	s.stats.Messages.Add(1)
+	if s.opt.Capture != nil {
+		s.opt.Capture.Write(s.opt.Now(), s.buf)
+	}
+	return s.buf, nil
+}
+
+// handle processes one frame; done reports that rec was filled.
+func (s *Source) handle(ctx context.Context, frame []byte, rec *ctc.Record) (bool, error) {
+	var info Info
+	var err error
+	s.trades, info, err = s.dec.Decode(frame, s.trades[:0])
+	if err != nil {
+		s.stats.Malformed.Add(1)
+		*rec = ctc.Record{Data: frame, Err: err, Position: ctc.Position{Partition: ctc.Coinbase, Offset: s.offset}}
+		return true, nil
+	}
+	switch info.Kind {
+	case KindError:
+		*rec = ctc.Record{Data: frame, Err: &ExchangeError{info.Message, info.Reason}, Position: ctc.Position{Partition: ctc.Coinbase, Offset: s.offset}}
+		return true, nil
+	case KindMatch, KindLastMatch:
+		p := s.products[info.Product]
+		if p == nil {
+			return false, nil // not subscribed: a stale subscription's tail
+		}
+		t := s.trades[0]
+		if info.TradeID <= p.lastID {
+			return false, nil // already emitted: the last_match after a reconnect, or an overlap
+		}
+		if p.lastID > 0 && info.TradeID > p.lastID+1 {
+			reason := fmt.Sprintf("trade id %d after %d", info.TradeID, p.lastID)
+			if info.Kind == KindLastMatch {
+				reason = "reconnect: " + reason
+			} else if info.Sequence > 0 && p.lastSeq > 0 {
+				reason += fmt.Sprintf(" (sequence %d after %d)", info.Sequence, p.lastSeq)
+			}
+			s.repair(ctx, info.Product, p.lastID+1, info.TradeID-1, reason)
+		}
+		p.lastID = info.TradeID
+		p.lastSeq = info.Sequence
+		s.pending = append(s.pending, pendingTrade{t, frame})
+		return false, nil
+	case KindHeartbeat:
+		p := s.products[info.Product]
+		if p == nil || p.lastID == 0 || info.TradeID <= p.lastID {
+			return false, nil
+		}
+		first := p.lastID + 1
+		p.lastID = info.TradeID
+		s.repair(ctx, info.Product, first, info.TradeID, fmt.Sprintf("heartbeat last_trade_id %d after %d", info.TradeID, first-1))
+	}
+	return false, nil
+}
+
+// restTrade is an element of GET /products/{id}/trades.
+type restTrade struct {
+	Time    string          `json:"time"`
+	TradeID int64           `json:"trade_id"`
+	Price   json.RawMessage `json:"price"`
+	Size    json.RawMessage `json:"size"`
+	Side    string          `json:"side"`
+	raw     []byte
+}
+
+// repair fetches trade ids first..last of product from REST, queues what it found in id order,
+// and reports the gap (and what could not be fetched).
+func (s *Source) repair(ctx context.Context, prod string, first, last int64, reason string) {
+	s.stats.GapsDetected.Add(1)
+	got, err := s.fetch(ctx, prod, first, last)
+	slices.SortFunc(got, func(a, b restTrade) int { return int(a.TradeID - b.TradeID) })
+	have := first
+	var missing []feed.Gap
+	for _, rt := range got {
+		if rt.TradeID < have {
+			continue
+		}
+		if rt.TradeID > have {
+			missing = append(missing, feed.Gap{FirstID: have, LastID: rt.TradeID - 1})
+		}
+		t, terr := restToTrade(prod, rt)
+		if terr != nil {
+			missing = append(missing, feed.Gap{FirstID: rt.TradeID, LastID: rt.TradeID})
+		} else {
+			s.pending = append(s.pending, pendingTrade{t, rt.raw})
+		}
+		have = rt.TradeID + 1
+	}
+	if have <= last {
+		missing = append(missing, feed.Gap{FirstID: have, LastID: last})
+	}
+	if len(missing) == 0 {
+		s.stats.GapsRepaired.Add(1)
+		s.gap(feed.Gap{Exchange: ctc.Coinbase, Symbol: prod, FirstID: first, LastID: last, Repaired: true, Reason: reason})
+		return
+	}
+	s.stats.GapsUnrepaired.Add(1)
+	why := "not in the REST history"
+	if err != nil {
+		why = "REST: " + err.Error()
+	}
+	for _, g := range missing {
+		g.Exchange, g.Symbol, g.Reason = ctc.Coinbase, prod, reason+"; "+why
+		s.gap(g)
+	}
+}
+
+func (s *Source) gap(g feed.Gap) {
+	if s.opt.OnGap != nil {
+		s.opt.OnGap(g)
+	}
+}
+
+// fetch pages back from just after last until it passes first (newest first, CB-AFTER cursor).
+func (s *Source) fetch(ctx context.Context, prod string, first, last int64) ([]restTrade, error) {
+	mctx, release := s.merged(ctx)
+	defer release()
+	var out []restTrade
+	after := last + 1
+	for len(out) < s.opt.MaxRepair {
+		u := fmt.Sprintf("%s/products/%s/trades?limit=%d&after=%d", s.opt.RESTURL, url.PathEscape(prod), s.opt.RESTPageLimit, after)
+		req, err := http.NewRequestWithContext(mctx, http.MethodGet, u, nil)
+		if err != nil {
+			return out, err
+		}
+		resp, err := s.opt.HTTPClient.Do(req)
+		if err != nil {
+			return out, err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		if err != nil {
+			return out, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return out, fmt.Errorf("GET %s: %s", u, resp.Status)
+		}
+		var raws []json.RawMessage
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return out, fmt.Errorf("GET %s: %w", u, err)
+		}
+		if len(raws) == 0 {
+			return out, nil
+		}
+		lowest := after
+		for _, r := range raws {
+			var rt restTrade
+			if err := json.Unmarshal(r, &rt); err != nil {
+				continue
+			}
+			rt.raw = r
+			lowest = min(lowest, rt.TradeID)
+			if rt.TradeID >= first && rt.TradeID <= last {
+				out = append(out, rt)
+			}
+		}
+		if lowest <= first {
+			return out, nil
+		}
+		next := lowest
+		if h := resp.Header.Get("CB-AFTER"); h != "" {
+			if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+				next = n
+			}
+		}
+		if next >= after {
+			return out, fmt.Errorf("GET %s: cursor did not move", u)
+		}
+		after = next
+	}
+	return out, fmt.Errorf("gap larger than MaxRepair (%d)", s.opt.MaxRepair)
+}
+
+// restToTrade converts a REST trade; its side is the maker's too, so it is inverted.
+func restToTrade(prod string, rt restTrade) (ctc.Trade, error) {
+	var ps, qs string
+	if json.Unmarshal(rt.Price, &ps) != nil || json.Unmarshal(rt.Size, &qs) != nil {
+		return ctc.Trade{}, errPrice
+	}
+	pb, qb := []byte(`"`+ps+`"`), []byte(`"`+qs+`"`)
+	p, ok1 := parseDecimal(pb, span{1, int32(len(pb) - 1), '"'})
+	q, ok2 := parseDecimal(qb, span{1, int32(len(qb) - 1), '"'})
+	ts, ok3 := parseTime([]byte(rt.Time))
+	if !ok1 || !ok2 || !ok3 || rt.TradeID <= 0 {
+		return ctc.Trade{}, errPrice
+	}
+	var side ctc.Side
+	switch rt.Side {
+	case "buy":
+		side = ctc.Sell
+	case "sell":
+		side = ctc.Buy
+	default:
+		return ctc.Trade{}, errSide
+	}
+	return ctc.Trade{EventID: ctc.NewEventIDInt(ctc.Coinbase, prod, rt.TradeID), Exchange: ctc.Coinbase, Symbol: prod,
+		Price: p, Quantity: q, QuoteVolume: p * q, Side: side, Timestamp: ts}, nil
+}
+
+var (
+	_ ctc.Source = (*Source)(nil)
+	_ ctc.Closer = (*Source)(nil)
+)

@@ -1,0 +1,372 @@
+package coinbase_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/source/coinbase"
+	"github.com/coattailcapital/ctc/source/coinbase/coinbasetest"
+	"github.com/coattailcapital/ctc/source/feed"
+)
+
+type harness struct {
+	t    *testing.T
+	srv  *coinbasetest.Server
+	src  *coinbase.Source
+	mu   sync.Mutex
+	gaps []feed.Gap
+}
+
+func newHarness(t *testing.T, mod func(*coinbase.Options), products ...string) *harness {
+	t.Helper()
+	h := &harness{t: t, srv: coinbasetest.New(products...)}
+	opt := coinbase.Options{
+		Products: products, WSURL: h.srv.URL, RESTURL: h.srv.RESTURL,
+		Backoff:      feed.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, Rand: func() float64 { return 0.5 }},
+		StaleTimeout: 5 * time.Second,
+		OnGap:        func(g feed.Gap) { h.mu.Lock(); h.gaps = append(h.gaps, g); h.mu.Unlock() },
+	}
+	if mod != nil {
+		mod(&opt)
+	}
+	src, err := coinbase.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.src = src
+	t.Cleanup(func() {
+		h.src.Close(context.Background())
+		h.srv.Close()
+	})
+	return h
+}
+
+// next reads one record with a deadline.
+func (h *harness) next() ctc.Record {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var rec ctc.Record
+	if err := h.src.Next(ctx, &rec); err != nil {
+		h.t.Fatalf("Next: %v", err)
+	}
+	return rec
+}
+
+// trade reads the next record and requires it to be the given scripted trade.
+func (h *harness) trade(want coinbasetest.Trade) {
+	h.t.Helper()
+	rec := h.next()
+	if rec.Err != nil || !rec.Decoded {
+		h.t.Fatalf("want trade %d, got record err=%v data=%s", want.ID, rec.Err, rec.Data)
+	}
+	if rec.Trade.EventID != ctc.NewEventIDInt("coinbase", want.Product, want.ID) || !rec.Trade.Timestamp.Equal(want.Time) {
+		h.t.Fatalf("want trade %s %d, got %+v", want.Product, want.ID, rec.Trade)
+	}
+	side := ctc.Buy
+	if want.Side == "buy" {
+		side = ctc.Sell
+	}
+	if rec.Trade.Side != side {
+		h.t.Fatalf("trade %d: side %v, maker side %s", want.ID, rec.Trade.Side, want.Side)
+	}
+	if rec.Trade.IngestionTimestamp.IsZero() || len(rec.Data) == 0 {
+		h.t.Fatalf("trade %d: no ingestion time or data", want.ID)
+	}
+}
+
+func (h *harness) waitSub(n int) {
+	h.t.Helper()
+	if !h.srv.WaitSubscribed(n, 10*time.Second) {
+		h.t.Fatalf("subscription %d never came", n)
+	}
+}
+
+func (h *harness) gapList() []feed.Gap {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]feed.Gap(nil), h.gaps...)
+}
+
+// start reads the first last_match (historical, emitted once) in a goroutine-free way: the server
+// only sends it after the subscription, which the first Next performs.
+func (h *harness) start(product string) {
+	h.t.Helper()
+	hist := h.srv.History(product)
+	h.trade(hist[len(hist)-1])
+}
+
+func TestTradesInOrderAndLastMatchDedup(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD", "ETH-USD")
+	// The first Next connects; the two last_matches are historical but new to us.
+	h.start("BTC-USD")
+	h.start("ETH-USD")
+	var want []coinbasetest.Trade
+	for i := range 20 {
+		p := "BTC-USD"
+		if i%3 == 0 {
+			p = "ETH-USD"
+		}
+		want = append(want, h.srv.Match(p))
+	}
+	for _, w := range want {
+		h.trade(w)
+	}
+	if g := h.gapList(); len(g) != 0 {
+		t.Fatalf("gaps %v", g)
+	}
+	st := h.src.Stats()
+	if st.Trades != 22 || st.GapsDetected != 0 || st.Reconnects != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestDropRepairedFromREST(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	a := h.srv.Match("BTC-USD")
+	h.trade(a)
+	h.srv.Drop()
+	// Trades happen while the connection is down: the feed never sends them.
+	missed := h.srv.Skip("BTC-USD", 5)
+	// The next Next notices the drop, reconnects, and the last_match (the newest missed trade)
+	// reveals the rest, which come from REST in id order.
+	for _, m := range missed {
+		h.trade(m)
+	}
+	b := h.srv.Match("BTC-USD")
+	h.trade(b)
+	g := h.gapList()
+	if len(g) != 1 || !g[0].Repaired || g[0].FirstID != missed[0].ID || g[0].LastID != missed[3].ID {
+		t.Fatalf("gaps %v", g)
+	}
+	st := h.src.Stats()
+	if st.Reconnects != 1 || st.GapsRepaired != 1 || st.GapsUnrepaired != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestSequenceGapRepaired(t *testing.T) {
+	h := newHarness(t, func(o *coinbase.Options) { o.RESTPageLimit = 2 }, "BTC-USD")
+	h.start("BTC-USD")
+	skipped := h.srv.Skip("BTC-USD", 7)
+	next := h.srv.Match("BTC-USD")
+	for _, s := range skipped {
+		h.trade(s)
+	}
+	h.trade(next)
+	g := h.gapList()
+	if len(g) != 1 || !g[0].Repaired || g[0].FirstID != skipped[0].ID || g[0].LastID != skipped[6].ID {
+		t.Fatalf("gaps %v", g)
+	}
+	if h.srv.RESTCalls() < 4 {
+		t.Fatalf("paging by 2 needs at least 4 calls for 7 trades, made %d", h.srv.RESTCalls())
+	}
+}
+
+func TestHeartbeatRevealsTailGap(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	skipped := h.srv.Skip("BTC-USD", 3)
+	h.srv.Heartbeat("BTC-USD")
+	for _, s := range skipped {
+		h.trade(s)
+	}
+	m := h.srv.Match("BTC-USD")
+	h.trade(m)
+	if g := h.gapList(); len(g) != 1 || !g[0].Repaired {
+		t.Fatalf("gaps %v", g)
+	}
+}
+
+func TestUnrepairableGapReported(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	s1 := h.srv.Skip("BTC-USD", 2)
+	lost := h.srv.Lose("BTC-USD", 2)
+	s2 := h.srv.Skip("BTC-USD", 1)
+	m := h.srv.Match("BTC-USD")
+	for _, s := range append(s1, s2...) {
+		h.trade(s)
+	}
+	h.trade(m)
+	g := h.gapList()
+	if len(g) != 1 || g[0].Repaired || g[0].FirstID != lost[0].ID || g[0].LastID != lost[1].ID {
+		t.Fatalf("gaps %v", g)
+	}
+	if st := h.src.Stats(); st.GapsDetected != 1 || st.GapsUnrepaired != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestRESTDownGapReported(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	skipped := h.srv.Skip("BTC-USD", 2)
+	h.srv.FailREST(1)
+	m := h.srv.Match("BTC-USD")
+	h.trade(m)
+	g := h.gapList()
+	if len(g) != 1 || g[0].Repaired || g[0].FirstID != skipped[0].ID || g[0].LastID != skipped[1].ID {
+		t.Fatalf("gaps %v", g)
+	}
+}
+
+func TestMalformedAndErrorFrames(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	h.srv.Send([]byte(`{"type":"match","trade_id":`))
+	h.srv.SendError("Failed to subscribe", "FOO-BAR is not a valid product")
+	m := h.srv.Match("BTC-USD")
+	rec := h.next()
+	if !errors.Is(rec.Err, coinbase.ErrMalformed) || string(rec.Data) != `{"type":"match","trade_id":` {
+		t.Fatalf("malformed: %+v", rec)
+	}
+	rec = h.next()
+	var xe *coinbase.ExchangeError
+	if !errors.As(rec.Err, &xe) || xe.Reason != "FOO-BAR is not a valid product" {
+		t.Fatalf("error frame: %+v", rec)
+	}
+	h.trade(m)
+	if st := h.src.Stats(); st.Malformed != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestStaleReconnects(t *testing.T) {
+	h := newHarness(t, func(o *coinbase.Options) { o.StaleTimeout = 200 * time.Millisecond }, "BTC-USD")
+	h.start("BTC-USD")
+	// Nothing is sent: the source must give up on the silent connection and subscribe again.
+	done := make(chan ctc.Record, 1)
+	go func() {
+		var rec ctc.Record
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		h.src.Next(ctx, &rec)
+		done <- rec
+	}()
+	h.waitSub(2)
+	m := h.srv.Match("BTC-USD")
+	rec := <-done
+	if rec.Trade.EventID != ctc.NewEventIDInt("coinbase", "BTC-USD", m.ID) {
+		t.Fatalf("after stale reconnect got %+v", rec)
+	}
+	if st := h.src.Stats(); st.Reconnects < 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestBackoffDelays(t *testing.T) {
+	var mu sync.Mutex
+	var slept []time.Duration
+	bo := feed.Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Rand: func() float64 { return 0.25 }}
+	h := newHarness(t, func(o *coinbase.Options) {
+		o.Backoff = bo
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			slept = append(slept, d)
+			mu.Unlock()
+			return ctx.Err() // no real wait: the fake clock
+		}
+	}, "BTC-USD")
+	h.start("BTC-USD")
+	h.srv.RejectDials(5)
+	h.srv.Drop()
+	m := h.srv.Match("BTC-USD") // sent to nobody; repaired from REST after the reconnect
+	h.trade(m)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(slept) != 6 {
+		t.Fatalf("slept %v, want 6 delays", slept)
+	}
+	for i, d := range slept {
+		if d != bo.Delay(i) {
+			t.Fatalf("delay %d = %v, want %v (all %v)", i, d, bo.Delay(i), slept)
+		}
+	}
+	if slept[5] != 625*time.Millisecond {
+		t.Fatalf("capped delay %v", slept[5])
+	}
+}
+
+func TestCloseStopsEverything(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv := coinbasetest.New("BTC-USD")
+	src, err := coinbase.New(coinbase.Options{Products: []string{"BTC-USD"}, WSURL: srv.URL, RESTURL: srv.RESTURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec ctc.Record
+	if err := src.Next(context.Background(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	srv.Skip("BTC-USD", 1)
+	srv.Heartbeat("BTC-USD") // exercises the REST client too
+	if err := src.Next(context.Background(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- src.Next(context.Background(), &rec) }() // blocks: nothing more is sent
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	if err := src.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, coinbase.ErrClosed) {
+			t.Fatalf("Next after Close: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Next still blocked 2 s after Close")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	srv.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestContextCancelEndsNext(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	var rec ctc.Record
+	go func() { errc <- h.src.Next(ctx, &rec) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Next ignored the cancelled context")
+	}
+	// The source carries on with a fresh context: the trade sent meanwhile is repaired.
+	m := h.srv.Match("BTC-USD")
+	h.trade(m)
+}
+
+func TestNewRejectsBadProducts(t *testing.T) {
+	for _, p := range [][]string{nil, {"BTCUSD"}} {
+		if _, err := coinbase.New(coinbase.Options{Products: p}); err == nil {
+			t.Errorf("%v accepted", p)
+		}
+	}
+	_ = fmt.Sprint()
+}
