@@ -31,6 +31,8 @@ type Trade struct {
 type Answer struct {
 	Status     int
 	RetryAfter int // seconds; 0 sends no header
+	// After is how many requests are answered normally before this answer applies.
+	After int
 }
 
 // Server is the fake exchange. Its zero value is not usable: call New.
@@ -357,7 +359,9 @@ func (s *Server) serveAggTrades(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"code":-1001,"msg":"Internal error"}`, http.StatusServiceUnavailable)
 		return
 	}
-	if len(s.answers) > 0 {
+	if len(s.answers) > 0 && s.answers[0].After > 0 {
+		s.answers[0].After--
+	} else if len(s.answers) > 0 {
 		a := s.answers[0]
 		s.answers = s.answers[1:]
 		s.mu.Unlock()
