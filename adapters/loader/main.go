@@ -1,0 +1,225 @@
+// Command loader downloads Binance aggregate trades for symbols and a time range from the REST API
+// (GET /api/v3/aggTrades, 1000 a request, paged by id) and writes them as unified NDJSON, one
+// ctc.Trade a line.
+//
+//	go run ./adapters/loader -symbols BTCUSDT,ETHUSDT -from 2024-01-15T10:00:00Z -to 2024-01-15T11:00:00Z -out trades.ndjson -state trades.state
+//
+// With -state it is resumable: the state file holds the next id per symbol after every page, and a
+// rerun with the same file appends to -out from there. A crash between a page and its state save
+// can repeat that page's lines; their event ids are the same, so the pipeline's dedup drops them.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coattailcapital/ctc/internal/fsx"
+	"github.com/coattailcapital/ctc/source/binance"
+	"github.com/coattailcapital/ctc/source/feed"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
+}
+
+// state is what -state saves: enough to continue the same download.
+type state struct {
+	From time.Time        `json:"from"`
+	To   time.Time        `json:"to"`
+	Next map[string]int64 `json:"next"` // next aggregate id to fetch
+	Done map[string]bool  `json:"done"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	fs := flag.NewFlagSet("loader", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var symbols, from, to, out, statePath, endpoint string
+	var weight int
+	var timeout time.Duration
+	fs.StringVar(&symbols, "symbols", "", "comma-separated Binance `symbols`, e.g. BTCUSDT,ETHUSDT")
+	fs.StringVar(&from, "from", "", "start of the range, RFC 3339 `time` (inclusive)")
+	fs.StringVar(&to, "to", "", "end of the range, RFC 3339 `time` (inclusive)")
+	fs.StringVar(&out, "out", "", "NDJSON output `file`")
+	fs.StringVar(&statePath, "state", "", "resume state `file` (created if absent)")
+	fs.StringVar(&endpoint, "endpoint", "https://api.binance.com", "REST base `URL`")
+	fs.IntVar(&weight, "weight-limit", 6000, "request weight allowed per minute")
+	fs.DurationVar(&timeout, "timeout", 15*time.Second, "timeout of one HTTP request")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "loader: "+format+"\n", a...)
+		return 1
+	}
+	if symbols == "" || from == "" || to == "" || out == "" {
+		fmt.Fprintln(stderr, "loader: -symbols, -from, -to and -out are required")
+		fs.Usage()
+		return 2
+	}
+	fromT, err := time.Parse(time.RFC3339, from)
+	if err != nil {
+		return fail("-from: %v", err)
+	}
+	toT, err := time.Parse(time.RFC3339, to)
+	if err != nil {
+		return fail("-to: %v", err)
+	}
+	if toT.Before(fromT) {
+		return fail("-to is before -from")
+	}
+	st := state{From: fromT, To: toT, Next: map[string]int64{}, Done: map[string]bool{}}
+	resuming := false
+	if statePath != "" {
+		if b, err := os.ReadFile(statePath); err == nil {
+			var old state
+			if err := json.Unmarshal(b, &old); err != nil {
+				return fail("state %s: %v", statePath, err)
+			}
+			if !old.From.Equal(fromT) || !old.To.Equal(toT) {
+				return fail("state %s is for %s..%s, not this range: remove it or use another", statePath, old.From, old.To)
+			}
+			st, resuming = old, true
+			if st.Next == nil {
+				st.Next = map[string]int64{}
+			}
+			if st.Done == nil {
+				st.Done = map[string]bool{}
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return fail("%v", err)
+		}
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resuming {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	f, err := os.OpenFile(out, flags, 0o644)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	h := &binance.History{Endpoint: endpoint, WeightLimit: weight, MaxRetries: 3,
+		Client:  &http.Client{Timeout: timeout},
+		Backoff: feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}}
+	save := func() error {
+		if statePath == "" {
+			return nil
+		}
+		b, _ := json.Marshal(st)
+		return fsx.WriteFileAtomic(statePath, b)
+	}
+	span := toT.Sub(fromT)
+	var line []byte
+	total := 0
+	for _, sym := range strings.Split(symbols, ",") {
+		sym = strings.ToUpper(strings.TrimSpace(strings.ReplaceAll(sym, "-", "")))
+		if sym == "" || st.Done[sym] {
+			continue
+		}
+		p := progress{w: stderr, tty: tty, symbol: sym}
+		resume := int64(-1)
+		if n, ok := st.Next[sym]; ok {
+			resume = n
+		}
+		count := 0
+		err := h.Load(ctx, sym, fromT, toT, resume, func(page []binance.AggTrade, next int64) error {
+			for i := range page {
+				line = append(page[i].Trade.AppendJSON(line[:0]), '\n')
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
+			}
+			// The lines must be on disk before the state says they are done.
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			st.Next[sym] = next
+			if err := save(); err != nil {
+				return err
+			}
+			count += len(page)
+			frac := 1.0
+			if span > 0 {
+				frac = float64(page[len(page)-1].Trade.Timestamp.Sub(fromT)) / float64(span)
+			}
+			p.update(frac, count)
+			return nil
+		})
+		p.done(count)
+		total += count
+		if err != nil {
+			if ctx.Err() != nil {
+				return fail("interrupted; rerun with the same -state to continue")
+			}
+			var ne net.Error
+			var oe *net.OpError
+			if errors.As(err, &oe) || errors.As(err, &ne) {
+				return fail("cannot reach %s: %v", endpoint, err)
+			}
+			return fail("%s: %v", sym, err)
+		}
+		st.Done[sym] = true
+		if err := save(); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fail("%v", err)
+	}
+	if err := f.Close(); err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprintf(stdout, "loader: wrote %d trades to %s\n", total, out)
+	return 0
+}
+
+// progress draws a bar on a terminal and prints a plain line now and then otherwise, so that logs
+// stay readable.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	symbol   string
+	lastLine time.Time
+}
+
+func (p *progress) update(frac float64, n int) {
+	frac = min(max(frac, 0), 1)
+	if p.tty {
+		const width = 30
+		fill := int(frac * width)
+		fmt.Fprintf(p.w, "\r%-10s [%s%s] %5.1f%% %d trades", p.symbol, strings.Repeat("=", fill),
+			strings.Repeat(" ", width-fill), frac*100, n)
+		return
+	}
+	if time.Since(p.lastLine) >= 5*time.Second {
+		fmt.Fprintf(p.w, "loader: %s %.1f%% %d trades\n", p.symbol, frac*100, n)
+		p.lastLine = time.Now()
+	}
+}
+
+func (p *progress) done(n int) {
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+	fmt.Fprintf(p.w, "loader: %s: %d trades\n", p.symbol, n)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

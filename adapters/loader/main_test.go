@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/ctc/source/binance/binancetest"
+)
+
+func lines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestLoaderRetryAfterThenResume(t *testing.T) {
+	srv := binancetest.New(t)
+	btc := srv.Skip("BTCUSDT", 1500)
+	srv.Skip("ETHUSDT", 10)
+	dir := t.TempDir()
+	out, state := filepath.Join(dir, "t.ndjson"), filepath.Join(dir, "t.state")
+	// The range must be whole seconds for RFC 3339; widen it to cover every scripted trade.
+	from := time.UnixMilli(btc[0].Time).Truncate(time.Second).Format(time.RFC3339)
+	to := time.UnixMilli(btc[len(btc)-1].Time + 60000).Truncate(time.Second).Format(time.RFC3339)
+	args := []string{"-symbols", "BTCUSDT,ETHUSDT", "-from", from, "-to", to, "-out", out, "-state", state, "-endpoint", srv.URL}
+
+	// First run: a 429 (waited out), one page, then a refusal that stops the run.
+	srv.Answer(binancetest.Answer{Status: 429, RetryAfter: 1}, binancetest.Answer{Status: 400, After: 1})
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	if code := run(context.Background(), args, &stdout, &stderr, false); code != 1 {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("Retry-After not honoured: took %v", d)
+	}
+	if n := len(lines(t, out)); n != 1000 {
+		t.Fatalf("%d lines after the first run, want 1000", n)
+	}
+	// Second run resumes from the state and appends.
+	stderr.Reset()
+	if code := run(context.Background(), args, &stdout, &stderr, false); code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+	got := lines(t, out)
+	if len(got) != 1510 {
+		t.Fatalf("%d lines, want 1510", len(got))
+	}
+	seen := map[string]bool{}
+	for i, m := range got {
+		id := m["event_id"].(string)
+		if seen[id] {
+			t.Fatalf("line %d repeats %s", i, id)
+		}
+		seen[id] = true
+		want := "BTC-USDT"
+		if i >= 1500 {
+			want = "ETH-USDT"
+		}
+		if m["symbol"] != want || m["exchange"] != "binance" {
+			t.Fatalf("line %d: %v", i, m)
+		}
+	}
+	// A third run has nothing left to do.
+	if code := run(context.Background(), args, &stdout, &stderr, false); code != 0 || len(lines(t, out)) != 1510 {
+		t.Fatalf("exit %d, %d lines", code, len(lines(t, out)))
+	}
+}
+
+func TestLoaderFailsFastWithoutNetwork(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(context.Background(), []string{"-symbols", "BTCUSDT", "-from", "2024-01-01T00:00:00Z",
+		"-to", "2024-01-01T01:00:00Z", "-out", filepath.Join(t.TempDir(), "o"), "-endpoint", "http://" + addr}, &stdout, &stderr, false)
+	if code != 1 || !strings.Contains(stderr.String(), "cannot reach") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
+
+func TestLoaderUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), nil, &stdout, &stderr, false); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+}
