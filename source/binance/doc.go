@@ -20,6 +20,28 @@
 //     (X-MBX-USED-WEIGHT-1M reports the use), 429 when over, 418 (a ban) for clients that ignore
 //     429; both carry Retry-After in seconds.
 //
+// # What the Source recovers, and how
+//
+//   - A dropped, stale (no frame and no ping for StaleTimeout) or refused connection is redialled
+//     after feed.Backoff delays; serverShutdown and the connection-age limit (MaxConnAge, before
+//     the 24 h cut) reconnect at once, without back-off.
+//   - After a reconnect, the trades of the connection's symbols since the last id emitted are
+//     fetched from REST (up to 100 pages) before anything newer, so the downtime is closed in order.
+//   - A jump in a symbol's aggregate ids is filled from REST aggTrades?fromId= and the filled trades
+//     are emitted before the trade that revealed the jump. Ids already emitted are dropped, so the
+//     overlap of a reconnect never repeats a trade (the pipeline's event-id dedup is a second net).
+//   - What REST cannot fill (it failed, or its history lacks the ids) goes to Config.OnGap with
+//     Repaired=false and is counted in Stats().GapsUnrepaired: nothing is lost silently. A failed
+//     catch-up after a reconnect has no known end: its Gap has LastID 0 and FirstID the first id
+//     missing.
+//   - A frame that does not decode is returned as a Record with Err set (the pipeline dead-letters
+//     it) and the source carries on.
+//
+// Repairs run inside Next, so records stay in order and a slow REST answer delays the records
+// behind it. Timeouts on the socket (stale detection, write deadlines) use the real clock; Now
+// stamps ingestion times and Sleep paces reconnects, subscriptions and REST retries, which is
+// what tests replace.
+//
 // # Capture
 //
 // Frames can be recorded with feed.CaptureWriter ("<receive epoch seconds>: <frame>" a line, the

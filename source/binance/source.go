@@ -40,6 +40,10 @@ type Config struct {
 	ControlInterval time.Duration
 	// SubscribeBatch is the number of streams per SUBSCRIBE message; default 200.
 	SubscribeBatch int
+	// RawTrades subscribes to <symbol>@trade instead of @aggTrade. Raw trade ids have no REST
+	// history without an API key here, so such a source detects no gaps: use aggTrade unless every
+	// fill must be seen separately.
+	RawTrades bool
 	// Now and Sleep are the clock; tests replace them. Sleep paces reconnects and REST retries.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -69,6 +73,8 @@ type Source struct {
 
 	mu    sync.Mutex
 	conns map[*websocket.Conn]struct{}
+	// groups holds the unified symbols of each connection, for the catch-up after its reconnect.
+	groups [][]string
 
 	// Owned by Next.
 	last    map[string]int64 // last aggregate id emitted per unified symbol
@@ -136,14 +142,26 @@ func (s *Source) Stats() feed.StatsSnapshot { return s.stats.Snapshot() }
 
 func (s *Source) start() {
 	s.startOnce.Do(func() {
+		kind := "aggTrade"
+		if s.cfg.RawTrades {
+			kind = "trade"
+		}
 		streams := make([]string, len(s.cfg.Symbols))
 		for i, sym := range s.cfg.Symbols {
-			streams[i] = Stream(sym, "aggTrade")
+			streams[i] = Stream(sym, kind)
 		}
 		for i := 0; i*s.cfg.MaxStreams < len(streams); i++ {
-			group := streams[i*s.cfg.MaxStreams : min((i+1)*s.cfg.MaxStreams, len(streams))]
+			lo, hi := i*s.cfg.MaxStreams, min((i+1)*s.cfg.MaxStreams, len(streams))
+			var syms []string
+			for _, sym := range s.cfg.Symbols[lo:hi] {
+				syms = append(syms, s.cfg.SymbolMap.Normalize([]byte(strings.ToUpper(strings.ReplaceAll(sym, "-", "")))))
+			}
+			s.groups = append(s.groups, syms)
+		}
+		for i := range s.groups {
+			lo, hi := i*s.cfg.MaxStreams, min((i+1)*s.cfg.MaxStreams, len(streams))
 			s.wg.Add(1)
-			go s.run(i, group)
+			go s.run(i, streams[lo:hi])
 		}
 	})
 }
@@ -309,7 +327,7 @@ func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 func (s *Source) handle(ctx context.Context, it item) {
 	part := "binance/" + strconv.Itoa(it.conn)
 	if it.reconnect {
-		s.catchUp(ctx, part)
+		s.catchUp(ctx, it.conn, part)
 		return
 	}
 	var info Info
@@ -338,10 +356,14 @@ func (s *Source) handle(ctx context.Context, it item) {
 	}
 }
 
-// catchUp fetches what every symbol traded while its connection was down.
-func (s *Source) catchUp(ctx context.Context, part string) {
-	for sym, last := range s.last {
-		s.repair(ctx, sym, last+1, last+100000, part, "reconnected")
+// catchUp fetches what the symbols of a connection traded while it was down: from the id after
+// the last one emitted, up to 100 pages (a longer outage is closed by the gap check when the
+// stream's next trade arrives).
+func (s *Source) catchUp(ctx context.Context, conn int, part string) {
+	for _, sym := range s.groups[conn] {
+		if last, ok := s.last[sym]; ok {
+			s.repair(ctx, sym, last+1, last+100000, part, "reconnected")
+		}
 	}
 }
 

@@ -281,3 +281,76 @@ func TestSourceContextCancelEndsNext(t *testing.T) {
 		t.Fatalf("Next: %v", err)
 	}
 }
+
+func TestSourceSubscribesPaced(t *testing.T) {
+	srv := binancetest.New(t)
+	sl := &sleeps{}
+	src := NewSource(Config{Symbols: []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}, SubscribeBatch: 1,
+		StreamURL: srv.WSURL, RESTURL: srv.URL, ControlInterval: 200 * time.Millisecond, Sleep: sl.sleep})
+	defer src.Close(context.Background())
+	src.start()
+	if !srv.WaitConnects(1, "solusdt@aggTrade", 5*time.Second) {
+		t.Fatal("not subscribed")
+	}
+	if got := sl.get(); len(got) != 2 || got[0] != 200*time.Millisecond || got[1] != 200*time.Millisecond {
+		t.Fatalf("pauses between SUBSCRIBE messages %v, want two of 200ms", got)
+	}
+	if srv.Connections() != 1 {
+		t.Fatalf("%d connections", srv.Connections())
+	}
+}
+
+func TestSourceRawTrades(t *testing.T) {
+	srv := binancetest.New(t)
+	src := NewSource(Config{Symbols: []string{"BNBBTC"}, RawTrades: true, StreamURL: srv.WSURL, RESTURL: srv.URL})
+	defer src.Close(context.Background())
+	src.start()
+	if !srv.WaitConnects(1, "bnbbtc@trade", 5*time.Second) {
+		t.Fatal("not subscribed to the trade stream")
+	}
+	srv.SendRaw([]byte(`{"stream":"bnbbtc@trade","data":{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}}`))
+	srv.SendRaw([]byte(`{"stream":"bnbbtc@trade","data":{"e":"trade","E":1,"s":"BNBBTC","t":12349,"p":"0.001","q":"100","T":1672515782136,"m":false,"M":true}}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, want := range []struct {
+		id   int64
+		side ctc.Side
+	}{{12345, ctc.Sell}, {12349, ctc.Buy}} {
+		var rec ctc.Record
+		if err := src.Next(ctx, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Trade.EventID != ctc.NewEventIDInt("binance", "BNB-BTC", want.id) || rec.Trade.Side != want.side {
+			t.Fatalf("%+v", rec.Trade)
+		}
+	}
+	if st := src.Stats(); st.GapsDetected != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestSourceCapture(t *testing.T) {
+	var buf strings.Builder
+	cw := feed.NewCaptureWriter(&buf)
+	h := newHarness(t, func(c *Config) { c.Capture = cw })
+	ts := h.srv.Publish("BTCUSDT", 2)
+	h.expectIDs(ts)
+	if err := h.src.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := feed.NewCaptureReader(strings.NewReader(buf.String()))
+	var trades []ctc.Trade
+	for {
+		_, frame, err := r.Next()
+		if err != nil {
+			break
+		}
+		trades, _, err = DecodeFrame(frame, nil, trades)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(trades) != 2 || trades[1].EventID != ctc.NewEventIDInt("binance", "BTC-USDT", ts[1].ID) {
+		t.Fatalf("replayed %+v", trades)
+	}
+}
