@@ -85,9 +85,7 @@ type Source struct {
 	trades    []ctc.Trade
 	pending   []pendingTrade
 	offset    int64
-	watchCtx  context.Context
-	watchConn *websocket.Conn
-	watchStop func() bool
+	poisoned  bool
 }
 
 type product struct {
@@ -300,26 +298,28 @@ func (s *Source) dropConn() {
 		s.conn = nil
 	}
 	s.mu.Unlock()
-	if s.watchStop != nil {
-		s.watchStop()
-		s.watchStop, s.watchCtx, s.watchConn = nil, nil, nil
-	}
+	s.poisoned = false
 }
 
-// read returns the next frame. A cancelled ctx expires the read deadline: gorilla connections
-// cannot resume after a failed read, so the connection is replaced on the next call.
+// read returns the next frame. A cancelled ctx expires the read deadline to unblock it; gorilla
+// connections cannot resume after a failed read, so the connection is then replaced on the next call.
 func (s *Source) read(ctx context.Context) ([]byte, error) {
 	c := s.conn
-	if ctx.Done() != nil && (s.watchCtx != ctx || s.watchConn != c) {
-		if s.watchStop != nil {
-			s.watchStop()
-		}
-		s.watchCtx, s.watchConn = ctx, c
-		s.watchStop = context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	if s.poisoned {
+		s.poisoned = false
+		return nil, errors.New("coinbase: read deadline expired by a cancelled context")
 	}
 	c.SetReadDeadline(time.Now().Add(s.opt.StaleTimeout))
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+		defer func() {
+			if !stop() {
+				s.poisoned = true // the deadline may have been expired after the read succeeded
+			}
+		}()
 	}
 	_, r, err := c.NextReader()
 	if err != nil {
@@ -385,7 +385,13 @@ func (s *Source) handle(ctx context.Context, frame []byte, rec *ctc.Record) (boo
 		return false, nil
 	case KindHeartbeat:
 		p := s.products[info.Product]
-		if p == nil || p.lastID == 0 || info.TradeID <= p.lastID {
+		if p == nil || info.TradeID <= p.lastID {
+			return false, nil
+		}
+		if p.lastID == 0 {
+			// No last_match (a product without trades yet, say): the heartbeat sets the baseline,
+			// so that a trade lost before the first match received is still noticed.
+			p.lastID = info.TradeID
 			return false, nil
 		}
 		first := p.lastID + 1

@@ -1,6 +1,7 @@
 package coinbase_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -240,25 +241,70 @@ func TestMalformedAndErrorFrames(t *testing.T) {
 }
 
 func TestStaleReconnects(t *testing.T) {
-	h := newHarness(t, func(o *coinbase.Options) { o.StaleTimeout = 200 * time.Millisecond }, "BTC-USD")
+	h := newHarness(t, func(o *coinbase.Options) { o.StaleTimeout = 300 * time.Millisecond }, "BTC-USD")
+	h.srv.HeartbeatEvery(50 * time.Millisecond)
 	h.start("BTC-USD")
-	// Nothing is sent: the source must give up on the silent connection and subscribe again.
+	// Heartbeats keep a quiet market's connection alive past the stale timeout.
 	done := make(chan ctc.Record, 1)
-	go func() {
+	next := func() {
 		var rec ctc.Record
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		h.src.Next(ctx, &rec)
 		done <- rec
-	}()
-	h.waitSub(2)
+	}
+	go next()
+	time.Sleep(time.Second)
+	if st := h.src.Stats(); st.Reconnects != 0 {
+		t.Fatalf("reconnected with heartbeats flowing: %+v", st)
+	}
 	m := h.srv.Match("BTC-USD")
+	if rec := <-done; rec.Trade.EventID != ctc.NewEventIDInt("coinbase", "BTC-USD", m.ID) {
+		t.Fatalf("got %+v", rec)
+	}
+	// A stalled connection (open, silent) is given up and replaced; what was scripted during the
+	// stall comes back through the new subscription and REST.
+	h.srv.Stall(true)
+	go next()
+	m1 := h.srv.Match("BTC-USD")
+	m2 := h.srv.Match("BTC-USD")
+	h.waitSub(2) // the stall outlasted the stale timeout
+	h.srv.Stall(false)
 	rec := <-done
-	if rec.Trade.EventID != ctc.NewEventIDInt("coinbase", "BTC-USD", m.ID) {
+	if rec.Trade.EventID != ctc.NewEventIDInt("coinbase", "BTC-USD", m1.ID) {
 		t.Fatalf("after stale reconnect got %+v", rec)
 	}
-	if st := h.src.Stats(); st.Reconnects < 1 {
+	h.trade(m2)
+	if st := h.src.Stats(); st.Reconnects < 1 || st.GapsRepaired != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCaptureReplays(t *testing.T) {
+	var buf bytes.Buffer
+	cw := feed.NewCaptureWriter(&buf)
+	h := newHarness(t, func(o *coinbase.Options) { o.Capture = cw }, "BTC-USD")
+	h.start("BTC-USD")
+	m := h.srv.Match("BTC-USD")
+	h.trade(m)
+	h.src.Close(context.Background()) // flushes
+	r := feed.NewCaptureReader(&buf)
+	var ids []int64
+	for {
+		_, frame, err := r.Next()
+		if err != nil {
+			break
+		}
+		_, info, err := coinbase.DecodeFrame(frame, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", frame, err)
+		}
+		if info.Kind == coinbase.KindMatch || info.Kind == coinbase.KindLastMatch {
+			ids = append(ids, info.TradeID)
+		}
+	}
+	if len(ids) != 2 || ids[1] != m.ID {
+		t.Fatalf("replayed trade ids %v", ids)
 	}
 }
 

@@ -56,6 +56,8 @@ type Server struct {
 	restFail    int
 	restCalls   int
 	conns       map[*websocket.Conn]bool
+	stalled     bool
+	hbStop      chan struct{}
 	wg          sync.WaitGroup
 	closed      bool
 }
@@ -88,6 +90,9 @@ func New(products ...string) *Server {
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
+	if s.hbStop != nil {
+		close(s.hbStop)
+	}
 	for c := range s.conns {
 		c.Close()
 	}
@@ -194,6 +199,47 @@ func (s *Server) Drop() {
 	}
 }
 
+// Stall keeps the connection open but silent (heartbeats included) while on; what is scripted
+// meanwhile is never sent but stays in the REST history.
+func (s *Server) Stall(on bool) {
+	s.mu.Lock()
+	s.stalled = on
+	s.mu.Unlock()
+}
+
+// HeartbeatEvery sends a heartbeat per subscribed product every d, as Coinbase does every second,
+// until Close.
+func (s *Server) HeartbeatEvery(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hbStop != nil || s.closed {
+		return
+	}
+	s.hbStop = make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.hbStop:
+				return
+			case <-t.C:
+			}
+			s.mu.Lock()
+			prods := append([]string(nil), s.subscribed...)
+			if s.conn == nil {
+				prods = nil
+			}
+			s.mu.Unlock()
+			for _, p := range prods {
+				s.Heartbeat(p)
+			}
+		}
+	}()
+}
+
 // RejectDials makes the next n connection attempts fail with 503.
 func (s *Server) RejectDials(n int) {
 	s.mu.Lock()
@@ -246,7 +292,7 @@ func (s *Server) History(product string) []Trade {
 }
 
 func (s *Server) sendLocked(frame []byte) {
-	if s.conn == nil {
+	if s.conn == nil || s.stalled {
 		return
 	}
 	s.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
