@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"testing"
@@ -415,4 +416,104 @@ func TestNewRejectsBadProducts(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint()
+}
+
+// TestRandomFailures scripts random trades, drops, wire losses (repairable), real losses
+// (unrepairable), heartbeats and malformed frames, and checks the invariant: every trade REST
+// knows comes out exactly once, in trade-id order per product, and exactly the lost ones are
+// reported as unrepaired gaps.
+func TestRandomFailures(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			prods := []string{"BTC-USD", "ETH-USD"}
+			h := newHarness(t, func(o *coinbase.Options) { o.RESTPageLimit = 3 }, prods...)
+			r := rand.New(rand.NewPCG(seed, 7))
+			got := map[string][]int64{}
+			recs := make(chan ctc.Record, 1024)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				defer close(recs)
+				for {
+					var rec ctc.Record
+					if err := h.src.Next(ctx, &rec); err != nil {
+						return
+					}
+					recs <- rec
+				}
+			}()
+			h.waitSub(1)
+			hidden := map[int64]bool{}
+			for range 300 {
+				p := prods[r.IntN(2)]
+				switch x := r.IntN(100); {
+				case x < 70:
+					h.srv.Match(p)
+				case x < 80:
+					h.srv.Skip(p, 1+r.IntN(4))
+				case x < 85:
+					for _, l := range h.srv.Lose(p, 1+r.IntN(3)) {
+						hidden[l.ID*10+int64(len(p))] = true
+					}
+				case x < 90:
+					h.srv.Heartbeat(p)
+				case x < 93:
+					h.srv.Send([]byte(`{"type":"match",`))
+				default:
+					h.srv.Drop()
+					time.Sleep(time.Millisecond)
+				}
+			}
+			final := map[string]int64{}
+			for _, p := range prods {
+				final[p] = h.srv.Match(p).ID
+				h.srv.Heartbeat(p)
+			}
+			timeout := time.After(20 * time.Second)
+			for got["BTC-USD"] == nil || got["BTC-USD"][len(got["BTC-USD"])-1] != final["BTC-USD"] ||
+				got["ETH-USD"] == nil || got["ETH-USD"][len(got["ETH-USD"])-1] != final["ETH-USD"] {
+				select {
+				case rec := <-recs:
+					if rec.Err != nil {
+						continue
+					}
+					var id int64
+					for _, tr := range h.srv.History(rec.Trade.Symbol) {
+						if ctc.NewEventIDInt("coinbase", tr.Product, tr.ID) == rec.Trade.EventID {
+							id = tr.ID
+						}
+					}
+					if id == 0 {
+						t.Fatalf("unknown trade %+v", rec.Trade)
+					}
+					got[rec.Trade.Symbol] = append(got[rec.Trade.Symbol], id)
+				case <-timeout:
+					t.Fatalf("stuck; got %v, final %v, stats %+v", got, final, h.src.Stats())
+				}
+			}
+			for _, p := range prods {
+				var want []int64
+				for _, tr := range h.srv.History(p) {
+					if !tr.Hidden {
+						want = append(want, tr.ID)
+					}
+				}
+				if fmt.Sprint(got[p]) != fmt.Sprint(want) {
+					t.Fatalf("%s:\n got %v\nwant %v", p, got[p], want)
+				}
+			}
+			reported := map[int64]bool{}
+			for _, g := range h.gapList() {
+				if g.Repaired {
+					continue
+				}
+				for id := g.FirstID; id <= g.LastID; id++ {
+					reported[id*10+int64(len(g.Symbol))] = true
+				}
+			}
+			if fmt.Sprint(reported) != fmt.Sprint(hidden) {
+				t.Fatalf("unrepaired gaps %v, lost %v", reported, hidden)
+			}
+		})
+	}
 }

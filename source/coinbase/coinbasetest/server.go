@@ -369,8 +369,12 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sendLocked([]byte(`{"type":"subscriptions","channels":[` + strings.Join(chans, ",") + `]}`))
 	for _, p := range sub.ProductIDs {
-		if h := s.trades[p]; len(h) > 0 {
-			s.sendLocked(MatchFrame(h[len(h)-1], true))
+		h := s.trades[p]
+		for i := len(h) - 1; i >= 0; i-- {
+			if !h[i].Hidden { // a lost trade is lost to the last_match as well
+				s.sendLocked(MatchFrame(h[i], true))
+				break
+			}
 		}
 	}
 	s.subs++
