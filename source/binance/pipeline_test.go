@@ -17,6 +17,7 @@ type collect struct {
 	trades []ctc.Trade
 	dead   []ctc.DeadLetter
 	full   chan struct{}
+	closed bool
 	want   int
 }
 
@@ -28,9 +29,9 @@ func (c *collect) Write(_ context.Context, b *ctc.Batch) error {
 		d.Data = append([]byte(nil), d.Data...)
 		c.dead = append(c.dead, d)
 	}
-	if len(c.trades)+len(c.dead) >= c.want && c.full != nil {
+	if len(c.trades)+len(c.dead) >= c.want && !c.closed {
 		close(c.full)
-		c.full = nil
+		c.closed = true
 	}
 	return nil
 }
@@ -62,6 +63,8 @@ func TestPipelineDeadLettersMalformedFrames(t *testing.T) {
 	select {
 	case <-sink.full:
 	case <-time.After(5 * time.Second):
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
 		t.Fatalf("sink got %d trades, %d dead letters", len(sink.trades), len(sink.dead))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
