@@ -83,6 +83,9 @@ const DefaultAdvancedSide = SideIsTaker
 // set for Advanced Trade market_trades frames. A Decoder holds no per-call state and may be shared.
 type Decoder struct {
 	AdvancedSide SideMeaning
+	// ids, when set, receives the numeric trade id of every market_trades trade (-1 when not
+	// numeric), in step with the trades: the Source needs them for dedup and gap detection.
+	ids *[]int64
 }
 
 // DecodeFrame decodes one Exchange feed frame with the zero Decoder (market_trades frames are
@@ -409,13 +412,18 @@ func (d Decoder) advancedTrade(frame []byte, obj span, out []ctc.Trade, info *In
 	// across the two feeds.
 	var eid [16]byte
 	raw := tradeID.of(frame)
-	if id, ok := digits(raw); ok {
+	id, numeric := digits(raw)
+	if numeric {
 		eid = ctc.NewEventIDInt(ctc.Coinbase, sym, id)
 		info.TradeID = id
 	} else if tradeID.kind == '"' {
 		eid = ctc.NewEventID(ctc.Coinbase, sym, string(raw))
+		id = -1
 	} else {
 		return out, errTradeID
+	}
+	if d.ids != nil {
+		*d.ids = append(*d.ids, id)
 	}
 	return append(out, ctc.Trade{EventID: eid, Exchange: ctc.Coinbase, Symbol: sym, Price: p,
 		Quantity: q, QuoteVolume: p * q, Side: s, Timestamp: ts}), nil

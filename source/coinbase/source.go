@@ -1,6 +1,7 @@
 package coinbase
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 const (
 	DefaultWSURL   = "wss://ws-feed.exchange.coinbase.com"
 	DefaultRESTURL = "https://api.exchange.coinbase.com"
+	// DefaultAdvancedWSURL is the Advanced Trade market data feed (public channels need no JWT).
+	DefaultAdvancedWSURL = "wss://advanced-trade-ws.coinbase.com"
 )
 
 // Options configure a Source.
@@ -47,6 +51,12 @@ type Options struct {
 	Capture *feed.CaptureWriter
 	// OnGap is told of every gap found, repaired or not. It runs on the caller of Next.
 	OnGap func(feed.Gap)
+	// Advanced reads the Advanced Trade feed (market_trades and heartbeats channels) instead of the
+	// Exchange feed; WSURL then defaults to DefaultAdvancedWSURL. Gaps are still repaired from the
+	// Exchange REST history, which numbers trades the same way.
+	Advanced bool
+	// AdvancedSide must say how to read market_trades "side" when Advanced is set (see SideMeaning).
+	AdvancedSide SideMeaning
 	// RESTPageLimit is the page size of REST repair requests (≤ 1000, the exchange's limit).
 	RESTPageLimit int
 	// MaxRepair bounds how many trades one gap may fetch from REST; beyond it the oldest part of
@@ -86,6 +96,8 @@ type Source struct {
 	pending   []pendingTrade
 	offset    int64
 	poisoned  bool
+	advIDs    []int64
+	order     []int
 }
 
 type product struct {
@@ -108,8 +120,14 @@ func New(opt Options) (*Source, error) {
 			return nil, fmt.Errorf("coinbase: product %q is not BASE-QUOTE", p)
 		}
 	}
+	if opt.Advanced && opt.AdvancedSide != SideIsTaker && opt.AdvancedSide != SideIsMaker {
+		return nil, errors.New("coinbase: Advanced needs AdvancedSide: SideIsTaker (the documented reading, DefaultAdvancedSide) or SideIsMaker")
+	}
 	if opt.WSURL == "" {
 		opt.WSURL = DefaultWSURL
+		if opt.Advanced {
+			opt.WSURL = DefaultAdvancedWSURL
+		}
 	}
 	if opt.RESTURL == "" {
 		opt.RESTURL = DefaultRESTURL
@@ -138,6 +156,7 @@ func New(opt Options) (*Source, error) {
 		opt.MaxRepair = 100_000
 	}
 	s := &Source{opt: opt, products: map[string]*product{}}
+	s.dec = Decoder{AdvancedSide: opt.AdvancedSide, ids: &s.advIDs}
 	for _, p := range opt.Products {
 		s.products[intern([]byte(p))] = &product{}
 	}
@@ -259,15 +278,12 @@ func (s *Source) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sub, _ := json.Marshal(struct {
-		Type       string   `json:"type"`
-		ProductIDs []string `json:"product_ids"`
-		Channels   []string `json:"channels"`
-	}{"subscribe", s.opt.Products, []string{"matches", "heartbeat"}})
-	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := c.WriteMessage(websocket.TextMessage, sub); err != nil {
-		c.Close()
-		return err
+	for _, sub := range s.subscribeMessages() {
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if err := c.WriteMessage(websocket.TextMessage, sub); err != nil {
+			c.Close()
+			return err
+		}
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -282,6 +298,27 @@ func (s *Source) connect(ctx context.Context) error {
 	}
 	s.connected = true
 	return nil
+}
+
+func (s *Source) subscribeMessages() [][]byte {
+	type exchangeSub struct {
+		Type       string   `json:"type"`
+		ProductIDs []string `json:"product_ids"`
+		Channels   []string `json:"channels"`
+	}
+	type advancedSub struct {
+		Type       string   `json:"type"`
+		ProductIDs []string `json:"product_ids"`
+		Channel    string   `json:"channel"`
+	}
+	if !s.opt.Advanced {
+		b, _ := json.Marshal(exchangeSub{"subscribe", s.opt.Products, []string{"matches", "heartbeat"}})
+		return [][]byte{b}
+	}
+	// Advanced Trade takes one channel per message; heartbeats keep a quiet connection open.
+	a, _ := json.Marshal(advancedSub{"subscribe", s.opt.Products, "market_trades"})
+	b, _ := json.Marshal(advancedSub{"subscribe", s.opt.Products, "heartbeats"})
+	return [][]byte{a, b}
 }
 
 // merged is ctx, also cancelled by Close; release frees it.
@@ -351,6 +388,7 @@ func (s *Source) read(ctx context.Context) ([]byte, error) {
 func (s *Source) handle(ctx context.Context, frame []byte, rec *ctc.Record) (bool, error) {
 	var info Info
 	var err error
+	s.advIDs = s.advIDs[:0]
 	s.trades, info, err = s.dec.Decode(frame, s.trades[:0])
 	if err != nil {
 		s.stats.Malformed.Add(1)
@@ -362,26 +400,28 @@ func (s *Source) handle(ctx context.Context, frame []byte, rec *ctc.Record) (boo
 		*rec = ctc.Record{Data: frame, Err: &ExchangeError{info.Message, info.Reason}, Position: ctc.Position{Partition: ctc.Coinbase, Offset: s.offset}}
 		return true, nil
 	case KindMatch, KindLastMatch:
-		p := s.products[info.Product]
-		if p == nil {
-			return false, nil // not subscribed: a stale subscription's tail
+		s.accept(ctx, info.Product, info.TradeID, info.Sequence, info.Kind == KindLastMatch, s.trades[0], frame)
+		return false, nil
+	case KindMarketTrades:
+		// A batch may hold several products, newest first: emit in trade-id order per product.
+		idx := s.order[:0]
+		for i := range s.trades {
+			idx = append(idx, i)
 		}
-		t := s.trades[0]
-		if info.TradeID <= p.lastID {
-			return false, nil // already emitted: the last_match after a reconnect, or an overlap
-		}
-		if p.lastID > 0 && info.TradeID > p.lastID+1 {
-			reason := fmt.Sprintf("trade id %d after %d", info.TradeID, p.lastID)
-			if info.Kind == KindLastMatch {
-				reason = "reconnect: " + reason
-			} else if info.Sequence > 0 && p.lastSeq > 0 {
-				reason += fmt.Sprintf(" (sequence %d after %d)", info.Sequence, p.lastSeq)
+		slices.SortStableFunc(idx, func(a, b int) int {
+			if c := strings.Compare(s.trades[a].Symbol, s.trades[b].Symbol); c != 0 {
+				return c
 			}
-			s.repair(ctx, info.Product, p.lastID+1, info.TradeID-1, reason)
+			return cmp.Compare(s.advIDs[a], s.advIDs[b])
+		})
+		s.order = idx
+		for _, i := range idx {
+			if s.advIDs[i] < 0 {
+				s.pending = append(s.pending, pendingTrade{s.trades[i], frame}) // no numeric id: nothing to check
+				continue
+			}
+			s.accept(ctx, s.trades[i].Symbol, s.advIDs[i], 0, false, s.trades[i], frame)
 		}
-		p.lastID = info.TradeID
-		p.lastSeq = info.Sequence
-		s.pending = append(s.pending, pendingTrade{t, frame})
 		return false, nil
 	case KindHeartbeat:
 		p := s.products[info.Product]
@@ -399,6 +439,30 @@ func (s *Source) handle(ctx context.Context, frame []byte, rec *ctc.Record) (boo
 		s.repair(ctx, info.Product, first, info.TradeID, fmt.Sprintf("heartbeat last_trade_id %d after %d", info.TradeID, first-1))
 	}
 	return false, nil
+}
+
+// accept queues a trade unless it was emitted already, repairing the ids between the last one
+// emitted and it first.
+func (s *Source) accept(ctx context.Context, prod string, id, seq int64, historical bool, t ctc.Trade, frame []byte) {
+	p := s.products[prod]
+	if p == nil {
+		return // not subscribed: a stale subscription's tail
+	}
+	if id <= p.lastID {
+		return // already emitted: the last_match after a reconnect, or an overlap
+	}
+	if p.lastID > 0 && id > p.lastID+1 {
+		reason := fmt.Sprintf("trade id %d after %d", id, p.lastID)
+		if historical {
+			reason = "reconnect: " + reason
+		} else if seq > 0 && p.lastSeq > 0 {
+			reason += fmt.Sprintf(" (sequence %d after %d)", seq, p.lastSeq)
+		}
+		s.repair(ctx, prod, p.lastID+1, id-1, reason)
+	}
+	p.lastID = id
+	p.lastSeq = seq
+	s.pending = append(s.pending, pendingTrade{t, frame})
 }
 
 // restTrade is an element of GET /products/{id}/trades.
