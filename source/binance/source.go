@@ -49,6 +49,9 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Capture, when set, records every received frame (it is flushed on Close).
 	Capture *feed.CaptureWriter
+	// MaxRepair bounds the ids one repair fetches (default 100000): an absurd jump (a corrupt id)
+	// must not page through the whole history. The rest is reported as an unrepaired gap.
+	MaxRepair int64
 	// OnGap is called (from Next) with every gap found, repaired or not.
 	OnGap func(feed.Gap)
 	// History is the REST client for repairs; default one on RESTURL with the same clock.
@@ -120,6 +123,9 @@ func NewSource(cfg Config) *Source {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxRepair <= 0 {
+		cfg.MaxRepair = 100000
 	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
@@ -300,7 +306,8 @@ func (s *Source) session(idx int, streams []string, reconnect bool) (ok bool, er
 	}
 }
 
-// Next returns the next trade or malformed frame. After Close it returns ctc.ErrEndOfInput.
+// Next returns the next trade or malformed frame. After Close it returns ctc.ErrEndOfInput. It must
+// not be called concurrently (the pipeline calls it from one goroutine).
 func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 	s.start()
 	for len(s.pending) == 0 {
@@ -357,12 +364,12 @@ func (s *Source) handle(ctx context.Context, it item) {
 }
 
 // catchUp fetches what the symbols of a connection traded while it was down: from the id after
-// the last one emitted, up to 100 pages (a longer outage is closed by the gap check when the
+// the last one emitted, up to MaxRepair ids (a longer outage is closed by the gap check when the
 // stream's next trade arrives).
 func (s *Source) catchUp(ctx context.Context, conn int, part string) {
 	for _, sym := range s.groups[conn] {
 		if last, ok := s.last[sym]; ok {
-			s.repair(ctx, sym, last+1, last+100000, part, "reconnected")
+			s.repair(ctx, sym, last+1, last+s.cfg.MaxRepair, part, "reconnected")
 		}
 	}
 }
@@ -376,7 +383,8 @@ func (s *Source) repair(ctx context.Context, sym string, from, to int64, part, r
 		s.stats.GapsDetected.Add(1)
 	}
 	got := int64(0)
-	next, err := s.hist.Range(ctx, sym, from, to, func(page []AggTrade) error {
+	fetchTo := min(to, from+s.cfg.MaxRepair-1)
+	next, err := s.hist.Range(ctx, sym, from, fetchTo, func(page []AggTrade) error {
 		for _, a := range page {
 			if a.ID <= s.last[sym] {
 				continue
@@ -414,6 +422,9 @@ func (s *Source) repair(ctx context.Context, sym string, from, to int64, part, r
 		return
 	}
 	why := reason + "; REST history does not hold them"
+	if err == nil && next > fetchTo {
+		why = reason + "; more than MaxRepair ids"
+	}
 	if err != nil {
 		why = reason + "; REST failed: " + err.Error()
 	}

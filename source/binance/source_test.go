@@ -354,3 +354,14 @@ func TestSourceCapture(t *testing.T) {
 		t.Fatalf("replayed %+v", trades)
 	}
 }
+
+func TestSourceRepairIsBounded(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxRepair = 3 })
+	a := h.srv.Publish("BTCUSDT", 1)
+	b := h.srv.Skip("BTCUSDT", 5)
+	c := h.srv.Publish("BTCUSDT", 1)
+	h.expectIDs(cat(a, b[:3], c))
+	if g := <-h.gaps; g.Repaired || g.FirstID != b[3].ID || g.LastID != b[4].ID || !strings.Contains(g.Reason, "MaxRepair") {
+		t.Fatalf("gap %v", g)
+	}
+}
