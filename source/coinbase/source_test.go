@@ -27,7 +27,26 @@ type harness struct {
 
 func newHarness(t *testing.T, mod func(*coinbase.Options), products ...string) *harness {
 	t.Helper()
-	h := &harness{t: t, srv: coinbasetest.New(products...)}
+	return newHarnessMode(t, false, mod, products...)
+}
+
+// newHarnessMode runs the Exchange feed, or with advanced the Advanced Trade feed read with the
+// documented taker-side meaning (which is what coinbasetest sends).
+func newHarnessMode(t *testing.T, advanced bool, mod func(*coinbase.Options), products ...string) *harness {
+	t.Helper()
+	h := &harness{t: t}
+	if advanced {
+		h.srv = coinbasetest.NewAdvanced(products...)
+		inner := mod
+		mod = func(o *coinbase.Options) {
+			o.Advanced, o.AdvancedSide = true, coinbase.DefaultAdvancedSide
+			if inner != nil {
+				inner(o)
+			}
+		}
+	} else {
+		h.srv = coinbasetest.New(products...)
+	}
 	opt := coinbase.Options{
 		Products: products, WSURL: h.srv.URL, RESTURL: h.srv.RESTURL,
 		Backoff:      feed.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, Rand: func() float64 { return 0.5 }},
@@ -423,10 +442,11 @@ func TestNewRejectsBadProducts(t *testing.T) {
 // knows comes out exactly once, in trade-id order per product, and exactly the lost ones are
 // reported as unrepaired gaps.
 func TestRandomFailures(t *testing.T) {
-	for seed := range uint64(4) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+	for seed := range uint64(8) {
+		advanced := seed%2 == 1
+		t.Run(fmt.Sprintf("seed=%d,advanced=%v", seed, advanced), func(t *testing.T) {
 			prods := []string{"BTC-USD", "ETH-USD"}
-			h := newHarness(t, func(o *coinbase.Options) { o.RESTPageLimit = 3 }, prods...)
+			h := newHarnessMode(t, advanced, func(o *coinbase.Options) { o.RESTPageLimit = 3 }, prods...)
 			r := rand.New(rand.NewPCG(seed, 7))
 			got := map[string][]int64{}
 			recs := make(chan ctc.Record, 1024)
@@ -515,5 +535,53 @@ func TestRandomFailures(t *testing.T) {
 				t.Fatalf("unrepaired gaps %v, lost %v", reported, hidden)
 			}
 		})
+	}
+}
+
+func TestAdvancedTrade(t *testing.T) {
+	h := newHarnessMode(t, true, nil, "BTC-USD", "ETH-USD")
+	// The snapshot after subscribing is historical but new to us: emitted once, in id order.
+	h.start("BTC-USD")
+	h.start("ETH-USD")
+	a := h.srv.Match("BTC-USD")
+	h.trade(a)
+	h.srv.Drop()
+	missed := h.srv.Skip("BTC-USD", 3)
+	for _, m := range missed {
+		h.trade(m) // two from REST, the newest from the snapshot after the reconnect
+	}
+	lost := h.srv.Lose("ETH-USD", 2)
+	b := h.srv.Match("ETH-USD")
+	h.trade(b)
+	g := h.gapList()
+	if len(g) != 2 || !g[0].Repaired || g[1].Repaired || g[1].FirstID != lost[0].ID || g[1].LastID != lost[1].ID {
+		t.Fatalf("gaps %v", g)
+	}
+}
+
+func TestAdvancedNeedsSideMeaning(t *testing.T) {
+	if _, err := coinbase.New(coinbase.Options{Products: []string{"BTC-USD"}, Advanced: true}); err == nil {
+		t.Fatal("Advanced without AdvancedSide accepted")
+	}
+	// Read with the other meaning, the same frames give the opposite sides: the choice matters.
+	srv := coinbasetest.NewAdvanced("BTC-USD")
+	defer srv.Close()
+	src, err := coinbase.New(coinbase.Options{Products: []string{"BTC-USD"}, WSURL: srv.URL, RESTURL: srv.RESTURL,
+		Advanced: true, AdvancedSide: coinbase.SideIsMaker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	var rec ctc.Record
+	if err := src.Next(context.Background(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	first := srv.History("BTC-USD")[0]
+	want := ctc.Buy // the maker's own side: the taker-side frame read as if it were the maker's
+	if first.Side == "sell" {
+		want = ctc.Sell
+	}
+	if rec.Trade.Side != want {
+		t.Fatalf("SideIsMaker: maker %s gave %v", first.Side, rec.Trade.Side)
 	}
 }

@@ -57,6 +57,8 @@ type Server struct {
 	restCalls   int
 	conns       map[*websocket.Conn]bool
 	stalled     bool
+	advanced    bool
+	advSeq      int64
 	hbStop      chan struct{}
 	wg          sync.WaitGroup
 	closed      bool
@@ -67,6 +69,17 @@ const FirstTradeID = 1000
 
 // base is the time of trade FirstTradeID; each later trade is one millisecond after the previous.
 var base = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// NewAdvanced starts a server that speaks the Advanced Trade feed instead (market_trades and
+// heartbeats channels; a snapshot instead of last_match). Its market_trades "side" is the
+// taker's side. REST is the same Exchange trade history.
+func NewAdvanced(products ...string) *Server {
+	s := New(products...)
+	s.mu.Lock()
+	s.advanced = true
+	s.mu.Unlock()
+	return s
+}
 
 // New starts a server with one history trade per product (the one the first last_match shows).
 func New(products ...string) *Server {
@@ -131,12 +144,41 @@ func MatchFrame(t Trade, last bool) []byte {
 		typ, t.ID, t.Side, t.Size, t.Price, t.Product, t.Sequence, t.Time.Format("2006-01-02T15:04:05.000000Z07:00"))
 }
 
+// TakerSide is the aggressor's side of t in Advanced Trade spelling: the opposite of the maker's.
+func TakerSide(t Trade) string {
+	if t.Side == "buy" {
+		return "SELL"
+	}
+	return "BUY"
+}
+
+// marketTradesLocked is an Advanced Trade market_trades frame (s.mu held).
+func (s *Server) marketTradesLocked(typ string, ts []Trade) []byte {
+	s.advSeq++
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"channel":"market_trades","client_id":"","timestamp":%q,"sequence_num":%d,"events":[{"type":%q,"trades":[`,
+		time.Now().UTC().Format(time.RFC3339Nano), s.advSeq, typ)
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"trade_id":"%d","product_id":%q,"price":%q,"size":%q,"side":%q,"time":%q}`,
+			t.ID, t.Product, t.Price, t.Size, TakerSide(t), t.Time.Format(time.RFC3339Nano))
+	}
+	b.WriteString("]}]}")
+	return []byte(b.String())
+}
+
 // Match scripts the next trade of product and sends it to the subscribed connection, if any.
 func (s *Server) Match(product string) Trade {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.appendTrade(product, false)
-	s.sendLocked(MatchFrame(t, false))
+	if s.advanced {
+		s.sendLocked(s.marketTradesLocked("update", []Trade{t}))
+	} else {
+		s.sendLocked(MatchFrame(t, false))
+	}
 	return t
 }
 
@@ -171,6 +213,12 @@ func (s *Server) Heartbeat(product string) {
 	var last int64
 	if len(h) > 0 {
 		last = h[len(h)-1].ID
+	}
+	if s.advanced {
+		s.advSeq++
+		s.sendLocked(fmt.Appendf(nil, `{"channel":"heartbeats","client_id":"","timestamp":%q,"sequence_num":%d,"events":[{"current_time":%q,"heartbeat_counter":"%d"}]}`,
+			time.Now().UTC().Format(time.RFC3339Nano), s.advSeq, time.Now().UTC().String(), s.advSeq))
+		return
 	}
 	s.sendLocked(fmt.Appendf(nil, `{"type":"heartbeat","sequence":%d,"last_trade_id":%d,"product_id":%q,"time":%q}`,
 		s.seq[product], last, product, time.Now().UTC().Format(time.RFC3339Nano)))
@@ -344,10 +392,14 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
 		Type       string   `json:"type"`
 		ProductIDs []string `json:"product_ids"`
 		Channels   []string `json:"channels"`
+		Channel    string   `json:"channel"` // Advanced Trade: one channel per message
 	}
 	if json.Unmarshal(msg, &sub) != nil || sub.Type != "subscribe" || len(sub.ProductIDs) == 0 {
 		c.WriteMessage(websocket.TextMessage, []byte(`{"type":"error","message":"Failed to subscribe","reason":"malformed subscribe"}`))
 		return
+	}
+	if sub.Channel != "" {
+		sub.Channels = append(sub.Channels, sub.Channel)
 	}
 	s.mu.Lock()
 	for _, p := range sub.ProductIDs {
@@ -365,17 +417,34 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
 	ids, _ := json.Marshal(sub.ProductIDs)
 	var chans []string
 	for _, ch := range sub.Channels {
-		chans = append(chans, fmt.Sprintf(`{"name":%q,"product_ids":%s}`, ch, ids))
+		if s.advanced {
+			chans = append(chans, fmt.Sprintf(`%q:%s`, ch, ids))
+		} else {
+			chans = append(chans, fmt.Sprintf(`{"name":%q,"product_ids":%s}`, ch, ids))
+		}
 	}
-	s.sendLocked([]byte(`{"type":"subscriptions","channels":[` + strings.Join(chans, ",") + `]}`))
+	if s.advanced {
+		s.sendLocked([]byte(`{"channel":"subscriptions","client_id":"","timestamp":"` + time.Now().UTC().Format(time.RFC3339Nano) +
+			`","sequence_num":0,"events":[{"subscriptions":{` + strings.Join(chans, ",") + `}}]}`))
+	} else {
+		s.sendLocked([]byte(`{"type":"subscriptions","channels":[` + strings.Join(chans, ",") + `]}`))
+	}
+	var snap []Trade
 	for _, p := range sub.ProductIDs {
 		h := s.trades[p]
 		for i := len(h) - 1; i >= 0; i-- {
 			if !h[i].Hidden { // a lost trade is lost to the last_match as well
-				s.sendLocked(MatchFrame(h[i], true))
+				if s.advanced {
+					snap = append(snap, h[i])
+				} else {
+					s.sendLocked(MatchFrame(h[i], true))
+				}
 				break
 			}
 		}
+	}
+	if len(snap) > 0 {
+		s.sendLocked(s.marketTradesLocked("snapshot", snap))
 	}
 	s.subs++
 	s.cond.Broadcast()
