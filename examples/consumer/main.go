@@ -66,6 +66,8 @@ type config struct {
 	start                  string
 	quiet                  bool
 	thresholds             detect.Thresholds
+	live                   bool
+	symbols                string
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -116,6 +118,8 @@ Flags:
 	fs.StringVar(&c.start, "start", "", "simulator start of the paced part, RFC 3339 (default: now)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print alerts")
 	c.thresholds.RegisterFlags(fs)
+	fs.BoolVar(&c.live, "live", false, "watch the real markets: Binance and Coinbase WebSockets instead of the simulator (needs the internet)")
+	fs.StringVar(&c.symbols, "symbols", "BTC,ETH,SOL", "-live: base assets to watch, comma-separated (Binance X-USDT and Coinbase X-USD)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -133,6 +137,8 @@ Flags:
 		return c, errors.New("-warmup and -duration must not be negative")
 	case c.every < 1:
 		return c, fmt.Errorf("-checkpoint-every must be >= 1, got %d", c.every)
+	case c.live && c.replay != "":
+		return c, errors.New("-live and -replay exclude each other")
 	case c.replay == "" && (c.resume || c.warehouse != ""):
 		return c, errors.New("-resume and -warehouse go with -replay (the simulator always writes its warehouse under -data)")
 	}
@@ -186,7 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if code, err := c.replayJob(ctx, &j); err != nil {
 			return fail(code, err)
 		}
-	} else if code, err := c.simJob(ctx, &j); err != nil {
+	} else if code, err := c.simJob(ctx, &j, stderr); err != nil {
 		return fail(code, err)
 	}
 
@@ -208,7 +214,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer stopServer()
 		fmt.Fprintf(stderr, "consumer: dashboard and API on %s (data in %s)\n", url, c.data)
 	}
-	if c.replay == "" {
+	if c.live {
+		fmt.Fprintf(stderr, "consumer: watching %s on Binance and Coinbase (Ctrl-C to stop)\n", c.symbols)
+	} else if c.replay == "" {
 		pace := "as fast as possible"
 		if c.speed > 0 {
 			pace = fmt.Sprintf("at %g× real time", c.speed)
@@ -296,7 +304,7 @@ func pipelineID(dir string, resume bool) (string, error) {
 
 // simJob wires the default run: the simulator into the warehouse and the hot store under -data,
 // checkpointing every minute so the tables are committed as it goes and at Ctrl-C.
-func (c config) simJob(ctx context.Context, j *job) (int, error) {
+func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, error) {
 	start := time.Now().UTC().Truncate(time.Millisecond)
 	if c.start != "" {
 		t, err := time.Parse(time.RFC3339, c.start)
@@ -305,18 +313,27 @@ func (c config) simJob(ctx context.Context, j *job) (int, error) {
 		}
 		start = t.UTC()
 	}
-	// The warm-up is history: it ends at the start, so the paced part runs from the present.
-	s, err := sim.New(sim.Config{
-		Seed:     c.seed,
-		Start:    start.Add(-c.warmUp),
-		WarmUp:   c.warmUp,
-		Duration: durationOrZero(c.warmUp, c.duration),
-		Speed:    c.speed,
-	})
-	if err != nil {
-		return exitUsage, err
+	if c.live {
+		src, err := liveSource(ctx, c.symbols, stderr)
+		if err != nil {
+			return exitFail, err
+		}
+		j.src = src
+		j.closers = append(j.closers, src.Close)
+	} else {
+		// The warm-up is history: it ends at the start, so the paced part runs from the present.
+		s, err := sim.New(sim.Config{
+			Seed:     c.seed,
+			Start:    start.Add(-c.warmUp),
+			WarmUp:   c.warmUp,
+			Duration: durationOrZero(c.warmUp, c.duration),
+			Speed:    c.speed,
+		})
+		if err != nil {
+			return exitUsage, err
+		}
+		j.src = s
 	}
-	j.src = s
 	if err := os.MkdirAll(c.data, 0o755); err != nil {
 		return exitUsage, err
 	}
@@ -344,10 +361,14 @@ func (c config) simJob(ctx context.Context, j *job) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	// Each run simulates a new market from the present: it is a new pipeline, not a resumption.
+	// Each run simulates a new market (or watches the market) from the present: it is a new
+	// pipeline, not a resumption.
 	id := fmt.Sprintf("sim-%d", start.UnixMilli())
+	if c.live {
+		id = fmt.Sprintf("live-%d", start.UnixMilli())
+	}
 	ck := ctc.CheckpointConfig{Store: states, PipelineID: id, Interval: time.Minute}
-	if c.speed > 0 {
+	if c.speed > 0 || c.live {
 		j.opts = append(j.opts, ctc.WithClock(time.Now), ctc.WithIdleTimeout(10*time.Second))
 	} else {
 		ck.EveryRecords = 100_000

@@ -195,3 +195,18 @@ func TestDefaultRunShowsEveryAlertTypeWithin30s(t *testing.T) {
 		}
 	})
 }
+
+// Without the internet, -live says so at once and exits 1; it does not hang retrying.
+func TestLiveFailsFastWithoutNetwork(t *testing.T) {
+	old := liveHosts
+	liveHosts = []string{"127.0.0.1:1"} // nothing listens on port 1
+	defer func() { liveHosts = old }()
+	start := time.Now()
+	code, _, stderr := runConsumer(t, "-live", "-addr", "off", "-data", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "-live needs the internet: cannot reach 127.0.0.1:1") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v to fail", d)
+	}
+}

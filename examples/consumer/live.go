@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/coattailcapital/ctc/source/binance"
+	"github.com/coattailcapital/ctc/source/coinbase"
+	"github.com/coattailcapital/ctc/source/feed"
+)
+
+// The hosts -live connects to, checked before anything starts so that a machine without the
+// internet gets a clear message at once rather than a feed that retries forever.
+var liveHosts = []string{"stream.binance.com:9443", "ws-feed.exchange.coinbase.com:443"}
+
+// liveSource returns Binance and Coinbase merged, for the base assets in symbols.
+func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Merge, error) {
+	var bases []string
+	for _, s := range strings.Split(symbols, ",") {
+		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
+			bases = append(bases, s)
+		}
+	}
+	if len(bases) == 0 {
+		return nil, errors.New("-symbols names no asset")
+	}
+	if err := reachable(ctx, liveHosts, 5*time.Second); err != nil {
+		return nil, fmt.Errorf("-live needs the internet: %w; check the network, or run without -live for the simulator", err)
+	}
+	onGap := func(g feed.Gap) { fmt.Fprintln(stderr, "consumer:", g) }
+	var bn, cb []string
+	for _, b := range bases {
+		bn = append(bn, b+"-USDT")
+		cb = append(cb, b+"-USD")
+	}
+	cbs, err := coinbase.New(coinbase.Options{Products: cb, OnGap: onGap})
+	if err != nil {
+		return nil, err
+	}
+	bns := binance.NewSource(binance.Config{Symbols: bn, OnGap: onGap})
+	return feed.NewMerge(bns, cbs), nil
+}
+
+// reachable dials every host once, in parallel, and reports the first that cannot be reached.
+func reachable(ctx context.Context, hosts []string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	errs := make(chan error, len(hosts))
+	for _, h := range hosts {
+		go func() {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "tcp", h)
+			if err != nil {
+				errs <- fmt.Errorf("cannot reach %s (%v)", h, err)
+				return
+			}
+			c.Close()
+			errs <- nil
+		}()
+	}
+	var first error
+	for range hosts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
