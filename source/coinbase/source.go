@@ -531,21 +531,9 @@ func (s *Source) fetch(ctx context.Context, prod string, first, last int64) ([]r
 	after := last + 1
 	for len(out) < s.opt.MaxRepair {
 		u := fmt.Sprintf("%s/products/%s/trades?limit=%d&after=%d", s.opt.RESTURL, url.PathEscape(prod), s.opt.RESTPageLimit, after)
-		req, err := http.NewRequestWithContext(mctx, http.MethodGet, u, nil)
+		body, hdr, err := s.get(mctx, u)
 		if err != nil {
 			return out, err
-		}
-		resp, err := s.opt.HTTPClient.Do(req)
-		if err != nil {
-			return out, err
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		resp.Body.Close()
-		if err != nil {
-			return out, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return out, fmt.Errorf("GET %s: %s", u, resp.Status)
 		}
 		var raws []json.RawMessage
 		if err := json.Unmarshal(body, &raws); err != nil {
@@ -570,7 +558,7 @@ func (s *Source) fetch(ctx context.Context, prod string, first, last int64) ([]r
 			return out, nil
 		}
 		next := lowest
-		if h := resp.Header.Get("CB-AFTER"); h != "" {
+		if h := hdr.Get("CB-AFTER"); h != "" {
 			if n, err := strconv.ParseInt(h, 10, 64); err == nil {
 				next = n
 			}
@@ -581,6 +569,61 @@ func (s *Source) fetch(ctx context.Context, prod string, first, last int64) ([]r
 		after = next
 	}
 	return out, fmt.Errorf("gap larger than MaxRepair (%d)", s.opt.MaxRepair)
+}
+
+// restAttempts bounds the tries of one REST page: Coinbase limits public requests per second
+// (429) and has transient 5xx; a gap is worth a few seconds of waiting, not an unbounded stall.
+const restAttempts = 4
+
+// get fetches one page, retrying 429 and 5xx after the back-off delay (or Retry-After).
+func (s *Source) get(ctx context.Context, u string) ([]byte, http.Header, error) {
+	var last error
+	for attempt := range restAttempts {
+		if attempt > 0 {
+			if err := s.opt.Sleep(ctx, s.retryDelay(attempt-1, last)); err != nil {
+				return nil, nil, err
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := s.opt.HTTPClient.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, err
+			}
+			last = err
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			last = err
+		case resp.StatusCode == http.StatusOK:
+			return body, resp.Header, nil
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			last = &statusError{u, resp.Status, resp.Header.Get("Retry-After")}
+		default:
+			return nil, nil, &statusError{u, resp.Status, ""}
+		}
+	}
+	return nil, nil, last
+}
+
+type statusError struct{ url, status, retryAfter string }
+
+func (e *statusError) Error() string { return "GET " + e.url + ": " + e.status }
+
+func (s *Source) retryDelay(n int, err error) time.Duration {
+	var se *statusError
+	if errors.As(err, &se) && se.retryAfter != "" {
+		if secs, perr := strconv.Atoi(se.retryAfter); perr == nil && secs >= 0 && secs <= 60 {
+			return time.Duration(secs) * time.Second
+		}
+	}
+	return s.opt.Backoff.Delay(n)
 }
 
 // restToTrade converts a REST trade; its side is the maker's too, so it is inverted.

@@ -230,7 +230,7 @@ func TestRESTDownGapReported(t *testing.T) {
 	h := newHarness(t, nil, "BTC-USD")
 	h.start("BTC-USD")
 	skipped := h.srv.Skip("BTC-USD", 2)
-	h.srv.FailREST(1)
+	h.srv.FailREST(100)
 	m := h.srv.Match("BTC-USD")
 	h.trade(m)
 	g := h.gapList()
@@ -583,5 +583,22 @@ func TestAdvancedNeedsSideMeaning(t *testing.T) {
 	}
 	if rec.Trade.Side != want {
 		t.Fatalf("SideIsMaker: maker %s gave %v", first.Side, rec.Trade.Side)
+	}
+}
+
+func TestRESTRetried(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	skipped := h.srv.Skip("BTC-USD", 2)
+	h.srv.FailREST(2) // two 500s, then the history
+	m := h.srv.Match("BTC-USD")
+	h.trade(skipped[0])
+	h.trade(skipped[1])
+	h.trade(m)
+	if g := h.gapList(); len(g) != 1 || !g[0].Repaired {
+		t.Fatalf("gaps %v", g)
+	}
+	if n := h.srv.RESTCalls(); n != 3 {
+		t.Fatalf("%d REST calls, want 3", n)
 	}
 }
