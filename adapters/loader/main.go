@@ -160,6 +160,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 			p.update(frac, count)
 			return nil
 		})
+		if err == nil {
+			p.update(1, count) // the range is done even when its last trades came before its end
+		}
 		p.done(count)
 		total += count
 		if err != nil {

@@ -110,3 +110,20 @@ func TestLoaderUsage(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+func TestLoaderProgressBarOnTerminal(t *testing.T) {
+	srv := binancetest.New(t)
+	ts := srv.Skip("BTCUSDT", 10)
+	from := time.UnixMilli(ts[0].Time).Truncate(time.Second).Format(time.RFC3339)
+	to := time.UnixMilli(ts[9].Time + 1000).Truncate(time.Second).Format(time.RFC3339)
+	out := filepath.Join(t.TempDir(), "o.ndjson")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-symbols", "BTC-USDT", "-from", from, "-to", to, "-out", out,
+		"-endpoint", srv.URL}, &stdout, &stderr, true); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "\rBTCUSDT") || !strings.Contains(stderr.String(), "100.0%") ||
+		!strings.Contains(stdout.String(), "wrote 10 trades") || len(lines(t, out)) != 10 {
+		t.Fatalf("stderr %q stdout %q", stderr.String(), stdout.String())
+	}
+}
