@@ -26,10 +26,25 @@
 // Repaired=false and counted in Stats: a loss is never silent. Trades already emitted (the
 // overlap after a reconnect) are dropped by trade id.
 //
+// A connection that is silent (not even a heartbeat) for Options.StaleTimeout is replaced;
+// reconnect attempts are spaced by feed.Backoff. REST pages that answer 429 or 5xx are retried
+// (Retry-After, else the back-off) a few times before the gap is declared unrepaired. A context
+// cancelled during a repair leaves that gap reported as unrepaired, never silently skipped.
+//
 // # Advanced Trade
 //
-// Decoder also reads Advanced Trade market_trades frames. Whether their "side" is the taker's or
-// the maker's is disputed between Coinbase's documentation and major client libraries, so the
-// Decoder refuses them until Decoder.AdvancedSide says which (DefaultAdvancedSide, the
-// documentation's taker reading, is offered but never applied implicitly).
+// Decoder also reads Advanced Trade market_trades frames, and Source reads that feed with
+// Options.Advanced (public channels, no JWT). Whether their "side" is the taker's or the
+// maker's is disputed between Coinbase's documentation and major client libraries, so both
+// refuse to guess: Decoder.AdvancedSide / Options.AdvancedSide must say which
+// (DefaultAdvancedSide, the documentation's taker reading, is offered but never applied
+// implicitly). A batch is emitted in trade-id order per product, with the same dedup and the
+// same REST repair: the Exchange REST history numbers trades the same way and states the maker's
+// side, so a wrong AdvancedSide shows as repaired trades disagreeing with live ones.
+//
+// # Capture and replay
+//
+// Options.Capture records every frame in the cryptofeed capture format (feed.CaptureWriter);
+// feed.CaptureReader reads it back for DecodeFrame, which is how the tests replay the real
+// 2021-04-17 Coinbase capture.
 package coinbase

@@ -1,9 +1,14 @@
 package coinbase_test
 
 import (
+	"context"
 	"fmt"
+	"log"
+	"time"
 
+	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/source/coinbase"
+	"github.com/coattailcapital/ctc/source/feed"
 )
 
 func ExampleDecodeFrame() {
@@ -19,4 +24,27 @@ func ExampleDecodeFrame() {
 	// Output:
 	// match 50 BTC-USD buy 400.23 5.23512 2014-11-07T08:19:27.028459Z
 	// 45ebd957-0c98-56be-bf46-a11e0044dfc6
+}
+
+// A live source: trades in order, gaps repaired from REST or reported.
+func ExampleSource() {
+	src, err := coinbase.New(coinbase.Options{
+		Products: []string{"BTC-USD", "ETH-USD"},
+		OnGap:    func(g feed.Gap) { log.Println(g) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var rec ctc.Record
+	for src.Next(ctx, &rec) == nil {
+		if rec.Err != nil {
+			log.Println("dead letter:", rec.Err)
+			continue
+		}
+		fmt.Println(rec.Trade.Symbol, rec.Trade.Side, rec.Trade.Price, rec.Trade.Quantity)
+	}
+	log.Printf("%+v", src.Stats())
 }
