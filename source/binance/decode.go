@@ -232,7 +232,9 @@ func DecodeFrame(frame []byte, symbols *SymbolMap, out []ctc.Trade) ([]ctc.Trade
 	ev := &top
 	if top[kData].ok() {
 		if frame[top[kData].start] != '{' {
-			return out, info, &FrameError{top[kData].start, `"data" is not an object`}
+			// All-market streams (!miniTicker@arr) send an array: valid, and not ours.
+			info.Kind = KindOther
+			return out, info, nil
 		}
 		ev = &inner
 	}

@@ -159,7 +159,7 @@ func TestSymbolMap(t *testing.T) {
 
 func TestDecodeMalformed(t *testing.T) {
 	for _, f := range []string{
-		``, `{`, `[]`, `{"e":"aggTrade"}`, `{"stream":"x","data":[1]}`,
+		``, `{`, `[]`, `{"e":"aggTrade"}`, `{"stream":"x","data":[1}`,
 		`{"e":"aggTrade","s":"BTCUSDT","a":1,"p":"NaN","q":"1","T":1,"m":true}`,
 		`{"e":"aggTrade","s":"BTCUSDT","a":1,"p":"1","q":"-1","T":1,"m":true}`,
 		`{"e":"aggTrade","s":"BTCUSDT","a":1,"p":"1","q":"1","T":1,"m":1}`,
@@ -172,6 +172,13 @@ func TestDecodeMalformed(t *testing.T) {
 		if err == nil || len(out) != 0 {
 			t.Errorf("%q: %d trades, err %v; want an error", f, len(out), err)
 		}
+	}
+}
+
+func TestDecodeArrayStreamIsOther(t *testing.T) {
+	out, info, err := DecodeFrame([]byte(`{"stream":"!miniTicker@arr","data":[{"e":"24hrMiniTicker","s":"BTCUSDT"}]}`), nil, nil)
+	if err != nil || info.Kind != KindOther || len(out) != 0 {
+		t.Fatalf("%v %+v %v", out, info, err)
 	}
 }
 
