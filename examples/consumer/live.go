@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc"
 	"io"
 	"net"
 	"strings"
@@ -13,6 +17,26 @@ import (
 	"github.com/coattailcapital/ctc/source/coinbase"
 	"github.com/coattailcapital/ctc/source/feed"
 )
+
+// captureSource replays a raw frame capture of an exchange through that exchange's decoder.
+func captureSource(path, exchange string) (ctc.Source, func(context.Context) error, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	decode := func(frame []byte, out []ctc.Trade) ([]ctc.Trade, error) {
+		out, _, err := coinbase.DecodeFrame(frame, out)
+		return out, err
+	}
+	if exchange == ctc.Binance {
+		decode = func(frame []byte, out []ctc.Trade) ([]ctc.Trade, error) {
+			out, _, err := binance.DecodeFrame(frame, nil, out)
+			return out, err
+		}
+	}
+	src := feed.NewCaptureSource(f, decode, filepath.Base(path))
+	return src, func(context.Context) error { return f.Close() }, nil
+}
 
 // The hosts -live connects to, checked before anything starts so that a machine without the
 // internet gets a clear message at once rather than a feed that retries forever.

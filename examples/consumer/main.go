@@ -68,6 +68,7 @@ type config struct {
 	thresholds             detect.Thresholds
 	live                   bool
 	symbols                string
+	capture                string
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -118,6 +119,7 @@ Flags:
 	fs.StringVar(&c.start, "start", "", "simulator start of the paced part, RFC 3339 (default: now)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print alerts")
 	c.thresholds.RegisterFlags(fs)
+	fs.StringVar(&c.capture, "capture", "", "replay: FILE is a raw frame capture (cryptofeed format) of this `exchange` (binance or coinbase), decoded as the live source decodes it")
 	fs.BoolVar(&c.live, "live", false, "watch the real markets: Binance and Coinbase WebSockets instead of the simulator (needs the internet)")
 	fs.StringVar(&c.symbols, "symbols", "BTC,ETH,SOL", "-live: base assets to watch, comma-separated (Binance X-USDT and Coinbase X-USD)")
 	if err := fs.Parse(args); err != nil {
@@ -137,6 +139,10 @@ Flags:
 		return c, errors.New("-warmup and -duration must not be negative")
 	case c.every < 1:
 		return c, fmt.Errorf("-checkpoint-every must be >= 1, got %d", c.every)
+	case c.capture != "" && c.capture != ctc.Binance && c.capture != ctc.Coinbase:
+		return c, fmt.Errorf("-capture must be binance or coinbase, got %q", c.capture)
+	case c.capture != "" && c.replay == "":
+		return c, errors.New("-capture says what -replay FILE is: give -replay too")
 	case c.live && c.replay != "":
 		return c, errors.New("-live and -replay exclude each other")
 	case c.replay == "" && (c.resume || c.warehouse != ""):
@@ -247,12 +253,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // replayJob wires a bounded replay: the file, NDJSON outputs, optionally the warehouse, and
 // checkpoints in -out so that a killed replay can -resume exactly once.
 func (c config) replayJob(ctx context.Context, j *job) (int, error) {
-	rs, err := replay.Open(c.replay, replay.WithInstrument(c.exchange, c.symbol))
-	if err != nil {
-		return exitUsage, err
+	if c.capture != "" {
+		src, closeFile, err := captureSource(c.replay, c.capture)
+		if err != nil {
+			return exitUsage, err
+		}
+		j.src = src
+		j.closers = append(j.closers, closeFile)
+	} else {
+		rs, err := replay.Open(c.replay, replay.WithInstrument(c.exchange, c.symbol))
+		if err != nil {
+			return exitUsage, err
+		}
+		j.src = rs
+		j.closers = append(j.closers, rs.Close)
 	}
-	j.src = rs
-	j.closers = append(j.closers, rs.Close)
 
 	stateDir := filepath.Join(c.out, "_state")
 	id, err := pipelineID(stateDir, c.resume)

@@ -210,3 +210,32 @@ func TestLiveFailsFastWithoutNetwork(t *testing.T) {
 		t.Fatalf("took %v to fail", d)
 	}
 }
+
+// The real captures in ../shared replay through the live decoders: every trade passes quality.
+func TestReplayRealCaptures(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "data", "exchanges")
+	for _, c := range []struct {
+		file, exchange string
+		trades         int64
+	}{
+		{"cryptofeed_COINBASE.ws.28.0.raw", "coinbase", 107}, // 97 match + 10 last_match
+		{"cryptofeed_BINANCE.ws.1.0.raw", "binance", 2},      // 2 aggTrade
+	} {
+		path := filepath.Join(dir, c.file)
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("%s is not here (../shared is absent outside the project's workspace): %v", c.file, err)
+		}
+		out := t.TempDir()
+		if code, _, stderr := runConsumer(t, "-replay", path, "-capture", c.exchange, "-out", out, "-quiet"); code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.file, code, stderr)
+		}
+		raw, _ := os.ReadFile(filepath.Join(out, "quality.json"))
+		var q struct{ Processed, Passed, Failed int64 }
+		if err := json.Unmarshal(raw, &q); err != nil {
+			t.Fatal(err)
+		}
+		if q.Processed != c.trades || q.Passed != c.trades || q.Failed != 0 {
+			t.Errorf("%s: %s", c.file, raw)
+		}
+	}
+}
