@@ -42,8 +42,9 @@ func captureSource(path, exchange string) (ctc.Source, func(context.Context) err
 // internet gets a clear message at once rather than a feed that retries forever.
 var liveHosts = []string{"stream.binance.com:9443", "ws-feed.exchange.coinbase.com:443"}
 
-// liveSource returns Binance and Coinbase merged, for the base assets in symbols.
-func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Merge, error) {
+// liveSource returns Binance and Coinbase merged, for the base assets in symbols, and their
+// counters for the metrics endpoint.
+func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Merge, map[string]func() feed.StatsSnapshot, error) {
 	var bases []string
 	for _, s := range strings.Split(symbols, ",") {
 		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
@@ -51,10 +52,10 @@ func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Me
 		}
 	}
 	if len(bases) == 0 {
-		return nil, errors.New("-symbols names no asset")
+		return nil, nil, errors.New("-symbols names no asset")
 	}
 	if err := reachable(ctx, liveHosts, 5*time.Second); err != nil {
-		return nil, fmt.Errorf("-live needs the internet: %w; check the network, or run without -live for the simulator", err)
+		return nil, nil, fmt.Errorf("-live needs the internet: %w; check the network, or run without -live for the simulator", err)
 	}
 	onGap := func(g feed.Gap) { fmt.Fprintln(stderr, "consumer:", g) }
 	var bn, cb []string
@@ -64,10 +65,11 @@ func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Me
 	}
 	cbs, err := coinbase.New(coinbase.Options{Products: cb, OnGap: onGap})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	bns := binance.NewSource(binance.Config{Symbols: bn, OnGap: onGap})
-	return feed.NewMerge(bns, cbs), nil
+	stats := map[string]func() feed.StatsSnapshot{ctc.Binance: bns.Stats, ctc.Coinbase: cbs.Stats}
+	return feed.NewMerge(bns, cbs), stats, nil
 }
 
 // reachable dials every host once, in parallel, and reports the first that cannot be reached.

@@ -43,6 +43,7 @@ import (
 	"github.com/coattailcapital/ctc/sink/embedded"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/jsonl"
+	"github.com/coattailcapital/ctc/source/feed"
 	"github.com/coattailcapital/ctc/source/replay"
 	"github.com/coattailcapital/ctc/source/sim"
 )
@@ -158,6 +159,7 @@ type job struct {
 	opts    []ctc.Option
 	closers []func(context.Context) error
 	files   *jsonl.Sink
+	feeds   map[string]func() feed.StatsSnapshot // live sources' counters, for /prometheus
 }
 
 func (j *job) closeAll(ctx context.Context) error {
@@ -213,6 +215,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(exitFail, err)
 	}
 	if c.replay == "" && c.addr != "off" {
+		if j.feeds != nil {
+			reg.MustRegister(api.NewFeedCollector(j.feeds))
+		}
 		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain)
 		if err != nil {
 			return fail(exitUsage, err)
@@ -329,11 +334,11 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 		start = t.UTC()
 	}
 	if c.live {
-		src, err := liveSource(ctx, c.symbols, stderr)
+		src, feeds, err := liveSource(ctx, c.symbols, stderr)
 		if err != nil {
 			return exitFail, err
 		}
-		j.src = src
+		j.src, j.feeds = src, feeds
 		j.closers = append(j.closers, src.Close)
 	} else {
 		// The warm-up is history: it ends at the start, so the paced part runs from the present.
