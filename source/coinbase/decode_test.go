@@ -353,3 +353,33 @@ func FuzzDecodeFrame(f *testing.F) {
 		_ = info
 	})
 }
+
+// BenchmarkDecodeCapture decodes every frame of the real capture (mostly level2 updates, which
+// the source only recognises): the cost of a busy connection's mix.
+func BenchmarkDecodeCapture(b *testing.B) {
+	f, err := os.Open(sample(b, "cryptofeed_COINBASE.ws.28.0.raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var frames [][]byte
+	var size int64
+	r := feed.NewCaptureReader(f)
+	for {
+		_, fr, err := r.Next()
+		if err != nil {
+			break
+		}
+		frames = append(frames, append([]byte(nil), fr...))
+		size += int64(len(fr))
+	}
+	out := make([]ctc.Trade, 0, 4)
+	b.SetBytes(size / int64(len(frames)))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		out, _, _ = DecodeFrame(frames[n%len(frames)], out[:0])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "frames/s")
+}
