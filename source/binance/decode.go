@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coattailcapital/ctc"
@@ -70,12 +71,12 @@ type SymbolMap struct {
 	// Quotes are the quote assets; the longest matching suffix that leaves a base wins.
 	Quotes []string
 
-	mu    sync.RWMutex
-	cache map[string]string
+	mu    sync.Mutex // serialises inserts
+	cache atomic.Pointer[map[string]string]
 }
 
 // maxCache bounds the cache so that a stream of invented symbols cannot grow it without limit.
-const maxCache = 1 << 14
+const maxCache = 1 << 12
 
 var defaultSymbols SymbolMap
 
@@ -88,25 +89,37 @@ func (m *SymbolMap) Normalize(raw []byte) string {
 	if s, ok := m.Explicit[string(raw)]; ok {
 		return s
 	}
-	m.mu.RLock()
-	s, ok := m.cache[string(raw)]
-	m.mu.RUnlock()
-	if ok {
-		return s
+	// The cache is copied on insert and read without a lock: inserts happen once a symbol, reads
+	// once a frame.
+	if c := m.cache.Load(); c != nil {
+		if s, ok := (*c)[string(raw)]; ok {
+			return s
+		}
 	}
 	up := strings.ToUpper(string(raw))
 	if s, ok := m.Explicit[up]; ok {
 		return s
 	}
-	s = split(up, m.Quotes)
+	s := split(up, m.Quotes)
 	m.mu.Lock()
-	if m.cache == nil {
-		m.cache = make(map[string]string)
+	defer m.mu.Unlock()
+	old := m.cache.Load()
+	if old != nil && len(*old) >= maxCache {
+		return s
 	}
-	if len(m.cache) < maxCache {
-		m.cache[string(raw)] = s
+	next := make(map[string]string, 1+func() int {
+		if old == nil {
+			return 0
+		}
+		return len(*old)
+	}())
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
 	}
-	m.mu.Unlock()
+	next[string(raw)] = s
+	m.cache.Store(&next)
 	return s
 }
 
@@ -216,6 +229,13 @@ var errEmpty = errors.New("binance: empty frame")
 // It does not allocate for a trade frame once the symbol has been seen.
 func DecodeFrame(frame []byte, symbols *SymbolMap, out []ctc.Trade) ([]ctc.Trade, Info, error) {
 	info := Info{ID: -1}
+	if sp, ok := fastAggTrade(frame); ok {
+		return event(frame, &sp, symbols, out, info)
+	}
+	return decodeGeneral(frame, symbols, out, info)
+}
+
+func decodeGeneral(frame []byte, symbols *SymbolMap, out []ctc.Trade, info Info) ([]ctc.Trade, Info, error) {
 	var top spans
 	i := skipWS(frame, 0)
 	if i >= len(frame) {
@@ -350,13 +370,13 @@ func decimal(frame []byte, s span) (float64, bool) {
 		return 0, false
 	}
 	b := frame[s.start+1 : s.end-1]
+	if v, ok := fastDecimal(b); ok {
+		return v, v > 0
+	}
 	for _, c := range b {
 		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '-' && c != '+' {
 			return 0, false
 		}
-	}
-	if v, ok := fastDecimal(b); ok {
-		return v, v > 0
 	}
 	v, err := strconv.ParseFloat(unsafeString(b), 64)
 	if err != nil || v <= 0 || math.IsInf(v, 0) {

@@ -191,6 +191,14 @@ func TestDecodeNestedErrorFrame(t *testing.T) {
 
 var aggFrame = []byte(`{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":26129,"p":"16500.01000000","q":"0.01230000","f":100,"l":105,"T":1672515782136,"m":true,"M":true}}`)
 
+func TestFastPathTaken(t *testing.T) {
+	for _, f := range [][]byte{aggFrame, []byte(`{"e":"aggTrade","E":1,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":100,"l":105,"T":1,"m":true,"M":true}`)} {
+		if _, ok := fastAggTrade(f); !ok {
+			t.Errorf("fast path not taken for %s", f)
+		}
+	}
+}
+
 func TestDecodeZeroAlloc(t *testing.T) {
 	out := make([]ctc.Trade, 0, 1)
 	DecodeFrame(aggFrame, nil, out)
@@ -203,7 +211,7 @@ func BenchmarkDecodeAggTrade(b *testing.B) {
 	out := make([]ctc.Trade, 0, 1)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(aggFrame)))
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	for b.Loop() {
 		var err error
 		if out, _, err = DecodeFrame(aggFrame, nil, out[:0]); err != nil {
@@ -211,6 +219,9 @@ func BenchmarkDecodeAggTrade(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
+	if c := cpuTime() - cpu; c > 0 {
+		b.ReportMetric(float64(b.N)/c.Seconds(), "frames/cpu-s")
+	}
 }
 
 func FuzzDecodeFrame(f *testing.F) {
@@ -221,6 +232,12 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte(`{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		out, info, err := DecodeFrame(frame, nil, nil)
+		if _, fast := fastAggTrade(frame); fast {
+			gout, ginfo, gerr := decodeGeneral(frame, nil, nil, Info{ID: -1})
+			if (err == nil) != (gerr == nil) || ginfo != info || len(gout) != len(out) || len(out) == 1 && gout[0] != out[0] {
+				t.Fatalf("fast path %v %+v %v, general %v %+v %v for %q", out, info, err, gout, ginfo, gerr, frame)
+			}
+		}
 		if err != nil && len(out) != 0 {
 			t.Fatal("trades with an error")
 		}
