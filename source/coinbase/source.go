@@ -94,6 +94,7 @@ type Source struct {
 	buf       []byte
 	trades    []ctc.Trade
 	pending   []pendingTrade
+	head      int // pending[head:] are still to emit
 	offset    int64
 	poisoned  bool
 	advIDs    []int64
@@ -208,10 +209,14 @@ func (s *Source) isClosed() bool {
 // with a frame that could not be used (Err set). It reconnects and repairs gaps as needed.
 func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 	for {
-		if len(s.pending) > 0 {
-			p := s.pending[0]
-			s.pending = s.pending[1:]
+		if s.head < len(s.pending) {
+			p := &s.pending[s.head]
+			s.head++
 			s.emit(rec, p.t, p.data)
+			if s.head == len(s.pending) {
+				// Reuse the queue's storage: a match per frame must not cost an allocation.
+				s.pending, s.head = s.pending[:0], 0
+			}
 			return nil
 		}
 		if s.isClosed() {
@@ -379,7 +384,12 @@ func (s *Source) read(ctx context.Context) ([]byte, error) {
 	s.attempt = 0
 	s.stats.Messages.Add(1)
 	if s.opt.Capture != nil {
-		s.opt.Capture.Write(s.opt.Now(), s.buf)
+		// Under mu: Close flushes the same writer from another goroutine.
+		s.mu.Lock()
+		if !s.closed {
+			s.opt.Capture.Write(s.opt.Now(), s.buf)
+		}
+		s.mu.Unlock()
 	}
 	return s.buf, nil
 }
