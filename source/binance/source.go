@@ -237,8 +237,9 @@ func (s *Source) session(idx int, streams []string, reconnect bool) (ok bool, er
 		}
 		return err
 	})
-	// Subscribe in batches, paced so that control messages stay under Binance's 5 a second.
-	acks := map[int64]bool{}
+	// Subscribe in batches, paced so that control messages stay under Binance's 5 a second. Every
+	// SUBSCRIBE must be acknowledged within StaleTimeout, or the connection is not trusted.
+	unacked := map[int64]bool{}
 	for i, id := 0, int64(1); i < len(streams); i, id = i+s.cfg.SubscribeBatch, id+1 {
 		if i > 0 && s.cfg.Sleep(s.ctx, s.cfg.ControlInterval) != nil {
 			return false, s.ctx.Err()
@@ -252,7 +253,7 @@ func (s *Source) session(idx int, streams []string, reconnect bool) (ok bool, er
 		if err != nil {
 			return false, err
 		}
-		acks[id] = false
+		unacked[id] = true
 	}
 	if reconnect {
 		select {
@@ -274,6 +275,9 @@ func (s *Source) session(idx int, streams []string, reconnect bool) (ok bool, er
 		}
 		recv := s.cfg.Now()
 		ws.SetReadDeadline(time.Now().Add(stale))
+		if len(unacked) > 0 && time.Since(born) > stale {
+			return ok, fmt.Errorf("binance: %d SUBSCRIBE messages not acknowledged within %v", len(unacked), stale)
+		}
 		s.stats.Messages.Add(1)
 		if s.cfg.Capture != nil {
 			s.mu.Lock()
@@ -286,7 +290,7 @@ func (s *Source) session(idx int, streams []string, reconnect bool) (ok bool, er
 			case derr != nil:
 				// Malformed: Next reports it.
 			case info.Kind == KindAck:
-				acks[info.ID] = true
+				delete(unacked, info.ID)
 				ok = true
 				continue
 			case info.Kind == KindError:
