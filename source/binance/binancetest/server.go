@@ -52,6 +52,7 @@ type Server struct {
 	pongs    []string
 	connects int
 	restDown bool
+	refuse   bool
 	clock    int64
 }
 
@@ -143,8 +144,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			c.write([]byte(`{"code":3,"msg":"Invalid JSON"}`))
 			continue
 		}
-		switch req.Method {
-		case "SUBSCRIBE", "UNSUBSCRIBE":
+		s.mu.Lock()
+		refuse := s.refuse
+		s.mu.Unlock()
+		switch {
+		case refuse:
+			c.write([]byte(fmt.Sprintf(`{"error":{"code":2,"msg":"Invalid request"},"id":%d}`, req.ID)))
+		case req.Method == "SUBSCRIBE" || req.Method == "UNSUBSCRIBE":
 			s.mu.Lock()
 			for _, p := range req.Params {
 				c.streams[p] = req.Method == "SUBSCRIBE"
@@ -323,6 +329,9 @@ func (s *Server) Pongs() []string {
 
 // Answer queues scripted REST answers: each replaces one aggTrades response.
 func (s *Server) Answer(a ...Answer) { s.mu.Lock(); s.answers = append(s.answers, a...); s.mu.Unlock() }
+
+// RefuseSubscribe answers every SUBSCRIBE with an error frame until called with false.
+func (s *Server) RefuseSubscribe(on bool) { s.mu.Lock(); s.refuse = on; s.mu.Unlock() }
 
 // RESTDown makes every aggTrades request fail with 503 until called with false.
 func (s *Server) RESTDown(down bool) { s.mu.Lock(); s.restDown = down; s.mu.Unlock() }
