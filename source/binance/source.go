@@ -78,6 +78,8 @@ type Source struct {
 	conns map[*websocket.Conn]struct{}
 	// groups holds the unified symbols of each connection, for the catch-up after its reconnect.
 	groups [][]string
+	// started is when the source started: the catch-up of a symbol with no id seen yet starts there.
+	started time.Time
 
 	// Owned by Next.
 	last    map[string]int64 // last aggregate id emitted per unified symbol
@@ -148,6 +150,7 @@ func (s *Source) Stats() feed.StatsSnapshot { return s.stats.Snapshot() }
 
 func (s *Source) start() {
 	s.startOnce.Do(func() {
+		s.started = s.cfg.Now()
 		kind := "aggTrade"
 		if s.cfg.RawTrades {
 			kind = "trade"
@@ -374,8 +377,39 @@ func (s *Source) catchUp(ctx context.Context, conn int, part string) {
 	for _, sym := range s.groups[conn] {
 		if last, ok := s.last[sym]; ok {
 			s.repair(ctx, sym, last+1, last+s.cfg.MaxRepair, part, "reconnected")
+			continue
+		}
+		// No id seen yet: what traded since the source started is found by time.
+		page, err := s.hist.Page(ctx, sym, -1, s.started.UnixMilli(), 0, 1000)
+		if err != nil {
+			s.stats.GapsDetected.Add(1)
+			s.stats.GapsUnrepaired.Add(1)
+			s.gap(feed.Gap{Exchange: ctc.Binance, Symbol: sym, From: s.started, To: s.cfg.Now(),
+				Reason: "reconnected before any trade was seen; REST catch-up failed: " + err.Error()})
+			continue
+		}
+		if len(page) == 0 {
+			continue
+		}
+		s.stats.GapsDetected.Add(1)
+		s.stats.GapsRepaired.Add(1)
+		s.gap(feed.Gap{Exchange: ctc.Binance, Symbol: sym, FirstID: page[0].ID, LastID: page[len(page)-1].ID,
+			Repaired: true, Reason: "reconnected before any trade was seen"})
+		for _, a := range page {
+			s.emitRepaired(sym, a, part)
+		}
+		if len(page) == 1000 {
+			last := s.last[sym]
+			s.repair(ctx, sym, last+1, last+s.cfg.MaxRepair, part, "reconnected")
 		}
 	}
+}
+
+func (s *Source) emitRepaired(sym string, a AggTrade, part string) {
+	a.Trade.IngestionTimestamp = s.cfg.Now().UTC()
+	s.last[sym] = a.ID
+	s.stats.Trades.Add(1)
+	s.pending = append(s.pending, pendingRec{data: a.Trade.AppendJSON(nil), trade: a.Trade, decoded: true, partition: part})
 }
 
 // repair fetches ids [from, to] of symbol from REST and queues them; what it cannot fetch is
@@ -393,11 +427,8 @@ func (s *Source) repair(ctx context.Context, sym string, from, to int64, part, r
 			if a.ID <= s.last[sym] {
 				continue
 			}
-			a.Trade.IngestionTimestamp = s.cfg.Now().UTC()
-			s.last[sym] = a.ID
 			got++
-			s.stats.Trades.Add(1)
-			s.pending = append(s.pending, pendingRec{data: a.Trade.AppendJSON(nil), trade: a.Trade, decoded: true, partition: part})
+			s.emitRepaired(sym, a, part)
 		}
 		return nil
 	})

@@ -395,3 +395,15 @@ func TestSourceRefusedSubscriptionBacksOff(t *testing.T) {
 		t.Fatal("never subscribed after the refusals stopped")
 	}
 }
+
+func TestSourceCatchUpBeforeAnyTradeSeen(t *testing.T) {
+	h := newHarness(t, nil)
+	h.srv.Drop()
+	missed := h.srv.Skip("BTCUSDT", 2)
+	h.waitConnects(2)
+	after := h.srv.Publish("BTCUSDT", 1)
+	h.expectIDs(cat(missed, after))
+	if g := <-h.gaps; !g.Repaired || g.FirstID != missed[0].ID {
+		t.Fatalf("gap %v", g)
+	}
+}

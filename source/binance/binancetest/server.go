@@ -207,7 +207,9 @@ func (s *Server) newTrades(symbol string, n int) []Trade {
 	for i := range out {
 		id := s.next[symbol]
 		s.next[symbol]++
-		s.clock += 7
+		// Trade times follow the wall clock (so that a client's "since I started" catch-up finds
+		// them) and still rise by at least 7 ms a trade.
+		s.clock = max(s.clock+7, time.Now().UnixMilli())
 		out[i] = Trade{ID: id, Price: strconv.FormatFloat(100+float64(id%100)/100, 'f', 8, 64),
 			Qty: "0.50000000", Time: s.clock, BuyerMaker: id%3 == 0}
 	}
