@@ -26,7 +26,9 @@
 //     after feed.Backoff delays; serverShutdown and the connection-age limit (MaxConnAge, before
 //     the 24 h cut) reconnect at once, without back-off.
 //   - After a reconnect, the trades of the connection's symbols since the last id emitted are
-//     fetched from REST (up to 100 pages) before anything newer, so the downtime is closed in order.
+//     fetched from REST (up to Config.MaxRepair ids) before anything newer, so the downtime is
+//     closed in order. A symbol with no id seen yet is caught up by time, from when the source
+//     started.
 //   - A jump in a symbol's aggregate ids is filled from REST aggTrades?fromId= and the filled trades
 //     are emitted before the trade that revealed the jump. Ids already emitted are dropped, so the
 //     overlap of a reconnect never repeats a trade (the pipeline's event-id dedup is a second net).
@@ -41,6 +43,12 @@
 // behind it. Timeouts on the socket (stale detection, write deadlines) use the real clock; Now
 // stamps ingestion times and Sleep paces reconnects, subscriptions and REST retries, which is
 // what tests replace.
+//
+// # Historical loading
+//
+// History.Load pages GET /api/v3/aggTrades by id (1000 a request) over a time range and can resume
+// from a saved next id; the adapters/loader command writes the result as unified NDJSON and keeps
+// the next id per symbol in a state file.
 //
 // # Capture
 //
