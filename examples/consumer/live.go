@@ -67,7 +67,10 @@ func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Me
 	if err != nil {
 		return nil, nil, err
 	}
-	bns := binance.NewSource(binance.Config{Symbols: bn, OnGap: onGap})
+	bns, err := binance.New(binance.Config{Symbols: bn, OnGap: onGap})
+	if err != nil {
+		return nil, nil, err
+	}
 	stats := map[string]func() feed.StatsSnapshot{ctc.Binance: bns.Stats, ctc.Coinbase: cbs.Stats}
 	return feed.NewMerge(bns, cbs), stats, nil
 }

@@ -41,7 +41,10 @@ func (c *collect) Write(_ context.Context, b *ctc.Batch) error {
 // stopping the run.
 func TestPipelineDeadLettersMalformedFrames(t *testing.T) {
 	srv := binancetest.New(t)
-	src := binance.NewSource(binance.Config{Symbols: []string{"BTCUSDT"}, StreamURL: srv.WSURL, RESTURL: srv.URL})
+	src, err := binance.New(binance.Config{Symbols: []string{"BTCUSDT"}, StreamURL: srv.WSURL, RESTURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
 	chain, err := quality.New(quality.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/clock"
 	"github.com/coattailcapital/ctc/source/feed"
 	"github.com/gorilla/websocket"
 )
@@ -103,8 +104,11 @@ type pendingRec struct {
 	partition string
 }
 
-// NewSource returns a source; it connects on the first Next.
-func NewSource(cfg Config) *Source {
+// New returns a source; it connects on the first Next.
+func New(cfg Config) (*Source, error) {
+	if len(cfg.Symbols) == 0 {
+		return nil, errors.New("binance: no symbols")
+	}
 	if cfg.StreamURL == "" {
 		cfg.StreamURL = "wss://stream.binance.com:9443"
 	}
@@ -130,7 +134,7 @@ func NewSource(cfg Config) *Source {
 		cfg.MaxRepair = 100000
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = clock.Sleep
 	}
 	if cfg.Dialer == nil {
 		cfg.Dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment}
@@ -142,7 +146,7 @@ func NewSource(cfg Config) *Source {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Source{cfg: cfg, hist: h, ctx: ctx, cancel: cancel, items: make(chan item, 4096),
-		conns: map[*websocket.Conn]struct{}{}, last: map[string]int64{}}
+		conns: map[*websocket.Conn]struct{}{}, last: map[string]int64{}}, nil
 }
 
 // Stats returns the counters.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/clock"
 	"github.com/coattailcapital/ctc/source/binance/binancetest"
 	"github.com/coattailcapital/ctc/source/feed"
 )
@@ -26,7 +27,7 @@ func (r *sleeps) sleep(ctx context.Context, d time.Duration) error {
 	r.mu.Lock()
 	r.d = append(r.d, d)
 	r.mu.Unlock()
-	return sleepCtx(ctx, time.Millisecond)
+	return clock.Sleep(ctx, time.Millisecond)
 }
 
 func (r *sleeps) get() []time.Duration {
@@ -51,7 +52,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	h.src = NewSource(cfg)
+	h.src = mustNew(t, cfg)
 	t.Cleanup(func() { h.src.Close(context.Background()) })
 	h.src.start()
 	h.waitConnects(1)
@@ -229,7 +230,7 @@ func TestSourceBackoffDelays(t *testing.T) {
 	ln.Close() // nothing listens: every dial fails at once
 	sl := &sleeps{}
 	b := feed.Backoff{Initial: 10 * time.Millisecond, Max: 40 * time.Millisecond, Rand: func() float64 { return 0.5 }}
-	src := NewSource(Config{Symbols: []string{"BTCUSDT"}, StreamURL: "ws://" + addr, Backoff: b, Sleep: sl.sleep})
+	src := mustNew(t, Config{Symbols: []string{"BTCUSDT"}, StreamURL: "ws://" + addr, Backoff: b, Sleep: sl.sleep})
 	src.start()
 	deadline := time.Now().Add(5 * time.Second)
 	for len(sl.get()) < 5 && time.Now().Before(deadline) {
@@ -249,7 +250,7 @@ func TestSourceBackoffDelays(t *testing.T) {
 func TestSourceCloseStopsGoroutines(t *testing.T) {
 	srv := binancetest.New(t)
 	base := runtime.NumGoroutine()
-	src := NewSource(Config{Symbols: []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}, MaxStreams: 1,
+	src := mustNew(t, Config{Symbols: []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}, MaxStreams: 1,
 		StreamURL: srv.WSURL, RESTURL: srv.URL, ControlInterval: time.Millisecond})
 	src.start()
 	if !srv.WaitConnects(3, "", 5*time.Second) {
@@ -295,7 +296,7 @@ func TestSourceContextCancelEndsNext(t *testing.T) {
 func TestSourceSubscribesPaced(t *testing.T) {
 	srv := binancetest.New(t)
 	sl := &sleeps{}
-	src := NewSource(Config{Symbols: []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}, SubscribeBatch: 1,
+	src := mustNew(t, Config{Symbols: []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}, SubscribeBatch: 1,
 		StreamURL: srv.WSURL, RESTURL: srv.URL, ControlInterval: 200 * time.Millisecond, Sleep: sl.sleep})
 	defer src.Close(context.Background())
 	src.start()
@@ -312,7 +313,7 @@ func TestSourceSubscribesPaced(t *testing.T) {
 
 func TestSourceRawTrades(t *testing.T) {
 	srv := binancetest.New(t)
-	src := NewSource(Config{Symbols: []string{"BNBBTC"}, RawTrades: true, StreamURL: srv.WSURL, RESTURL: srv.URL})
+	src := mustNew(t, Config{Symbols: []string{"BNBBTC"}, RawTrades: true, StreamURL: srv.WSURL, RESTURL: srv.URL})
 	defer src.Close(context.Background())
 	src.start()
 	if !srv.WaitConnects(1, "bnbbtc@trade", 5*time.Second) {
@@ -380,7 +381,7 @@ func TestSourceRefusedSubscriptionBacksOff(t *testing.T) {
 	srv := binancetest.New(t)
 	srv.RefuseSubscribe(true)
 	sl := &sleeps{}
-	src := NewSource(Config{Symbols: []string{"BTCUSDT"}, StreamURL: srv.WSURL, RESTURL: srv.URL, Sleep: sl.sleep})
+	src := mustNew(t, Config{Symbols: []string{"BTCUSDT"}, StreamURL: srv.WSURL, RESTURL: srv.URL, Sleep: sl.sleep})
 	defer src.Close(context.Background())
 	src.start()
 	deadline := time.Now().Add(5 * time.Second)
@@ -406,4 +407,13 @@ func TestSourceCatchUpBeforeAnyTradeSeen(t *testing.T) {
 	if g := <-h.gaps; !g.Repaired || g.FirstID != missed[0].ID {
 		t.Fatalf("gap %v", g)
 	}
+}
+
+func mustNew(t testing.TB, cfg Config) *Source {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
