@@ -98,7 +98,6 @@ func DecodeFrame(frame []byte, out []ctc.Trade) ([]ctc.Trade, Info, error) {
 var (
 	ErrMalformed   = errors.New("coinbase: malformed frame")
 	ErrSideNotSet  = errors.New("coinbase: market_trades side meaning not chosen (set Decoder.AdvancedSide)")
-	ErrFrameError  = errors.New("coinbase: error frame")
 	errNotAnObject = malformed("frame is not a JSON object")
 )
 
@@ -113,19 +112,18 @@ func (e *FrameError) Is(target error) bool { return target == ErrMalformed }
 func malformed(detail string) error { return &FrameError{Detail: detail} }
 
 var (
-	errSyntax       = malformed("invalid JSON")
-	errNoType       = malformed("no type or channel")
-	errTradeID      = malformed("trade_id missing or not a positive integer")
-	errSide         = malformed(`side missing or not "buy"/"sell"`)
-	errPrice        = malformed("price missing or not a positive decimal string")
-	errSize         = malformed("size missing or not a positive decimal string")
-	errProduct      = malformed("product_id missing or not BASE-QUOTE")
-	errTime         = malformed("time missing or not RFC 3339")
-	errSequence     = malformed("sequence not a non-negative integer")
-	errLastTradeID  = malformed("last_trade_id not a non-negative integer")
-	errEvents       = malformed("events missing or not an array of objects")
-	errTrades       = malformed("trades not an array of objects")
-	errEscapedField = malformed("escaped string where a plain one is required")
+	errSyntax      = malformed("invalid JSON")
+	errNoType      = malformed("no type or channel")
+	errTradeID     = malformed("trade_id missing or not a positive integer")
+	errSide        = malformed(`side missing or not "buy"/"sell"`)
+	errPrice       = malformed("price missing or not a positive decimal string")
+	errSize        = malformed("size missing or not a positive decimal string")
+	errProduct     = malformed("product_id missing or not BASE-QUOTE")
+	errTime        = malformed("time missing or not RFC 3339")
+	errSequence    = malformed("sequence not a non-negative integer")
+	errLastTradeID = malformed("last_trade_id not a non-negative integer")
+	errEvents      = malformed("events missing or not an array of objects")
+	errTrades      = malformed("trades not an array of objects")
 )
 
 // span is a value's bytes in the frame; for strings, the content between the quotes.
