@@ -63,7 +63,7 @@ func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Me
 		bn = append(bn, b+"-USDT")
 		cb = append(cb, b+"-USD")
 	}
-	cbs, err := coinbase.New(coinbase.Options{Products: cb, OnGap: onGap})
+	cbs, err := coinbase.New(coinbase.Config{Products: cb, OnGap: onGap})
 	if err != nil {
 		return nil, nil, err
 	}

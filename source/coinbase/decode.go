@@ -76,7 +76,7 @@ const (
 )
 
 // DefaultAdvancedSide is the documented reading of market_trades "side". It is not applied
-// implicitly: pass it to Decoder.AdvancedSide (or Options.AdvancedSide) to agree with it.
+// implicitly: pass it to Decoder.AdvancedSide (or Config.AdvancedSide) to agree with it.
 const DefaultAdvancedSide = SideIsTaker
 
 // Decoder decodes frames. The zero value decodes every Exchange feed frame; AdvancedSide must be

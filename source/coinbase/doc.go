@@ -22,11 +22,11 @@
 // Source keeps the last trade id emitted per product. A match whose id is more than one past it,
 // a heartbeat whose last_trade_id is beyond it, or the last_match after a reconnect opens a gap;
 // the missing ids are fetched from REST (cursor paging) and emitted in trade-id order before the
-// trade that revealed the gap. What REST cannot supply is reported through Options.OnGap with
+// trade that revealed the gap. What REST cannot supply is reported through Config.OnGap with
 // Repaired=false and counted in Stats: a loss is never silent. Trades already emitted (the
 // overlap after a reconnect) are dropped by trade id.
 //
-// A connection that is silent (not even a heartbeat) for Options.StaleTimeout is replaced;
+// A connection that is silent (not even a heartbeat) for Config.StaleTimeout is replaced;
 // reconnect attempts are spaced by feed.Backoff. REST pages that answer 429 or 5xx are retried
 // (Retry-After, else the back-off) a few times before the gap is declared unrepaired. A context
 // cancelled during a repair leaves that gap reported as unrepaired, never silently skipped.
@@ -34,9 +34,9 @@
 // # Advanced Trade
 //
 // Decoder also reads Advanced Trade market_trades frames, and Source reads that feed with
-// Options.Advanced (public channels, no JWT). Whether their "side" is the taker's or the
+// Config.Advanced (public channels, no JWT). Whether their "side" is the taker's or the
 // maker's is disputed between Coinbase's documentation and major client libraries, so both
-// refuse to guess: Decoder.AdvancedSide / Options.AdvancedSide must say which
+// refuse to guess: Decoder.AdvancedSide / Config.AdvancedSide must say which
 // (DefaultAdvancedSide, the documentation's taker reading, is offered but never applied
 // implicitly). A batch is emitted in trade-id order per product, with the same dedup and the
 // same REST repair: the Exchange REST history numbers trades the same way and states the maker's
@@ -44,7 +44,7 @@
 //
 // # Capture and replay
 //
-// Options.Capture records every frame in the cryptofeed capture format (feed.CaptureWriter);
+// Config.Capture records every frame in the cryptofeed capture format (feed.CaptureWriter);
 // feed.CaptureReader reads it back for DecodeFrame, which is how the tests replay the real
 // 2021-04-17 Coinbase capture.
 package coinbase

@@ -28,7 +28,7 @@ func ExampleDecodeFrame() {
 
 // A live source: trades in order, gaps repaired from REST or reported.
 func ExampleSource() {
-	src, err := coinbase.New(coinbase.Options{
+	src, err := coinbase.New(coinbase.Config{
 		Products: []string{"BTC-USD", "ETH-USD"},
 		OnGap:    func(g feed.Gap) { log.Println(g) },
 	})

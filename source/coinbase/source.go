@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/clock"
 	"github.com/coattailcapital/ctc/source/feed"
 	"github.com/gorilla/websocket"
 )
@@ -28,8 +29,8 @@ const (
 	DefaultAdvancedWSURL = "wss://advanced-trade-ws.coinbase.com"
 )
 
-// Options configure a Source.
-type Options struct {
+// Config configure a Source.
+type Config struct {
 	// Products to subscribe to, e.g. BTC-USD.
 	Products []string
 	// WSURL and RESTURL default to the production endpoints.
@@ -77,7 +78,7 @@ func (e *ExchangeError) Error() string {
 // Source reads trades from the Coinbase Exchange feed (see the package doc for how it repairs
 // gaps). Next must be called from one goroutine; Close and Stats may be called from any.
 type Source struct {
-	opt   Options
+	opt   Config
 	stats feed.Stats
 	dec   Decoder
 
@@ -112,7 +113,7 @@ type pendingTrade struct {
 }
 
 // New returns a Source; it connects on the first Next.
-func New(opt Options) (*Source, error) {
+func New(opt Config) (*Source, error) {
 	if len(opt.Products) == 0 {
 		return nil, errors.New("coinbase: no products")
 	}
@@ -148,7 +149,7 @@ func New(opt Options) (*Source, error) {
 		opt.Now = time.Now
 	}
 	if opt.Sleep == nil {
-		opt.Sleep = sleep
+		opt.Sleep = clock.Sleep
 	}
 	if opt.RESTPageLimit <= 0 || opt.RESTPageLimit > 1000 {
 		opt.RESTPageLimit = 1000
@@ -163,17 +164,6 @@ func New(opt Options) (*Source, error) {
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Stats returns the counters.

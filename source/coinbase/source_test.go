@@ -25,20 +25,20 @@ type harness struct {
 	gaps []feed.Gap
 }
 
-func newHarness(t *testing.T, mod func(*coinbase.Options), products ...string) *harness {
+func newHarness(t *testing.T, mod func(*coinbase.Config), products ...string) *harness {
 	t.Helper()
 	return newHarnessMode(t, false, mod, products...)
 }
 
 // newHarnessMode runs the Exchange feed, or with advanced the Advanced Trade feed read with the
 // documented taker-side meaning (which is what coinbasetest sends).
-func newHarnessMode(t *testing.T, advanced bool, mod func(*coinbase.Options), products ...string) *harness {
+func newHarnessMode(t *testing.T, advanced bool, mod func(*coinbase.Config), products ...string) *harness {
 	t.Helper()
 	h := &harness{t: t}
 	if advanced {
 		h.srv = coinbasetest.NewAdvanced(products...)
 		inner := mod
-		mod = func(o *coinbase.Options) {
+		mod = func(o *coinbase.Config) {
 			o.Advanced, o.AdvancedSide = true, coinbase.DefaultAdvancedSide
 			if inner != nil {
 				inner(o)
@@ -47,7 +47,7 @@ func newHarnessMode(t *testing.T, advanced bool, mod func(*coinbase.Options), pr
 	} else {
 		h.srv = coinbasetest.New(products...)
 	}
-	opt := coinbase.Options{
+	opt := coinbase.Config{
 		Products: products, WSURL: h.srv.URL, RESTURL: h.srv.RESTURL,
 		Backoff:      feed.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond, Rand: func() float64 { return 0.5 }},
 		StaleTimeout: 5 * time.Second,
@@ -174,7 +174,7 @@ func TestDropRepairedFromREST(t *testing.T) {
 }
 
 func TestSequenceGapRepaired(t *testing.T) {
-	h := newHarness(t, func(o *coinbase.Options) { o.RESTPageLimit = 2 }, "BTC-USD")
+	h := newHarness(t, func(o *coinbase.Config) { o.RESTPageLimit = 2 }, "BTC-USD")
 	h.start("BTC-USD")
 	skipped := h.srv.Skip("BTC-USD", 7)
 	next := h.srv.Match("BTC-USD")
@@ -261,7 +261,7 @@ func TestMalformedAndErrorFrames(t *testing.T) {
 }
 
 func TestStaleReconnects(t *testing.T) {
-	h := newHarness(t, func(o *coinbase.Options) { o.StaleTimeout = 300 * time.Millisecond }, "BTC-USD")
+	h := newHarness(t, func(o *coinbase.Config) { o.StaleTimeout = 300 * time.Millisecond }, "BTC-USD")
 	h.srv.HeartbeatEvery(50 * time.Millisecond)
 	h.start("BTC-USD")
 	// Heartbeats keep a quiet market's connection alive past the stale timeout.
@@ -303,7 +303,7 @@ func TestStaleReconnects(t *testing.T) {
 func TestCaptureReplays(t *testing.T) {
 	var buf bytes.Buffer
 	cw := feed.NewCaptureWriter(&buf)
-	h := newHarness(t, func(o *coinbase.Options) { o.Capture = cw }, "BTC-USD")
+	h := newHarness(t, func(o *coinbase.Config) { o.Capture = cw }, "BTC-USD")
 	h.start("BTC-USD")
 	m := h.srv.Match("BTC-USD")
 	h.trade(m)
@@ -332,7 +332,7 @@ func TestBackoffDelays(t *testing.T) {
 	var mu sync.Mutex
 	var slept []time.Duration
 	bo := feed.Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Rand: func() float64 { return 0.25 }}
-	h := newHarness(t, func(o *coinbase.Options) {
+	h := newHarness(t, func(o *coinbase.Config) {
 		o.Backoff = bo
 		o.Sleep = func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
@@ -364,7 +364,7 @@ func TestBackoffDelays(t *testing.T) {
 func TestCloseStopsEverything(t *testing.T) {
 	before := runtime.NumGoroutine()
 	srv := coinbasetest.New("BTC-USD")
-	src, err := coinbase.New(coinbase.Options{Products: []string{"BTC-USD"}, WSURL: srv.URL, RESTURL: srv.RESTURL})
+	src, err := coinbase.New(coinbase.Config{Products: []string{"BTC-USD"}, WSURL: srv.URL, RESTURL: srv.RESTURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func TestContextCancelEndsNext(t *testing.T) {
 
 func TestNewRejectsBadProducts(t *testing.T) {
 	for _, p := range [][]string{nil, {"BTCUSD"}} {
-		if _, err := coinbase.New(coinbase.Options{Products: p}); err == nil {
+		if _, err := coinbase.New(coinbase.Config{Products: p}); err == nil {
 			t.Errorf("%v accepted", p)
 		}
 	}
@@ -446,7 +446,7 @@ func TestRandomFailures(t *testing.T) {
 		advanced := seed%2 == 1
 		t.Run(fmt.Sprintf("seed=%d,advanced=%v", seed, advanced), func(t *testing.T) {
 			prods := []string{"BTC-USD", "ETH-USD"}
-			h := newHarnessMode(t, advanced, func(o *coinbase.Options) { o.RESTPageLimit = 3 }, prods...)
+			h := newHarnessMode(t, advanced, func(o *coinbase.Config) { o.RESTPageLimit = 3 }, prods...)
 			r := rand.New(rand.NewPCG(seed, 7))
 			got := map[string][]int64{}
 			recs := make(chan ctc.Record, 1024)
@@ -560,13 +560,13 @@ func TestAdvancedTrade(t *testing.T) {
 }
 
 func TestAdvancedNeedsSideMeaning(t *testing.T) {
-	if _, err := coinbase.New(coinbase.Options{Products: []string{"BTC-USD"}, Advanced: true}); err == nil {
+	if _, err := coinbase.New(coinbase.Config{Products: []string{"BTC-USD"}, Advanced: true}); err == nil {
 		t.Fatal("Advanced without AdvancedSide accepted")
 	}
 	// Read with the other meaning, the same frames give the opposite sides: the choice matters.
 	srv := coinbasetest.NewAdvanced("BTC-USD")
 	defer srv.Close()
-	src, err := coinbase.New(coinbase.Options{Products: []string{"BTC-USD"}, WSURL: srv.URL, RESTURL: srv.RESTURL,
+	src, err := coinbase.New(coinbase.Config{Products: []string{"BTC-USD"}, WSURL: srv.URL, RESTURL: srv.RESTURL,
 		Advanced: true, AdvancedSide: coinbase.SideIsMaker})
 	if err != nil {
 		t.Fatal(err)
