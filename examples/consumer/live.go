@@ -10,6 +10,8 @@ import (
 	"github.com/coattailcapital/ctc"
 	"io"
 	"net"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,13 +40,39 @@ func captureSource(path, exchange string) (ctc.Source, func(context.Context) err
 	return src, func(context.Context) error { return f.Close() }, nil
 }
 
-// The hosts -live connects to, checked before anything starts so that a machine without the
-// internet gets a clear message at once rather than a feed that retries forever.
-var liveHosts = []string{"stream.binance.com:9443", "ws-feed.exchange.coinbase.com:443"}
+// endpoints are where -live connects: the exchanges by default, a testnet or local test servers
+// by flag.
+type endpoints struct {
+	binanceWS, binanceREST, coinbaseWS, coinbaseREST string
+}
+
+// hosts returns the host:port of every endpoint, checked before anything starts so that a machine
+// without the internet gets a clear message at once rather than a feed that retries forever.
+func (e endpoints) hosts() ([]string, error) {
+	var hs []string
+	for _, raw := range []string{e.binanceWS, e.binanceREST, e.coinbaseWS, e.coinbaseREST} {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("endpoint %q is not a URL", raw)
+		}
+		host := u.Host
+		if u.Port() == "" {
+			port := "443"
+			if u.Scheme == "ws" || u.Scheme == "http" {
+				port = "80"
+			}
+			host = net.JoinHostPort(u.Hostname(), port)
+		}
+		if !slices.Contains(hs, host) {
+			hs = append(hs, host)
+		}
+	}
+	return hs, nil
+}
 
 // liveSource returns Binance and Coinbase merged, for the base assets in symbols, and their
 // counters for the metrics endpoint.
-func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Merge, map[string]func() feed.StatsSnapshot, error) {
+func liveSource(ctx context.Context, symbols string, at endpoints, stderr io.Writer) (*feed.Merge, map[string]func() feed.StatsSnapshot, error) {
 	var bases []string
 	for _, s := range strings.Split(symbols, ",") {
 		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
@@ -54,7 +82,11 @@ func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Me
 	if len(bases) == 0 {
 		return nil, nil, errors.New("-symbols names no asset")
 	}
-	if err := reachable(ctx, liveHosts, 5*time.Second); err != nil {
+	hosts, err := at.hosts()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := reachable(ctx, hosts, 5*time.Second); err != nil {
 		return nil, nil, fmt.Errorf("-live needs the internet: %w; check the network, or run without -live for the simulator", err)
 	}
 	onGap := func(g feed.Gap) { fmt.Fprintln(stderr, "consumer:", g) }
@@ -63,11 +95,11 @@ func liveSource(ctx context.Context, symbols string, stderr io.Writer) (*feed.Me
 		bn = append(bn, b+"-USDT")
 		cb = append(cb, b+"-USD")
 	}
-	cbs, err := coinbase.New(coinbase.Config{Products: cb, OnGap: onGap})
+	cbs, err := coinbase.New(coinbase.Config{Products: cb, OnGap: onGap, WSURL: at.coinbaseWS, RESTURL: at.coinbaseREST})
 	if err != nil {
 		return nil, nil, err
 	}
-	bns, err := binance.New(binance.Config{Symbols: bn, OnGap: onGap})
+	bns, err := binance.New(binance.Config{Symbols: bn, OnGap: onGap, StreamURL: at.binanceWS, RESTURL: at.binanceREST})
 	if err != nil {
 		return nil, nil, err
 	}

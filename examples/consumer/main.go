@@ -70,6 +70,7 @@ type config struct {
 	live                   bool
 	symbols                string
 	capture                string
+	endpoints              endpoints
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -122,6 +123,10 @@ Flags:
 	c.thresholds.RegisterFlags(fs)
 	fs.StringVar(&c.capture, "capture", "", "replay: FILE is a raw frame capture (cryptofeed format) of this `exchange` (binance or coinbase), decoded as the live source decodes it")
 	fs.BoolVar(&c.live, "live", false, "watch the real markets: Binance and Coinbase WebSockets instead of the simulator (needs the internet)")
+	fs.StringVar(&c.endpoints.binanceWS, "binance-ws", "wss://stream.binance.com:9443", "-live: Binance WebSocket base `URL` (a testnet, or a local test server)")
+	fs.StringVar(&c.endpoints.binanceREST, "binance-rest", "https://api.binance.com", "-live: Binance REST base `URL`, for gap repair")
+	fs.StringVar(&c.endpoints.coinbaseWS, "coinbase-ws", "wss://ws-feed.exchange.coinbase.com", "-live: Coinbase Exchange feed `URL`")
+	fs.StringVar(&c.endpoints.coinbaseREST, "coinbase-rest", "https://api.exchange.coinbase.com", "-live: Coinbase Exchange REST base `URL`, for gap repair")
 	fs.StringVar(&c.symbols, "symbols", "BTC,ETH,SOL", "-live: base assets to watch, comma-separated (Binance X-USDT and Coinbase X-USD)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -334,7 +339,7 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 		start = t.UTC()
 	}
 	if c.live {
-		src, feeds, err := liveSource(ctx, c.symbols, stderr)
+		src, feeds, err := liveSource(ctx, c.symbols, c.endpoints, stderr)
 		if err != nil {
 			return exitFail, err
 		}

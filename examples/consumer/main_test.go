@@ -198,11 +198,10 @@ func TestDefaultRunShowsEveryAlertTypeWithin30s(t *testing.T) {
 
 // Without the internet, -live says so at once and exits 1; it does not hang retrying.
 func TestLiveFailsFastWithoutNetwork(t *testing.T) {
-	old := liveHosts
-	liveHosts = []string{"127.0.0.1:1"} // nothing listens on port 1
-	defer func() { liveHosts = old }()
 	start := time.Now()
-	code, _, stderr := runConsumer(t, "-live", "-addr", "off", "-data", t.TempDir())
+	code, _, stderr := runConsumer(t, "-live", "-addr", "off", "-data", t.TempDir(),
+		"-binance-ws", "ws://127.0.0.1:1", "-binance-rest", "http://127.0.0.1:1", // nothing listens on port 1
+		"-coinbase-ws", "ws://127.0.0.1:1", "-coinbase-rest", "http://127.0.0.1:1")
 	if code != 1 || !strings.Contains(stderr, "-live needs the internet: cannot reach 127.0.0.1:1") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
