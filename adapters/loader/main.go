@@ -4,6 +4,10 @@
 //
 //	go run ./adapters/loader -symbols BTCUSDT,ETHUSDT -from 2024-01-15T10:00:00Z -to 2024-01-15T11:00:00Z -out trades.ndjson -state trades.state
 //
+// With -warehouse it also appends the trades to raw_trades in a local Iceberg warehouse, one commit
+// every -commit-every pages, each carrying a checkpoint sequence so that a resumed download never
+// commits the same trades twice.
+//
 // With -state it is resumable: the state file holds the next id per symbol after every page, and a
 // rerun with the same file appends to -out from there. A crash between a page and its state save
 // can repeat that page's lines; their event ids are the same, so the pipeline's dedup drops them.
@@ -25,9 +29,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/internal/fsx"
+	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/source/binance"
 	"github.com/coattailcapital/ctc/source/feed"
+	"github.com/coattailcapital/ctc/source/replay"
 )
 
 func main() {
@@ -42,12 +49,18 @@ type state struct {
 	To   time.Time        `json:"to"`
 	Next map[string]int64 `json:"next"` // next aggregate id to fetch
 	Done map[string]bool  `json:"done"`
+	// Seq counts the warehouse commits, the checkpoint sequence of the next one being Seq+1: a
+	// commit that landed before a crash could save this state is recognised and not repeated.
+	Seq int64 `json:"seq,omitempty"`
+	// ID names the download in the warehouse's snapshot summaries.
+	ID string `json:"id,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
 	fs := flag.NewFlagSet("loader", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var symbols, from, to, out, statePath, endpoint string
+	var symbols, from, to, out, statePath, endpoint, warehouse, csvPath string
+	var commitEvery int
 	var weight int
 	var timeout time.Duration
 	fs.StringVar(&symbols, "symbols", "", "comma-separated Binance `symbols`, e.g. BTCUSDT,ETHUSDT")
@@ -55,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.StringVar(&to, "to", "", "end of the range, RFC 3339 `time` (inclusive)")
 	fs.StringVar(&out, "out", "", "NDJSON output `file`")
 	fs.StringVar(&statePath, "state", "", "resume state `file` (created if absent)")
+	fs.StringVar(&csvPath, "csv", "", "convert Binance's public daily aggTrades CSV `file` (data.binance.vision) instead of calling the REST API; -symbols names its one symbol")
+	fs.StringVar(&warehouse, "warehouse", "", "also append the trades to raw_trades in the local Iceberg warehouse in `DIR`")
+	fs.IntVar(&commitEvery, "commit-every", 100, "with -warehouse: commit (and save -state) every `N` pages of 1,000 trades")
 	fs.StringVar(&endpoint, "endpoint", "https://api.binance.com", "REST base `URL`")
 	fs.IntVar(&weight, "weight-limit", 6000, "request weight allowed per minute")
 	fs.DurationVar(&timeout, "timeout", 15*time.Second, "timeout of one HTTP request")
@@ -64,6 +80,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "loader: "+format+"\n", a...)
 		return 1
+	}
+	if csvPath != "" {
+		if symbols == "" || out == "" || strings.Contains(symbols, ",") {
+			fmt.Fprintln(stderr, "loader: -csv needs -out and one symbol in -symbols")
+			return 2
+		}
+		return convertCSV(ctx, csvPath, symbols, out, warehouse, stdout, stderr)
 	}
 	if symbols == "" || from == "" || to == "" || out == "" {
 		fmt.Fprintln(stderr, "loader: -symbols, -from, -to and -out are required")
@@ -81,7 +104,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	if toT.Before(fromT) {
 		return fail("-to is before -from")
 	}
-	st := state{From: fromT, To: toT, Next: map[string]int64{}, Done: map[string]bool{}}
+	if commitEvery < 1 {
+		return fail("-commit-every must be >= 1, got %d", commitEvery)
+	}
+	st := state{From: fromT, To: toT, Next: map[string]int64{}, Done: map[string]bool{},
+		ID: fmt.Sprintf("loader-%d", time.Now().UnixNano())}
 	resuming := false
 	if statePath != "" {
 		if b, err := os.ReadFile(statePath); err == nil {
@@ -116,7 +143,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	h := &binance.History{Endpoint: endpoint, WeightLimit: weight, MaxRetries: 3,
 		Client:  &http.Client{Timeout: timeout},
 		Backoff: feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}}
-	save := func() error {
+	var lake *iceberg.Sink
+	if warehouse != "" {
+		if lake, err = iceberg.Open(ctx, iceberg.Config{Dir: warehouse}); err != nil {
+			return fail("%v", err)
+		}
+		defer lake.Close(context.WithoutCancel(ctx))
+	}
+	pages := 0
+	// save makes the download's progress durable: the NDJSON lines, then the warehouse commit,
+	// then the state, so a crash at any point repeats at most what the state does not cover.
+	save := func(sym string, next int64, force bool) error {
+		pages++
+		if lake != nil && !force && pages%commitEvery != 0 {
+			return nil
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if lake != nil {
+			cp := ctc.Checkpoint{PipelineID: st.ID, Seq: st.Seq + 1, Position: ctc.Position{Partition: sym, Offset: next}}
+			if err := lake.Commit(ctx, cp); err != nil {
+				return err
+			}
+			st.Seq++
+		}
 		if statePath == "" {
 			return nil
 		}
@@ -125,6 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	}
 	span := toT.Sub(fromT)
 	var line []byte
+	var batch ctc.Batch
 	total := 0
 	for _, sym := range strings.Split(symbols, ",") {
 		sym = strings.ToUpper(strings.TrimSpace(strings.ReplaceAll(sym, "-", "")))
@@ -138,18 +190,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		}
 		count := 0
 		err := h.Load(ctx, sym, fromT, toT, resume, func(page []binance.AggTrade, next int64) error {
+			batch.Trades = batch.Trades[:0]
 			for i := range page {
 				line = append(page[i].Trade.AppendJSON(line[:0]), '\n')
 				if _, err := w.Write(line); err != nil {
 					return err
 				}
+				batch.Trades = append(batch.Trades, page[i].Trade)
 			}
-			// The lines must be on disk before the state says they are done.
-			if err := w.Flush(); err != nil {
-				return err
+			if lake != nil {
+				if err := lake.Write(ctx, &batch); err != nil {
+					return err
+				}
 			}
 			st.Next[sym] = next
-			if err := save(); err != nil {
+			if err := save(sym, next, false); err != nil {
 				return err
 			}
 			count += len(page)
@@ -177,7 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 			return fail("%s: %v", sym, err)
 		}
 		st.Done[sym] = true
-		if err := save(); err != nil {
+		if err := save(sym, st.Next[sym], true); err != nil {
 			return fail("%v", err)
 		}
 	}
@@ -225,4 +280,85 @@ func (p *progress) done(n int) {
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// convertCSV writes a public aggTrades CSV file as unified NDJSON (and to raw_trades with a
+// warehouse), decoding it as the replay source does. Lines that do not decode are reported on
+// stderr and counted; they stop nothing.
+func convertCSV(ctx context.Context, path, symbol, out, warehouse string, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "loader: "+format+"\n", a...)
+		return 1
+	}
+	sym := symbol
+	if !strings.Contains(sym, "-") {
+		sym = (*binance.SymbolMap)(nil).Normalize([]byte(sym))
+	}
+	if !strings.Contains(sym, "-") {
+		return fail("cannot tell the quote asset of %q: give it as BASE-QUOTE, e.g. BTC-USDT", symbol)
+	}
+	src, err := replay.Open(path, replay.WithFormat(replay.BinanceCSV), replay.WithInstrument(ctc.Binance, sym))
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer src.Close(ctx)
+	f, err := os.Create(out)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	var lake *iceberg.Sink
+	if warehouse != "" {
+		if lake, err = iceberg.Open(ctx, iceberg.Config{Dir: warehouse}); err != nil {
+			return fail("%v", err)
+		}
+		defer lake.Close(context.WithoutCancel(ctx))
+	}
+	var rec ctc.Record
+	var batch ctc.Batch
+	var line []byte
+	n, bad := 0, 0
+	for {
+		rec.Reset()
+		err := src.Next(ctx, &rec)
+		if errors.Is(err, ctc.ErrEndOfInput) {
+			break
+		}
+		if err != nil {
+			return fail("%v", err)
+		}
+		if rec.Err != nil {
+			bad++
+			fmt.Fprintln(stderr, "loader:", rec.Err)
+			continue
+		}
+		line = append(rec.Trade.AppendJSON(line[:0]), '\n')
+		if _, err := w.Write(line); err != nil {
+			return fail("%v", err)
+		}
+		n++
+		if lake != nil {
+			batch.Trades = append(batch.Trades, rec.Trade)
+			if len(batch.Trades) == 100_000 {
+				if err := lake.Write(ctx, &batch); err != nil {
+					return fail("%v", err)
+				}
+				batch.Trades = batch.Trades[:0]
+			}
+		}
+	}
+	if lake != nil {
+		if err := lake.Write(ctx, &batch); err != nil {
+			return fail("%v", err)
+		}
+		if err := lake.Flush(ctx); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprintf(stdout, "loader: wrote %d trades to %s (%d lines did not decode)\n", n, out, bad)
+	return 0
 }

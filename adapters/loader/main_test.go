@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/source/binance/binancetest"
 )
 
@@ -125,5 +126,65 @@ func TestLoaderProgressBarOnTerminal(t *testing.T) {
 	if !strings.Contains(stderr.String(), "\rBTCUSDT") || !strings.Contains(stderr.String(), "100.0%") ||
 		!strings.Contains(stdout.String(), "wrote 10 trades") || len(lines(t, out)) != 10 {
 		t.Fatalf("stderr %q stdout %q", stderr.String(), stdout.String())
+	}
+}
+
+// With -warehouse the trades land in raw_trades too, and a download interrupted after a commit
+// resumes without committing any trade twice.
+func TestLoaderWarehouseResumesExactlyOnce(t *testing.T) {
+	srv := binancetest.New(t)
+	btc := srv.Skip("BTCUSDT", 2500)
+	dir := t.TempDir()
+	out, state, lake := filepath.Join(dir, "t.ndjson"), filepath.Join(dir, "t.state"), filepath.Join(dir, "lake")
+	from := time.UnixMilli(btc[0].Time).Truncate(time.Second).Format(time.RFC3339)
+	to := time.UnixMilli(btc[len(btc)-1].Time + 60000).Truncate(time.Second).Format(time.RFC3339)
+	args := []string{"-symbols", "BTCUSDT", "-from", from, "-to", to, "-out", out, "-state", state,
+		"-endpoint", srv.URL, "-warehouse", lake, "-commit-every", "1"}
+
+	// The third request is refused: two pages (2,000 trades) are committed, then the run stops.
+	srv.Answer(binancetest.Answer{Status: 400, After: 2})
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, &stdout, &stderr, false); code != 1 {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(context.Background(), args, &stdout, &stderr, false); code != 0 {
+		t.Fatalf("resume: exit %d, stderr %s", code, stderr.String())
+	}
+	sink, err := iceberg.Open(context.Background(), iceberg.Config{Dir: lake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close(context.Background())
+	seen := map[[16]byte]int{}
+	n := 0
+	for batch, err := range sink.ScanTrades(context.Background(), iceberg.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range batch {
+			seen[tr.EventID]++
+			n++
+		}
+	}
+	if n != len(btc) || len(seen) != len(btc) {
+		t.Fatalf("raw_trades holds %d rows, %d distinct trades; want %d once each", n, len(seen), len(btc))
+	}
+}
+
+func TestLoaderConvertsPublicCSV(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "BTCUSDT-aggTrades-2025-01-02.csv")
+	// µs timestamps (2025 on), buyer-maker true means the aggressor sold; one broken line.
+	os.WriteFile(csv, []byte("1,96000.5,0.5,1,1,1735776000000000,true,true\nbroken\n2,96001,0.25,2,3,1735776000500000,false,true\n"), 0o644)
+	out := filepath.Join(dir, "t.ndjson")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-csv", csv, "-symbols", "BTCUSDT", "-out", out, "-warehouse", filepath.Join(dir, "lake")}, &stdout, &stderr, false); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	got := lines(t, out)
+	if len(got) != 2 || got[0]["symbol"] != "BTC-USDT" || got[0]["side"] != "sell" || got[1]["side"] != "buy" ||
+		got[0]["timestamp"] != "2025-01-02T00:00:00.000Z" || !strings.Contains(stderr.String(), "line 2") {
+		t.Fatalf("lines %v, stderr %q", got, stderr.String())
 	}
 }
