@@ -20,7 +20,8 @@ type AlertQuery struct {
 
 // AlertStore is the hot alert store (DESIGN §3.4): the access patterns of the DynamoDB table —
 // newest first by type, by symbol, by type since a time, all — with items expiring at their
-// TTLEpoch. Writes (Sink.Write, which stores a batch's alerts) are idempotent on AlertID.
+// TTLEpoch. Writes (Sink.Write, which stores a batch's alerts) are idempotent on AlertID: an alert
+// written twice is stored once (a store may keep either version, but every query returns the same one).
 // ctctest.TestAlertStore is the conformance suite every implementation passes.
 type AlertStore interface {
 	Sink

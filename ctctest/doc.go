@@ -18,9 +18,20 @@
 //			func(t *testing.T, s ctc.Sink) *ctc.Batch { return readBack(t, s) })
 //	}
 //
+// # Alert stores
+//
+// [TestAlertStore] checks a ctc.AlertStore (the embedded store, the in-memory one, DynamoDB):
+// the access patterns of DESIGN §3.4 — newest first by type, by symbol, by type since a time, all —
+// with Since inclusive, Limit honoured and validated, ties on detected_at broken by alert_id,
+// writes idempotent on alert_id, expired alerts (ttl_epoch at or before the injected clock) never
+// returned, copies kept, and concurrent queries during writes. The store gets the test's clock:
+//
+//	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{},
+//		func(t *testing.T, now func() time.Time) ctc.AlertStore { return memory.NewAlertStore(now) })
+//
 // # Detectors
 //
-// The detector suite checks the laws DESIGN §8 states for any ctc.Detector, built in or user
+// [TestDetector] checks the laws DESIGN §8 states for any ctc.Detector, built in or user
 // written: its streaming output equals a batch oracle, shuffling trades within the allowed lateness
 // changes nothing, snapshot and restore mid-stream change nothing, and neither do random splits of
 // the input into batches. The laws are properties run with pgregory.net/rapid over generated
