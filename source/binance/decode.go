@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	dec "github.com/coattailcapital/ctc/internal/decimal"
 )
 
 // Kind says what a frame was, so that the source can act on the frames that are not trades.
@@ -370,7 +371,7 @@ func decimal(frame []byte, s span) (float64, bool) {
 		return 0, false
 	}
 	b := frame[s.start+1 : s.end-1]
-	if v, ok := fastDecimal(b); ok {
+	if v, ok := dec.Fast(b); ok {
 		return v, v > 0
 	}
 	for _, c := range b {
@@ -588,42 +589,4 @@ func skipWS(frame []byte, i int) int {
 		}
 	}
 	return i
-}
-
-var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
-	1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// fastDecimal parses the plain decimals Binance sends ("0.35280000") when the digits fit in 53 bits
-// and the scale in 22 decimal places: both operands are then exact and one IEEE division rounds
-// correctly, which is the same fast path strconv takes after a slower scan. Anything else
-// (exponents, long mantissas) goes to strconv.
-func fastDecimal(b []byte) (float64, bool) {
-	var mant uint64
-	frac, digits, dot := 0, 0, false
-	end := len(b)
-	if bytes.IndexByte(b, '.') >= 0 {
-		for end > 0 && b[end-1] == '0' {
-			end--
-		}
-	}
-	for _, c := range b[:end] {
-		switch {
-		case c >= '0' && c <= '9':
-			mant = mant*10 + uint64(c-'0')
-			if mant != 0 {
-				digits++
-			}
-			if dot {
-				frac++
-			}
-		case c == '.' && !dot:
-			dot = true
-		default:
-			return 0, false
-		}
-	}
-	if end == 0 || digits > 15 || frac >= len(pow10) {
-		return 0, false
-	}
-	return float64(mant) / pow10[frac], true
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/decimal"
 )
 
 // Kind is what a frame was.
@@ -705,7 +706,7 @@ func parseDecimal(b []byte, s span) (float64, bool) {
 	if !ok || j != len(d) || d[0] == '-' {
 		return 0, false
 	}
-	f, ok := fastFloat(d)
+	f, ok := decimal.Fast(d)
 	if !ok {
 		var err error
 		// Does not allocate: the conversion stays on the stack for up to 32 bytes.
@@ -715,51 +716,6 @@ func parseDecimal(b []byte, s span) (float64, bool) {
 		}
 	}
 	return f, f > 0
-}
-
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// fastFloat is strconv's exact fast path (mantissa < 2^53, |exponent| ≤ 22: one correctly rounded
-// IEEE operation) for plain decimals without an exponent; anything else goes to ParseFloat.
-func fastFloat(d []byte) (float64, bool) {
-	var mant uint64
-	nd, exp := 0, 0
-	frac := false
-	for _, c := range d {
-		switch {
-		case c == '.':
-			frac = true
-		case c-'0' <= 9:
-			if mant == 0 && c == '0' {
-				if frac {
-					exp--
-				}
-				continue
-			}
-			nd++
-			if nd > 19 {
-				return 0, false
-			}
-			mant = mant*10 + uint64(c-'0')
-			if frac {
-				exp--
-			}
-		default:
-			return 0, false
-		}
-	}
-	if mant>>53 != 0 {
-		return 0, false
-	}
-	f := float64(mant)
-	if mant == 0 || exp == 0 {
-		return f, true
-	}
-	if exp < -22 {
-		return 0, false
-	}
-	return f / pow10[-exp], true
 }
 
 // validProduct accepts BASE-QUOTE of letters and digits.
