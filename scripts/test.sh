@@ -21,6 +21,10 @@ step "headless Chromium for the dashboard test"
 bash scripts/ensure-chromium.sh
 export CTC_REQUIRE_CHROMIUM=1
 
+step "AWS emulators (kinesalite, dynalite, s3rver from npm; aws-lambda-rie)"
+bash scripts/ensure-aws-emulators.sh
+export CTC_REQUIRE_AWS_EMULATORS=1
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))
 if [ -n "$unformatted" ]; then
