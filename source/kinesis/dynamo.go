@@ -1,0 +1,241 @@
+package kinesis
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// DefaultStateTable is the DynamoDB table of shard states the deployment creates.
+const DefaultStateTable = "coattail-shard-state"
+
+// DefaultInlineLimit is the largest encoded state kept in the DynamoDB item itself; DynamoDB
+// items are limited to 400 KB.
+const DefaultInlineLimit = 350 << 10
+
+// DynamoConfig configures a DynamoStateStore.
+type DynamoConfig struct {
+	// Client is the DynamoDB client. Required.
+	Client *dynamodb.Client
+	// Table is the state table (partition key shard_key, a string); default DefaultStateTable.
+	Table string
+	// S3 and Bucket, when set, keep states larger than InlineLimit as S3 objects under
+	// Prefix/<shard key>/<version>-<random>.state.gz, the item holding their key. A state holds the detectors'
+	// history, up to an hour of event ids for dedup and the last checkpoint's output, so a busy
+	// shard needs them. The objects of superseded versions are deleted after each save; keep
+	// lifecycle expiry rules off the prefix.
+	S3     *s3.Client
+	Bucket string
+	Prefix string
+	// InlineLimit overrides DefaultInlineLimit (compressed bytes).
+	InlineLimit int
+}
+
+// DynamoStateStore keeps shard states in DynamoDB, one item per shard: shard_key, version, and
+// the gzip-compressed state in state (binary) or, when large, the S3 key of it in state_s3. A save
+// is a PutItem conditional on the version it replaces, so two hosts can never both advance a shard.
+type DynamoStateStore struct {
+	cfg DynamoConfig
+}
+
+var _ StateStore = (*DynamoStateStore)(nil)
+
+// NewDynamoStateStore returns a store on cfg's table. It does not create the table: use
+// CreateStateTable for local use and tests, Terraform on AWS.
+func NewDynamoStateStore(cfg DynamoConfig) (*DynamoStateStore, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("kinesis: DynamoConfig.Client is required")
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultStateTable
+	}
+	if cfg.InlineLimit <= 0 {
+		cfg.InlineLimit = DefaultInlineLimit
+	}
+	if (cfg.S3 == nil) != (cfg.Bucket == "") {
+		return nil, errors.New("kinesis: DynamoConfig needs both S3 and Bucket, or neither")
+	}
+	return &DynamoStateStore{cfg: cfg}, nil
+}
+
+// Load implements StateStore with a strongly consistent read.
+func (s *DynamoStateStore) Load(ctx context.Context, key string) (*ShardState, error) {
+	out, err := s.cfg.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.cfg.Table),
+		Key:            map[string]types.AttributeValue{"shard_key": &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kinesis: load %s from %s: %w", key, s.cfg.Table, err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	var z []byte
+	switch {
+	case out.Item["state"] != nil:
+		b, ok := out.Item["state"].(*types.AttributeValueMemberB)
+		if !ok {
+			return nil, fmt.Errorf("kinesis: %s in %s: state is not binary", key, s.cfg.Table)
+		}
+		z = b.Value
+	case out.Item["state_s3"] != nil:
+		k, ok := out.Item["state_s3"].(*types.AttributeValueMemberS)
+		if !ok || s.cfg.S3 == nil {
+			return nil, fmt.Errorf("kinesis: %s in %s is kept in S3: configure DynamoConfig.S3 and Bucket", key, s.cfg.Table)
+		}
+		obj, err := s.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(k.Value)})
+		if err != nil {
+			return nil, fmt.Errorf("kinesis: load %s from s3://%s/%s: %w", key, s.cfg.Bucket, k.Value, err)
+		}
+		z, err = io.ReadAll(obj.Body)
+		obj.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("kinesis: load %s from s3://%s/%s: %w", key, s.cfg.Bucket, k.Value, err)
+		}
+	default:
+		return nil, fmt.Errorf("kinesis: %s in %s has no state attribute", key, s.cfg.Table)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, fmt.Errorf("kinesis: %s: %w", key, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("kinesis: %s: %w", key, err)
+	}
+	st, err := DecodeState(b)
+	if err != nil {
+		return nil, fmt.Errorf("kinesis: %s: %w", key, err)
+	}
+	if v, err := numberAttr(out.Item["version"]); err != nil || v != st.Version {
+		return nil, fmt.Errorf("kinesis: %s: item version %d does not match its state's %d (%v)", key, v, st.Version, err)
+	}
+	return st, nil
+}
+
+// Save implements StateStore.
+func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState) error {
+	b, err := EncodeState(st)
+	if err != nil {
+		return err
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	item := map[string]types.AttributeValue{
+		"shard_key":  &types.AttributeValueMemberS{Value: key},
+		"version":    &types.AttributeValueMemberN{Value: strconv.FormatInt(st.Version, 10)},
+		"finished":   &types.AttributeValueMemberBOOL{Value: st.Finished},
+		"checkpoint": &types.AttributeValueMemberN{Value: strconv.FormatInt(st.Seq, 10)},
+	}
+	if st.Sequence != "" {
+		item["sequence"] = &types.AttributeValueMemberS{Value: st.Sequence}
+	}
+	var objKey string
+	if z.Len() <= s.cfg.InlineLimit {
+		item["state"] = &types.AttributeValueMemberB{Value: z.Bytes()}
+	} else {
+		if s.cfg.S3 == nil {
+			return fmt.Errorf("kinesis: state of %s is %d bytes compressed, more than a DynamoDB item holds: configure DynamoConfig.S3 and Bucket", key, z.Len())
+		}
+		objKey = s.objectKey(key, st.Version)
+		if _, err := s.cfg.S3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(s.cfg.Bucket), Key: aws.String(objKey), Body: bytes.NewReader(z.Bytes()),
+		}); err != nil {
+			return fmt.Errorf("kinesis: save %s to s3://%s/%s: %w", key, s.cfg.Bucket, objKey, err)
+		}
+		item["state_s3"] = &types.AttributeValueMemberS{Value: objKey}
+	}
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item, ReturnValues: types.ReturnValueAllOld}
+	if st.Version <= 1 {
+		in.ConditionExpression = aws.String("attribute_not_exists(shard_key)")
+	} else {
+		in.ConditionExpression = aws.String("version = :prev")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":prev": &types.AttributeValueMemberN{Value: strconv.FormatInt(st.Version-1, 10)},
+		}
+	}
+	out, err := s.cfg.Client.PutItem(ctx, in)
+	if err != nil {
+		if objKey != "" {
+			s.deleteObject(ctx, objKey)
+		}
+		var cf *types.ConditionalCheckFailedException
+		if errors.As(err, &cf) {
+			return fmt.Errorf("%w: %s is no longer at version %d", ErrConflict, key, st.Version-1)
+		}
+		return fmt.Errorf("kinesis: save %s to %s: %w", key, s.cfg.Table, err)
+	}
+	if old, ok := out.Attributes["state_s3"].(*types.AttributeValueMemberS); ok && s.cfg.S3 != nil {
+		s.deleteObject(ctx, old.Value) // the superseded version's object
+	}
+	return nil
+}
+
+// objectKey names a save's object: unique per attempt, so that a save that loses the race
+// can delete its own object without touching the winner's.
+func (s *DynamoStateStore) objectKey(key string, version int64) string {
+	p := s.cfg.Prefix
+	if p != "" && p[len(p)-1] != '/' {
+		p += "/"
+	}
+	var r [6]byte
+	rand.Read(r[:])
+	return p + key + "/" + strconv.FormatInt(version, 10) + "-" + hex.EncodeToString(r[:]) + ".state.gz"
+}
+
+func (s *DynamoStateStore) deleteObject(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, _ = s.cfg.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)})
+}
+
+func numberAttr(v types.AttributeValue) (int64, error) {
+	n, ok := v.(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, errors.New("not a number")
+	}
+	return strconv.ParseInt(n.Value, 10, 64)
+}
+
+// CreateStateTable creates the shard-state table (on-demand capacity) and waits until it is
+// active; an existing table is left as it is. For local use and tests: on AWS the Terraform in
+// deploy/ creates it.
+func CreateStateTable(ctx context.Context, client *dynamodb.Client, table string) error {
+	if table == "" {
+		table = DefaultStateTable
+	}
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("shard_key"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("shard_key"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("kinesis: create table %s: %w", table, err)
+	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 2*time.Minute); err != nil {
+		return fmt.Errorf("kinesis: table %s did not become active: %w", table, err)
+	}
+	return nil
+}

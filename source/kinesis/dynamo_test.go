@@ -1,0 +1,159 @@
+package kinesis
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/awstest"
+)
+
+func newDynamoStore(t *testing.T, withS3 bool, inline int) *DynamoStateStore {
+	t.Helper()
+	ctx := context.Background()
+	db := awstest.DynamoDBClient(t)
+	table := awstest.Name(t, "state")
+	if err := CreateStateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateStateTable(ctx, db, table); err != nil {
+		t.Fatalf("creating an existing table: %v", err)
+	}
+	cfg := DynamoConfig{Client: db, Table: table, InlineLimit: inline}
+	if withS3 {
+		cfg.S3 = awstest.S3Client(t)
+		cfg.Bucket = awstest.Name(t, "ckpt")
+		if _, err := cfg.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(cfg.Bucket)}); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Prefix = "shard-state"
+	}
+	s, err := NewDynamoStateStore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func sampleState(version int64, payload int) *ShardState {
+	data := make([]byte, payload)
+	rand.Read(data) // incompressible
+	return &ShardState{
+		Version: version, Shard: "shardId-000000000001", Sequence: seqNo(int(version)), Records: version * 10, Seq: version,
+		Ranges: []RangeState{{Range: FullRange, State: &ctc.State{
+			Detectors: map[string][]byte{"whale": {}, "volume_spike": data},
+			Checker:   []byte{1, 2, 3},
+			Stats:     ctc.Stats{Records: 42},
+		}}},
+		Pending: &ctc.Batch{DeadLetters: []ctc.DeadLetter{{Reason: "malformed", Detail: "x", Data: []byte("{")}}},
+	}
+}
+
+func TestDynamoStateStore(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		s3      bool
+		payload int
+	}{{"inline", false, 1000}, {"s3", true, 64 << 10}} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newDynamoStore(t, c.s3, 16<<10)
+			const key = "app/shardId-000000000001"
+			if st, err := s.Load(ctx, key); err != nil || st != nil {
+				t.Fatalf("Load of a new key = %v, %v; want nil, nil", st, err)
+			}
+			if err := s.Save(ctx, key, sampleState(2, c.payload)); !errors.Is(err, ErrConflict) {
+				t.Fatalf("saving version 2 first: %v, want ErrConflict", err)
+			}
+			for v := int64(1); v <= 3; v++ {
+				want := sampleState(v, c.payload)
+				if err := s.Save(ctx, key, want); err != nil {
+					t.Fatalf("save version %d: %v", v, err)
+				}
+				got, err := s.Load(ctx, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+					t.Fatalf("version %d does not round-trip (-saved +loaded):\n%s", v, d)
+				}
+			}
+			if err := s.Save(ctx, key, sampleState(3, c.payload)); !errors.Is(err, ErrConflict) {
+				t.Fatalf("saving over a stale version: %v, want ErrConflict", err)
+			}
+			if c.s3 {
+				// Only the current version's object is left.
+				objs, err := s.cfg.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.cfg.Bucket)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(objs.Contents) != 1 || !strings.HasPrefix(*objs.Contents[0].Key, "shard-state/"+key+"/3-") {
+					var keys []string
+					for _, o := range objs.Contents {
+						keys = append(keys, *o.Key)
+					}
+					t.Fatalf("objects left: %v, want only version 3's", keys)
+				}
+			}
+		})
+	}
+}
+
+func TestDynamoStateStoreTooBigWithoutS3(t *testing.T) {
+	s := newDynamoStore(t, false, 1<<10)
+	err := s.Save(context.Background(), "app/s", sampleState(1, 8<<10))
+	if err == nil || errors.Is(err, ErrConflict) {
+		t.Fatalf("saving a state too big for an item without S3: %v, want an error naming the fix", err)
+	}
+}
+
+// A runner on DynamoDB picks up where another host left it.
+func TestRunnerOnDynamoDB(t *testing.T) {
+	ctx := context.Background()
+	store := newDynamoStore(t, false, 0)
+	sink := newTableSink()
+	cfg := &Config{App: "app", Store: store, NewProcessor: newProc, Sinks: []ctc.Sink{sink}}
+	shard := Shard{ID: "shardId-000000000000", Range: FullRange}
+	recs := []Record{
+		{SequenceNumber: seqNo(1), PartitionKey: "BTC", Data: []byte(`{"event_id":"0b6a0f3c-9f3e-4bb4-8b1e-2f1f3c1d9a01","exchange":"binance","symbol":"BTC-USDT","price":50000,"quantity":3,"side":"buy","timestamp":"2024-01-15T10:00:00Z"}`)},
+		{SequenceNumber: seqNo(2), PartitionKey: "BTC", Data: []byte(`not json`)},
+	}
+	r, err := Open(ctx, cfg, shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Process(recs[:1])
+	if err := r.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(ctx, cfg, shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Sequence() != seqNo(1) {
+		t.Fatalf("reopened at %q, want %q", r2.Sequence(), seqNo(1))
+	}
+	if n := r2.Process(recs); n != 1 {
+		t.Fatalf("processed %d records, want 1 (the first is in the state already)", n)
+	}
+	if err := r2.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The first host, still running, has lost the shard.
+	r.Process(recs[1:])
+	if err := r.Checkpoint(ctx); !errors.Is(err, ErrConflict) {
+		t.Fatalf("checkpoint by the old owner: %v, want ErrConflict", err)
+	}
+	got := sink.of(cfg.Key(shard.ID))
+	if len(got.Trades) != 1 || len(got.DeadLetters) != 1 || len(got.Output.Whales) != 1 {
+		t.Fatalf("committed %d trades, %d dead letters, %d whales; want 1, 1, 1", len(got.Trades), len(got.DeadLetters), len(got.Output.Whales))
+	}
+}
