@@ -1,0 +1,302 @@
+// Command producer puts market trades on a Kinesis stream: the exchanges (or the simulator, or a
+// replay file) through ctc's quality chain into sink/kinesis, valid trades onto the trade stream
+// partitioned by instrument, and what fails quality — malformed, incomplete, invalid records — onto
+// the DLQ stream with its reason (DESIGN §7).
+//
+//	go run ./adapters/producer                                   # the simulator, in real time
+//	go run ./adapters/producer -live -symbols BTC,ETH            # Binance and Coinbase
+//	go run ./adapters/producer -replay trades.ndjson             # a file, as fast as possible
+//	CTC_KINESIS_ENDPOINT=http://127.0.0.1:4567 go run ./adapters/producer -speed 0 -max-trades 10000
+//
+// AWS configuration is the SDK's default chain (environment, shared files, SSO, instance role):
+// the same binary runs against AWS and, with an endpoint override, against kinesalite.
+//
+// # Flags
+//
+// Each flag falls back to an environment variable when not given; a flag on the command line wins.
+//
+//	-stream NAME         CTC_STREAM            trade stream (default coattail-trades)
+//	-dlq-stream NAME     CTC_DLQ_STREAM        dead-letter stream (default coattail-trades-dlq)
+//	-region REGION       AWS_REGION            AWS region (default: the SDK's configuration)
+//	-endpoint URL        CTC_KINESIS_ENDPOINT  Kinesis endpoint override, e.g. a local kinesalite
+//	-sim                                       the seeded market simulator (the default source)
+//	-live                                      Binance and Coinbase WebSockets instead
+//	-symbols LIST        CTC_SYMBOLS           -live: base assets, comma-separated (default BTC,ETH,SOL)
+//	-binance-ws URL, -binance-rest URL, -coinbase-ws URL, -coinbase-rest URL
+//	                                           -live: exchange endpoints (testnets, local servers)
+//	-replay FILE                               unified NDJSON, or Binance aggTrades CSV when FILE ends in .csv
+//	-exchange, -symbol                         -replay of a CSV: its exchange and symbol
+//	-seed N, -speed X, -start TIME             simulator: seed, pace (× real time, 0 = as fast as
+//	                                           possible; default 1), start (default now)
+//	-max-trades N                              stop after N records from the source (0 = no limit)
+//	-batch N                                   records per batch handed to Kinesis (default 500)
+//	-max-attempts N                            attempts per record before it is dead-lettered (default 8)
+//
+// A live run (-live, or the simulator with -speed > 0) stops on Ctrl-C or SIGTERM, writing what it
+// holds first; a bounded one (-replay, -max-trades, the simulator at -speed 0 with -duration) ends
+// with its input. It prints what it sent, dead-lettered and dropped. Exit codes: 0 success (also
+// after Ctrl-C), 1 the run failed or records were dropped, 2 the command line is wrong.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/sink/kinesis"
+	"github.com/coattailcapital/ctc/source/feed"
+	"github.com/coattailcapital/ctc/source/live"
+	"github.com/coattailcapital/ctc/source/replay"
+	"github.com/coattailcapital/ctc/source/sim"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+type options struct {
+	stream, dlq, region, endpoint string
+	useSim, useLive               bool
+	symbols                       string
+	live                          live.Config
+	replay, exchange, symbol      string
+	seed                          int64
+	speed                         float64
+	start                         string
+	duration                      time.Duration
+	maxTrades                     int64
+	batch, maxAttempts            int
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: producer [flags]
+
+Puts trades from the simulator (default), the live exchanges (-live) or a file (-replay) through the
+quality chain onto a Kinesis stream, and records that fail quality onto the DLQ stream.
+Flags fall back to the environment variables named in their description.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.stream, "stream", env("CTC_STREAM", kinesis.DefaultStream), "trade stream `name` (CTC_STREAM)")
+	fs.StringVar(&o.dlq, "dlq-stream", env("CTC_DLQ_STREAM", kinesis.DefaultDLQStream), "dead-letter stream `name` (CTC_DLQ_STREAM)")
+	fs.StringVar(&o.region, "region", os.Getenv("AWS_REGION"), "AWS `region` (AWS_REGION; default: the SDK's configuration)")
+	fs.StringVar(&o.endpoint, "endpoint", os.Getenv("CTC_KINESIS_ENDPOINT"), "Kinesis endpoint `URL` override, e.g. a local kinesalite (CTC_KINESIS_ENDPOINT)")
+	fs.BoolVar(&o.useSim, "sim", false, "read the seeded market simulator (the default)")
+	fs.BoolVar(&o.useLive, "live", false, "read the Binance and Coinbase WebSockets (needs the internet)")
+	fs.StringVar(&o.symbols, "symbols", env("CTC_SYMBOLS", "BTC,ETH,SOL"), "-live: base `assets`, comma-separated: Binance X-USDT and Coinbase X-USD (CTC_SYMBOLS)")
+	fs.StringVar(&o.live.BinanceWS, "binance-ws", live.BinanceWS, "-live: Binance WebSocket base `URL`")
+	fs.StringVar(&o.live.BinanceREST, "binance-rest", live.BinanceREST, "-live: Binance REST base `URL`, for gap repair")
+	fs.StringVar(&o.live.CoinbaseWS, "coinbase-ws", live.CoinbaseWS, "-live: Coinbase Exchange feed `URL`")
+	fs.StringVar(&o.live.CoinbaseREST, "coinbase-rest", live.CoinbaseREST, "-live: Coinbase Exchange REST base `URL`, for gap repair")
+	fs.StringVar(&o.replay, "replay", "", "replay `FILE`: unified NDJSON, or Binance aggTrades CSV when it ends in .csv")
+	fs.StringVar(&o.exchange, "exchange", ctc.Binance, "-replay of a CSV: its exchange")
+	fs.StringVar(&o.symbol, "symbol", "BTC-USDT", "-replay of a CSV: its symbol (BASE-QUOTE)")
+	fs.Int64Var(&o.seed, "seed", 1, "simulator seed")
+	fs.Float64Var(&o.speed, "speed", 1, "simulator pace as a multiple of real time; 0 = as fast as possible")
+	fs.StringVar(&o.start, "start", "", "simulator start, RFC 3339 (default: now)")
+	fs.DurationVar(&o.duration, "duration", 0, "simulator: stop after this much event time (0 = no limit)")
+	fs.Int64Var(&o.maxTrades, "max-trades", 0, "stop after `N` records from the source (0 = no limit)")
+	fs.IntVar(&o.batch, "batch", kinesis.MaxRequestRecords, "records per batch handed to Kinesis")
+	fs.IntVar(&o.maxAttempts, "max-attempts", kinesis.DefaultMaxAttempts, "attempts per record before it is dead-lettered")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q: every option is a flag", fs.Arg(0))
+	case boolCount(o.useSim, o.useLive, o.replay != "") > 1:
+		return o, errors.New("-sim, -live and -replay exclude each other: choose one source")
+	case o.speed < 0:
+		return o, fmt.Errorf("-speed must be >= 0, got %g", o.speed)
+	case o.duration < 0 || o.maxTrades < 0:
+		return o, errors.New("-duration and -max-trades must not be negative")
+	case o.batch < 1:
+		return o, fmt.Errorf("-batch must be >= 1, got %d", o.batch)
+	case o.maxAttempts < 1:
+		return o, fmt.Errorf("-max-attempts must be >= 1, got %d", o.maxAttempts)
+	case o.stream == "" || o.dlq == "" || o.stream == o.dlq:
+		return o, fmt.Errorf("-stream and -dlq-stream must be two different names, got %q and %q", o.stream, o.dlq)
+	}
+	if o.useLive {
+		if o.live.Bases = live.ParseBases(o.symbols); len(o.live.Bases) == 0 {
+			return o, errors.New("-symbols names no asset")
+		}
+	}
+	return o, nil
+}
+
+func boolCount(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "producer:", err)
+		return exitUsage
+	}
+	fail := func(code int, err error) int {
+		fmt.Fprintln(stderr, "producer:", err)
+		return code
+	}
+
+	var loadOpts []func(*config.LoadOptions) error
+	if o.region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(o.region))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return fail(exitFail, fmt.Errorf("AWS configuration: %w", err))
+	}
+	client := awskinesis.NewFromConfig(awsCfg, func(k *awskinesis.Options) {
+		if o.endpoint != "" {
+			k.BaseEndpoint = aws.String(o.endpoint)
+		}
+	})
+	prod, err := kinesis.New(client, kinesis.Config{Stream: o.stream, DLQStream: o.dlq, MaxAttempts: o.maxAttempts})
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+
+	src, liveRun, closeSrc, err := o.source(ctx, stderr)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	defer func() { _ = closeSrc(context.WithoutCancel(ctx)) }()
+	if o.maxTrades > 0 {
+		src = &limited{src: src, left: o.maxTrades}
+	}
+	chain, err := quality.New(quality.Config{})
+	if err != nil {
+		return fail(exitFail, err)
+	}
+	opts := []ctc.Option{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch)}
+	if liveRun {
+		// A live pipeline hands a batch over as soon as its source has nothing more waiting, so a
+		// trade reaches the stream within moments of arriving.
+		opts = append(opts, ctc.WithClock(time.Now))
+	}
+	p, err := ctc.NewPipeline(src, opts...)
+	if err != nil {
+		return fail(exitFail, err)
+	}
+	fmt.Fprintf(stderr, "producer: %s → kinesis stream %s (dead letters: %s)\n", o.describe(), o.stream, o.dlq)
+	runErr := p.Run(ctx)
+	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
+	q, st := chain.Stats(), prod.Stats()
+	fmt.Fprintf(stdout, "producer: %d records, %d sent, %d dead-lettered (%d failed quality), %d duplicates dropped, %d lost; %d requests, %d retried, %d throttled\n",
+		q.Processed, st.Sent, st.DeadLettered, q.Failed, q.Duplicate, st.Dropped, st.Requests, st.Retried, st.ThrottledRecords+st.ThrottledRequests)
+	if runErr != nil && !interrupted {
+		return fail(exitFail, runErr)
+	}
+	if st.Dropped > 0 {
+		return fail(exitFail, fmt.Errorf("%d records were neither put on %s nor dead-lettered", st.Dropped, o.stream))
+	}
+	return exitOK
+}
+
+func (o options) describe() string {
+	switch {
+	case o.useLive:
+		return "Binance and Coinbase (" + strings.Join(o.live.Bases, ",") + ")"
+	case o.replay != "":
+		return "replay of " + o.replay
+	}
+	pace := "as fast as possible"
+	if o.speed > 0 {
+		pace = fmt.Sprintf("at %g× real time", o.speed)
+	}
+	return "simulator " + pace
+}
+
+// source builds the chosen source; live reports whether it runs in processing time.
+func (o options) source(ctx context.Context, stderr io.Writer) (src ctc.Source, liveRun bool, closeFn func(context.Context) error, err error) {
+	noop := func(context.Context) error { return nil }
+	switch {
+	case o.useLive:
+		cfg := o.live
+		cfg.OnGap = func(g feed.Gap) { fmt.Fprintln(stderr, "producer:", g) }
+		s, err := live.New(ctx, cfg)
+		if err != nil {
+			return nil, false, nil, err
+		}
+		return s, true, s.Close, nil
+	case o.replay != "":
+		s, err := replay.Open(o.replay, replay.WithInstrument(o.exchange, o.symbol))
+		if err != nil {
+			return nil, false, nil, err
+		}
+		return s, false, s.Close, nil
+	}
+	start := time.Now().UTC().Truncate(time.Millisecond)
+	if o.start != "" {
+		t, err := time.Parse(time.RFC3339, o.start)
+		if err != nil {
+			return nil, false, nil, fmt.Errorf("-start must be RFC 3339 like 2024-01-15T10:00:00Z, got %q", o.start)
+		}
+		start = t.UTC()
+	}
+	s, err := sim.New(sim.Config{Seed: o.seed, Start: start, Duration: o.duration, Speed: o.speed})
+	if err != nil {
+		return nil, false, nil, err
+	}
+	return s, o.speed > 0, noop, nil
+}
+
+// limited ends a source after a number of records.
+type limited struct {
+	src  ctc.Source
+	left int64
+}
+
+func (l *limited) Next(ctx context.Context, rec *ctc.Record) error {
+	if l.left <= 0 {
+		return ctc.ErrEndOfInput
+	}
+	l.left--
+	return l.src.Next(ctx, rec)
+}
