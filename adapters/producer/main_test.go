@@ -198,10 +198,10 @@ func TestReplayDeadLetters(t *testing.T) {
 	if len(env) != 2 {
 		t.Fatalf("DLQ holds %v, want 2 envelopes", env)
 	}
-	if env[0]["reason"] != "malformed" || env[0]["data"] != `{"event_id":` || env[0]["position"] != "trades.ndjson:2" || env[0]["stream"] != stream {
+	if env[0]["reason"] != "malformed" || env[0]["data"] != `{"event_id":` || env[0]["partition"] != "trades.ndjson" || env[0]["offset"] != float64(2) || env[0]["stream"] != stream {
 		t.Errorf("malformed envelope = %v", env[0])
 	}
-	if env[1]["reason"] != "invalid" || !strings.Contains(env[1]["error_message"].(string), "price") || env[1]["position"] != "trades.ndjson:3" {
+	if env[1]["reason"] != "invalid" || !strings.Contains(env[1]["error_message"].(string), "price") || env[1]["offset"] != float64(3) {
 		t.Errorf("invalid envelope = %v", env[1])
 	}
 	if want := "5 records, 2 sent, 2 dead-lettered (2 failed quality), 1 duplicates dropped, 0 lost"; !strings.Contains(stdout.String(), want) {

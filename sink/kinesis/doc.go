@@ -43,6 +43,20 @@
 // respect to each other: a program that needs per-key order calls from one goroutine, as the
 // pipeline does.
 //
+// # The DLQ stream
+//
+// Every DLQ record is one Envelope object: reason, error_code, error_message, the stream the record
+// was meant for, its partition key or source position, data_bytes and the record itself (JSON
+// records embedded as they are, other bytes as text or base64, oversized ones as a truncated
+// prefix). ParseEnvelope gives back the original bytes, for a consumer of the DLQ or a tool that
+// re-drives it.
+//
+// # Conformance
+//
+// The Producer passes ctctest.TestSink for trades and dead letters (reading them back from the two
+// streams). It implements ctc.Closer, after which calls fail with ErrClosed, and not ctc.Flusher:
+// Write returns only when its records are settled, so there is nothing to flush.
+//
 // # Concurrency
 //
 // A Producer is safe for concurrent use and starts no goroutines; Stats may be read at any time.

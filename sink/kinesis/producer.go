@@ -149,9 +149,24 @@ type Producer struct {
 	client *kinesis.Client
 	cfg    Config
 	n      counters
+	closed atomic.Bool
 }
 
-var _ ctc.Sink = (*Producer)(nil)
+var (
+	_ ctc.Sink   = (*Producer)(nil)
+	_ ctc.Closer = (*Producer)(nil)
+)
+
+// ErrClosed is returned by calls on a closed Producer.
+var ErrClosed = errors.New("kinesis: producer is closed")
+
+// Close makes later calls fail with ErrClosed. A Producer holds nothing to release (the client is
+// the caller's), and Write returns only when its records are settled, so there is nothing to
+// flush. Closing twice is harmless.
+func (p *Producer) Close(ctx context.Context) error {
+	p.closed.Store(true)
+	return nil
+}
 
 // New returns a producer that writes with client.
 func New(client *kinesis.Client, cfg Config) (*Producer, error) {
@@ -210,6 +225,9 @@ func (p *Producer) Write(ctx context.Context, b *ctc.Batch) error {
 }
 
 func (p *Producer) write(ctx context.Context, trades []ctc.Trade, dls []ctc.DeadLetter) error {
+	if err := p.refuse(ctx, len(trades)+len(dls)); err != nil {
+		return err
+	}
 	size := 0
 	for i := range trades {
 		size += 256 + len(trades[i].Exchange) + 2*len(trades[i].Symbol)
@@ -225,7 +243,7 @@ func (p *Producer) write(ctx context.Context, trades []ctc.Trade, dls []ctc.Dead
 	for i := range dls {
 		d := &dls[i]
 		env := Envelope{Reason: string(d.Reason), ErrorMessage: d.Detail, Stream: p.cfg.Stream,
-			Position: d.Position.String(), Data: d.Data}
+			Position: d.Position, Data: d.Data}
 		dead = append(dead, entry{key: dlqKey(string(d.Reason), d.Position.Partition), data: env.appendJSON(nil, p.cfg.MaxRecordBytes)})
 	}
 	return p.send(ctx, recs, dead)
@@ -238,11 +256,30 @@ func (p *Producer) PutRaw(ctx context.Context, records [][]byte, keys []string) 
 	if len(records) != len(keys) {
 		return fmt.Errorf("kinesis: PutRaw needs one key per record, got %d records and %d keys", len(records), len(keys))
 	}
+	if err := p.refuse(ctx, len(records)); err != nil {
+		return err
+	}
 	recs := make([]entry, len(records))
 	for i := range records {
 		recs[i] = entry{key: keys[i], data: records[i]}
 	}
 	return p.send(ctx, recs, nil)
+}
+
+// refuse returns why a call of n records cannot start, counting them as dropped: a closed producer
+// or a context already done. Nothing of such a call is sent.
+func (p *Producer) refuse(ctx context.Context, n int) error {
+	var err error
+	switch {
+	case p.closed.Load():
+		err = ErrClosed
+	case ctx.Err() != nil:
+		err = fmt.Errorf("kinesis: nothing sent: %w", ctx.Err())
+	default:
+		return nil
+	}
+	p.n.dropped.Add(int64(n))
+	return err
 }
 
 // entry is one record on its way: its key and bytes, and why its last attempt failed.

@@ -375,8 +375,8 @@ func TestWriteBatch(t *testing.T) {
 		t.Errorf("stream holds %d records, want the 4 trades", n)
 	}
 	want := []map[string]any{
-		{"reason": "malformed", "error_message": "unexpected end of JSON input", "stream": p.Stream(), "position": "sim:7", "data_bytes": float64(12), "data": `{"event_id":`},
-		{"reason": "invalid", "error_message": "price must be > 0", "stream": p.Stream(), "position": "sim:9", "data_bytes": float64(12), "data": map[string]any{"price": float64(-1)}},
+		{"reason": "malformed", "error_message": "unexpected end of JSON input", "stream": p.Stream(), "partition": "sim", "offset": float64(7), "data_bytes": float64(12), "data": `{"event_id":`},
+		{"reason": "invalid", "error_message": "price must be > 0", "stream": p.Stream(), "partition": "sim", "offset": float64(9), "data_bytes": float64(12), "data": map[string]any{"price": float64(-1)}},
 	}
 	if d := cmp.Diff(want, envelopes(t, tr, p)); d != "" {
 		t.Errorf("DLQ (-want +got):\n%s", d)
