@@ -28,14 +28,17 @@
 //	-exchange, -symbol                         -replay of a CSV: its exchange and symbol
 //	-seed N, -speed X, -start TIME             simulator: seed, pace (× real time, 0 = as fast as
 //	                                           possible; default 1), start (default now)
+//	-duration D                                simulator: stop after D of event time (0 = no limit)
 //	-max-trades N                              stop after N records from the source (0 = no limit)
 //	-batch N                                   records per batch handed to Kinesis (default 500)
 //	-max-attempts N                            attempts per record before it is dead-lettered (default 8)
+//	-grace D                                   on Ctrl-C or SIGTERM, time to put what was read (default 10s)
 //
-// A live run (-live, or the simulator with -speed > 0) stops on Ctrl-C or SIGTERM, writing what it
-// holds first; a bounded one (-replay, -max-trades, the simulator at -speed 0 with -duration) ends
-// with its input. It prints what it sent, dead-lettered and dropped. Exit codes: 0 success (also
-// after Ctrl-C), 1 the run failed or records were dropped, 2 the command line is wrong.
+// A live run (-live, or the simulator with -speed > 0) stops on Ctrl-C or SIGTERM, putting what it
+// holds first (within -grace); a bounded one (-replay, -max-trades, the simulator at -speed 0 with
+// -duration) ends with its input. It prints what it sent, dead-lettered and dropped. Exit codes:
+// 0 success (also after Ctrl-C), 1 the run failed or records were dropped, 2 the command line is
+// wrong.
 package main
 
 import (
@@ -88,6 +91,7 @@ type options struct {
 	duration                      time.Duration
 	maxTrades                     int64
 	batch, maxAttempts            int
+	grace                         time.Duration
 }
 
 func env(name, def string) string {
@@ -133,6 +137,7 @@ Flags:
 	fs.Int64Var(&o.maxTrades, "max-trades", 0, "stop after `N` records from the source (0 = no limit)")
 	fs.IntVar(&o.batch, "batch", kinesis.MaxRequestRecords, "records per batch handed to Kinesis")
 	fs.IntVar(&o.maxAttempts, "max-attempts", kinesis.DefaultMaxAttempts, "attempts per record before it is dead-lettered")
+	fs.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C or SIGTERM, time allowed to put the records already read")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -143,8 +148,8 @@ Flags:
 		return o, errors.New("-sim, -live and -replay exclude each other: choose one source")
 	case o.speed < 0:
 		return o, fmt.Errorf("-speed must be >= 0, got %g", o.speed)
-	case o.duration < 0 || o.maxTrades < 0:
-		return o, errors.New("-duration and -max-trades must not be negative")
+	case o.duration < 0 || o.maxTrades < 0 || o.grace < 0:
+		return o, errors.New("-duration, -max-trades and -grace must not be negative")
 	case o.batch < 1:
 		return o, fmt.Errorf("-batch must be >= 1, got %d", o.batch)
 	case o.maxAttempts < 1:
@@ -197,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			k.BaseEndpoint = aws.String(o.endpoint)
 		}
 	})
-	prod, err := kinesis.New(client, kinesis.Config{Stream: o.stream, DLQStream: o.dlq, MaxAttempts: o.maxAttempts})
+	prod, err := kinesis.New(client, kinesis.Config{Stream: o.stream, DLQStream: o.dlq, MaxAttempts: o.maxAttempts, Grace: o.grace})
 	if err != nil {
 		return fail(exitUsage, err)
 	}
@@ -214,7 +219,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitFail, err)
 	}
-	opts := []ctc.Option{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch)}
+	opts := []ctc.Option{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch), ctc.WithShutdownGrace(o.grace)}
 	if liveRun {
 		// A live pipeline hands a batch over as soon as its source has nothing more waiting, so a
 		// trade reaches the stream within moments of arriving.

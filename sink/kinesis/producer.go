@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -54,6 +55,11 @@ type Config struct {
 	// MaxRecordBytes is the largest record (partition key + data) the stream accepts; default
 	// DefaultMaxRecordBytes (1 MiB). Larger records are dead-lettered at once, never sent.
 	MaxRecordBytes int
+	// Grace lets a call whose context ends while it runs go on for up to Grace to settle the
+	// records it holds, so that a Ctrl-C or SIGTERM between two requests of a batch loses nothing;
+	// default 0: the call stops at once and counts the rest as dropped. A call whose context has
+	// already ended when it starts sends nothing either way.
+	Grace time.Duration
 	// Sleep waits between attempts and must return ctx.Err() when ctx ends first; default a timer.
 	// Tests set it to record the back-off without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -66,8 +72,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.MaxAttempts < 0:
 		return fmt.Errorf("kinesis: MaxAttempts must be >= 1 (0 for the default %d), got %d", DefaultMaxAttempts, c.MaxAttempts)
-	case c.BackoffBase < 0 || c.BackoffCap < 0:
-		return errors.New("kinesis: BackoffBase and BackoffCap must not be negative")
+	case c.BackoffBase < 0 || c.BackoffCap < 0 || c.Grace < 0:
+		return errors.New("kinesis: BackoffBase, BackoffCap and Grace must not be negative")
 	case c.MaxRecordBytes < 0 || c.MaxRecordBytes > 10<<20:
 		return fmt.Errorf("kinesis: MaxRecordBytes must be 1..%d (0 for the default 1 MiB), got %d", 10<<20, c.MaxRecordBytes)
 	case c.Stream != "" && c.Stream == c.DLQStream:
@@ -313,6 +319,11 @@ func dlqKey(reason, partition string) string {
 // send puts recs on the stream and then every failed record, with dead (already envelopes), on the
 // DLQ stream.
 func (p *Producer) send(ctx context.Context, recs, dead []entry) error {
+	if p.cfg.Grace > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = withGrace(ctx, p.cfg.Grace)
+		defer cancel()
+	}
 	var failed []failure
 	err := p.put(ctx, p.cfg.Stream, recs, &failed)
 	for i := range failed {
@@ -341,6 +352,28 @@ func (p *Producer) send(ctx context.Context, recs, dead []entry) error {
 			len(lost), p.cfg.DLQStream, f.reason, f.code, f.msg))
 	}
 	return errors.Join(err, dlqErr)
+}
+
+// withGrace returns a context that ends grace after parent does (with parent's cause), or when
+// the returned function is called.
+func withGrace(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	var timer *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(parent, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, func() { cancel(context.Cause(parent)) })
+	})
+	return ctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(context.Canceled)
+	}
 }
 
 func validKey(k string) bool {

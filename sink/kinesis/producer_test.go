@@ -67,6 +67,7 @@ func TestConfigValidate(t *testing.T) {
 	bad := []kinesis.Config{
 		{MaxAttempts: -1},
 		{BackoffBase: -time.Second},
+		{Grace: -time.Second},
 		{MaxRecordBytes: 11 << 20},
 		{Stream: "x", DLQStream: "x"},
 	}
@@ -415,6 +416,34 @@ func TestContextCancelled(t *testing.T) {
 	}
 	if st := p2.Stats(); st.Dropped != 10 || st.Sent != 0 {
 		t.Errorf("Stats = %+v, want 10 dropped", st)
+	}
+}
+
+// With a grace period, a call whose context ends mid-way still settles every record it holds.
+func TestGraceAfterCancel(t *testing.T) {
+	t.Parallel()
+	tr := newTransport()
+	p, _ := setup(t, tr, 1, kinesis.Config{Grace: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr.mu.Lock()
+	tr.cancelAt, tr.cancel = 1, cancel
+	tr.mu.Unlock()
+	if err := p.Put(ctx, trades(1500)); err != nil {
+		t.Fatalf("Put = %v, want the grace to cover the cancellation", err)
+	}
+	if st := p.Stats(); st.Sent != 1500 || st.Dropped != 0 {
+		t.Errorf("Stats = %+v, want all 1500 sent", st)
+	}
+	if n := len(readAll(t, client(t, tr), p.Stream())); n != 1500 {
+		t.Errorf("stream holds %d records, want 1500", n)
+	}
+	// A call that starts after the context ended sends nothing, grace or not.
+	if err := p.Put(ctx, trades(5)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Put after cancel = %v, want context.Canceled", err)
+	}
+	if st := p.Stats(); st.Dropped != 5 {
+		t.Errorf("Dropped = %d, want 5", st.Dropped)
 	}
 }
 
