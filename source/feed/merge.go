@@ -14,14 +14,22 @@ import (
 // every source has ended; any other error from a source ends it with that error.
 type Merge struct {
 	srcs   []ctc.Source
-	full   chan *ctc.Record
-	free   chan *ctc.Record
+	full   chan *slot
+	free   chan *slot
 	errc   chan error
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	live   int
 	once   sync.Once
 	err    error
+}
+
+// slot is one record in flight between a reader and Next, with bytes of its own: a source's
+// record data is valid only until that source's next Next, which its reader calls while the
+// record still waits in the queue.
+type slot struct {
+	rec ctc.Record
+	buf []byte
 }
 
 var (
@@ -34,10 +42,10 @@ var (
 func NewMerge(srcs ...ctc.Source) *Merge {
 	ctx, cancel := context.WithCancel(context.Background())
 	const depth = 64
-	m := &Merge{srcs: srcs, full: make(chan *ctc.Record, depth), free: make(chan *ctc.Record, depth+len(srcs)),
+	m := &Merge{srcs: srcs, full: make(chan *slot, depth), free: make(chan *slot, depth+len(srcs)),
 		errc: make(chan error, len(srcs)), cancel: cancel, live: len(srcs)}
 	for range depth + len(srcs) {
-		m.free <- new(ctc.Record)
+		m.free <- new(slot)
 	}
 	for _, s := range srcs {
 		m.wg.Go(func() { m.read(ctx, s) })
@@ -47,22 +55,24 @@ func NewMerge(srcs ...ctc.Source) *Merge {
 
 func (m *Merge) read(ctx context.Context, s ctc.Source) {
 	for {
-		var r *ctc.Record
+		var sl *slot
 		select {
-		case r = <-m.free:
+		case sl = <-m.free:
 		case <-ctx.Done():
 			return
 		}
-		r.Reset()
-		if err := s.Next(ctx, r); err != nil {
-			m.free <- r
+		sl.rec = ctc.Record{Data: sl.buf[:0]}
+		if err := s.Next(ctx, &sl.rec); err != nil {
+			m.free <- sl
 			if ctx.Err() == nil {
 				m.errc <- err
 			}
 			return
 		}
+		sl.buf = append(sl.buf[:0], sl.rec.Data...)
+		sl.rec.Data = sl.buf
 		select {
-		case m.full <- r:
+		case m.full <- sl:
 		case <-ctx.Done():
 			return
 		}
@@ -102,12 +112,13 @@ func (m *Merge) Next(ctx context.Context, rec *ctc.Record) error {
 	}
 }
 
-// deliver copies r into the caller's record, reusing its Data storage, and recycles r.
-func (m *Merge) deliver(r, rec *ctc.Record) {
-	data := append(rec.Data[:0], r.Data...)
-	*rec = *r
+// deliver copies the slot's record into the caller's, reusing its Data storage, and recycles
+// the slot.
+func (m *Merge) deliver(sl *slot, rec *ctc.Record) {
+	data := append(rec.Data[:0], sl.rec.Data...)
+	*rec = sl.rec
 	rec.Data = data
-	m.free <- r
+	m.free <- sl
 }
 
 // Close stops the readers and closes every source that is a ctc.Closer.

@@ -99,3 +99,46 @@ func waitGoroutines(t *testing.T, want int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// reusing is a source whose record data points into one buffer it overwrites at every Next, as
+// the exchange sources' does: valid only until the next call.
+type reusing struct {
+	buf  []byte
+	n, i int
+	tag  byte
+}
+
+func (s *reusing) Next(ctx context.Context, rec *ctc.Record) error {
+	if s.i == s.n {
+		return ctc.ErrEndOfInput
+	}
+	s.i++
+	s.buf = append(s.buf[:0], s.tag, byte(s.i))
+	rec.Data = s.buf
+	rec.Position = ctc.Position{Partition: string(s.tag), Offset: int64(s.i)}
+	return nil
+}
+
+// Records wait in the merge's queue while their source is read again; each keeps its own bytes.
+func TestMergeRecordsKeepTheirBytes(t *testing.T) {
+	m := feed.NewMerge(&reusing{n: 200, tag: 'a'}, &reusing{n: 200, tag: 'b'})
+	defer m.Close(context.Background())
+	time.Sleep(10 * time.Millisecond) // let the readers fill the queue
+	var rec ctc.Record
+	for got := 0; ; got++ {
+		err := m.Next(context.Background(), &rec)
+		if errors.Is(err, ctc.ErrEndOfInput) {
+			if got != 400 {
+				t.Fatalf("got %d records, want 400", got)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []byte{rec.Position.Partition[0], byte(rec.Position.Offset)}
+		if string(rec.Data) != string(want) {
+			t.Fatalf("record %v has data %q, want %q", rec.Position, rec.Data, want)
+		}
+	}
+}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
 )
 
 // Record is one Kinesis record as a host received it, from GetRecords or from a Lambda event.
@@ -52,15 +52,10 @@ type Config struct {
 	PartitionKey func(symbol string) string
 }
 
-// Instrument is the partition key of a symbol's trades: its base asset (BTC-USDT and BTC-USD →
-// BTC), so that both exchanges of one instrument share a shard and the spread detector sees them
-// together. A symbol without a dash is its own instrument.
-func Instrument(symbol string) string {
-	if i := strings.IndexByte(symbol, '-'); i > 0 {
-		return symbol[:i]
-	}
-	return symbol
-}
+// Instrument is the partition key the producer (sink/kinesis) writes a symbol's trades under:
+// its base asset (BTC-USDT and BTC-USD → BTC), so that both exchanges of one instrument share a
+// shard and the spread detector sees them together.
+func Instrument(symbol string) string { return sinkkinesis.PartitionKey(symbol) }
 
 // Key is the state key and pipeline id of a shard: App/shard-id.
 func (c *Config) Key(shardID string) string { return c.App + "/" + shardID }
