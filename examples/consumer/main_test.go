@@ -202,7 +202,7 @@ func TestLiveFailsFastWithoutNetwork(t *testing.T) {
 	code, _, stderr := runConsumer(t, "-live", "-addr", "off", "-data", t.TempDir(),
 		"-binance-ws", "ws://127.0.0.1:1", "-binance-rest", "http://127.0.0.1:1", // nothing listens on port 1
 		"-coinbase-ws", "ws://127.0.0.1:1", "-coinbase-rest", "http://127.0.0.1:1")
-	if code != 1 || !strings.Contains(stderr, "-live needs the internet: cannot reach 127.0.0.1:1") {
+	if code != 1 || !strings.Contains(stderr, "-live needs the internet") || !strings.Contains(stderr, "cannot reach 127.0.0.1:1") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	if d := time.Since(start); d > 10*time.Second {

@@ -106,30 +106,9 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 		return nil, err
 	}
 	return &Source{
-		Merge: feed.NewMerge(owned{bns}, owned{cbs}),
+		Merge: feed.NewMerge(bns, cbs),
 		Stats: map[string]func() feed.StatsSnapshot{ctc.Binance: bns.Stats, ctc.Coinbase: cbs.Stats},
 	}, nil
-}
-
-// owned copies each record's Data into the record's own storage before the merge hands it over.
-// A source's Data is valid only until its next Next, and feed.Merge calls Next again on the reading
-// goroutine while the consumer is still copying the previous record: without the copy the
-// WebSocket reader overwrites bytes being read (found by the race detector).
-type owned struct{ ctc.Source }
-
-func (o owned) Next(ctx context.Context, rec *ctc.Record) error {
-	own := rec.Data[:0]
-	err := o.Source.Next(ctx, rec)
-	rec.Data = append(own, rec.Data...)
-	return err
-}
-
-// Close closes the wrapped source when it holds resources.
-func (o owned) Close(ctx context.Context) error {
-	if c, ok := o.Source.(ctc.Closer); ok {
-		return c.Close(ctx)
-	}
-	return nil
 }
 
 // hostsOf returns the host:port of every endpoint, once each.
