@@ -29,6 +29,12 @@ type Shard struct {
 	Parents []string
 	// Range is the shard's HashKeyRange.
 	Range HashRange
+	// ParentsDone asserts that every parent has been processed to its end, for hosts that know it
+	// although the parents' states do not say so: the Lambda event-source mapping delivers a
+	// child's records only after it has delivered all of its parents' records successfully, but
+	// it never tells the function that a parent ended, so the parents' states are never marked
+	// Finished. With it set, Open inherits the parents' states as they are.
+	ParentsDone bool
 }
 
 // Config configures the runners of one application.
@@ -162,7 +168,7 @@ func (r *Runner) inherit(ctx context.Context) error {
 		if ps == nil {
 			continue // never processed here (expired, or read before this application existed)
 		}
-		if !ps.Finished {
+		if !ps.Finished && !r.shard.ParentsDone {
 			return fmt.Errorf("%w: %s, parent of %s", ErrParentsNotFinished, id, r.shard.ID)
 		}
 		for _, rs := range ps.Ranges {
