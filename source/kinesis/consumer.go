@@ -449,6 +449,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 			if h, ok := held[id]; ok {
 				l = h // our own view of our leases is the newest
+			} else if l.Owner == c.owner {
+				l.Owner = "" // ours in the table but given up here (renewals failed): free to take again
 			}
 			eligible = append(eligible, l)
 		}

@@ -318,5 +318,116 @@ func TestConsumerResharding(t *testing.T) {
 	}
 	if c.Stats().Conflicts != 0 {
 		t.Errorf("%d conflicts with one consumer", c.Stats().Conflicts)
+		for _, e := range ev.list() {
+			t.Logf("%s %s %v", e.Kind, e.Shard, e.Err)
+		}
+	}
+}
+
+// owners counts the unfinished leases each consumer holds, as the lease table says.
+func (f *fixture) owners() map[string]int {
+	f.t.Helper()
+	ls, err := f.leases.List(context.Background(), f.app)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, l := range ls {
+		if !l.Finished && l.Owner != "" {
+			out[l.Owner]++
+		}
+	}
+	return out
+}
+
+// Two consumers split the shards evenly; when one stops, the other takes its shards over, and
+// every trade is committed exactly once.
+func TestConsumersShareShards(t *testing.T) {
+	f := newFixture(t, 5)
+	all := simTrades(t, 20, 1)
+	half := len(all) / 2
+	put(t, f.kc, f.stream, all[:half])
+	cfgA, cfgB := f.config(f.kc, &events{}), f.config(f.kc, &events{})
+	cfgA.Owner, cfgB.Owner = "a", "b"
+	a, stopA := run(t, cfgA)
+	awstest.Wait(t, 20*time.Second, "a to hold every lease", func() bool { return f.owners()["a"] == 5 })
+	b, stopB := run(t, cfgB)
+	awstest.Wait(t, 30*time.Second, "a and b to split the shards 3/2", func() bool {
+		o := f.owners()
+		return o["a"]+o["b"] == 5 && o["a"] >= 2 && o["b"] >= 2
+	})
+	f.waitTrades(half, 60*time.Second)
+	if a.Stats().Records == 0 || b.Stats().Records == 0 {
+		t.Errorf("records read: a %d, b %d; want both > 0", a.Stats().Records, b.Stats().Records)
+	}
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	awstest.Wait(t, 20*time.Second, "a to take b's shards", func() bool { return f.owners()["a"] == 5 })
+	put(t, f.kc, f.stream, all[half:])
+	f.waitTrades(len(all), 60*time.Second)
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	f.tables.check(t, all)
+}
+
+// A lease taken by another consumer stops the shard; a state saved by another owner stops it
+// without committing more; in both cases the shard resumes from its last saved state, and
+// nothing is committed twice.
+func TestConsumerLeaseLossAndConflict(t *testing.T) {
+	f := newFixture(t, 1)
+	all := simTrades(t, 20, 1)
+	third := len(all) / 3
+	put(t, f.kc, f.stream, all[:third])
+	var ev events
+	cfg := f.config(f.kc, &ev)
+	cfg.Owner = "a"
+	c, stop := run(t, cfg)
+	f.waitTrades(third, 60*time.Second)
+	ctx := context.Background()
+
+	// A thief takes the lease and never renews it: a loses the shard, and takes it back once the
+	// thief's lease expires.
+	ls, err := f.leases.List(ctx, f.app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err = f.leases.Acquire(ctx, ls[0], "thief", time.Now()); !errors.Is(err, ErrLeaseLost) {
+			break
+		}
+		if ls, err = f.leases.List(ctx, f.app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	awstest.Wait(t, 10*time.Second, "a to see the lease lost", func() bool { return ev.count(EventLost) == 1 })
+	awstest.Wait(t, 10*time.Second, "a to take the expired lease back", func() bool { return f.owners()["a"] == 1 })
+	put(t, f.kc, f.stream, all[third:2*third])
+	f.waitTrades(2*third, 60*time.Second)
+
+	// Another owner saves the shard's state (as a consumer that took the shard over would): a's
+	// next checkpoint conflicts, and a reopens the shard from that state.
+	key := cfg.Runner.Key("shardId-000000000000")
+	st, err := f.store.Load(ctx, key)
+	if err != nil || st == nil {
+		t.Fatalf("state of %s: %v, %v", key, st, err)
+	}
+	st.Version++
+	if err := f.store.Save(ctx, key, st); err != nil {
+		t.Fatal(err)
+	}
+	put(t, f.kc, f.stream, all[2*third:])
+	awstest.Wait(t, 10*time.Second, "a's checkpoint to conflict", func() bool { return c.Stats().Conflicts >= 1 })
+	f.waitTrades(len(all), 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	f.tables.check(t, all)
+	if n := ev.count(EventOpened); n < 3 {
+		t.Errorf("the shard opened %d times, want >= 3 (start, after the lost lease, after the conflict)", n)
 	}
 }
