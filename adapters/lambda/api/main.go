@@ -1,0 +1,42 @@
+// Command api is the API Lambda: API Gateway HTTP API events (payload 2.0) served by the same
+// net/http handler as the local server (api.New), reading the DynamoDB alert store. Built as
+// bootstrap for provided.al2023 (scripts/build-lambdas.sh); configured by the environment
+// variables of package awsenv: CTC_ALERTS_TABLE, CTC_AGGREGATES_TABLE, CTC_CORS_ORIGINS,
+// AWS_REGION (CTC_DYNAMODB_ENDPOINT for a local DynamoDB).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/coattailcapital/ctc/adapters/lambda/internal/apigw"
+	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
+	"github.com/coattailcapital/ctc/api"
+	"github.com/coattailcapital/ctc/sink/dynamodb"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	h, err := handler(context.Background(), awsenv.FromEnv(os.Getenv), log)
+	if err != nil {
+		log.Error("api: cannot start", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(apigw.Handler(h))
+}
+
+func handler(ctx context.Context, e awsenv.Env, log *slog.Logger) (http.Handler, error) {
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	store, err := dynamodb.New(e.DynamoDB(cfg), dynamodb.Config{AlertsTable: e.AlertsTable, AggregatesTable: e.AggregatesTable})
+	if err != nil {
+		return nil, err
+	}
+	return api.New(api.Config{Store: store, CORSOrigins: e.CORSOrigins, Logger: log})
+}

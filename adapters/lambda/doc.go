@@ -1,0 +1,14 @@
+// Package lambda holds ctc's AWS Lambda functions, each a main package built as bootstrap for the
+// provided.al2023 runtime (scripts/build-lambdas.sh: linux/arm64, -tags lambda.norpc):
+//
+//	api/     API Gateway HTTP API (payload 2.0) → the same net/http handler as the local server
+//	         (internal/apigw converts the events), reading the DynamoDB alert store
+//	stream/  Kinesis event-source mapping → per-shard kinesis.Runners with state in DynamoDB →
+//	         DynamoDB alert store + Iceberg, failures as BatchItemFailures (internal/streamfn)
+//	batch/   the Step Functions tasks, chosen by the input's "task" field: historical_load,
+//	         reprocess, reprocess_status, quality_check, catalog_update (internal/batchfn)
+//
+// Every function reads its configuration from environment variables (internal/awsenv). The
+// adapters are thin: their logic lives in the internal library packages, which the tests of this
+// package exercise through the built binaries under the Lambda Runtime Interface Emulator.
+package lambda

@@ -1,0 +1,228 @@
+package lambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	kin "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/sink/dynamodb"
+	"github.com/coattailcapital/ctc/source/kinesis"
+)
+
+var bin string // the folder of the built bootstraps
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "ctc-lambda-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = d
+	code := awstest.Main(m)
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+var builds sync.Map // function name → *buildOnce
+
+type buildOnce struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// bootstrap builds ./<fn> as a Lambda bootstrap for this machine (once per test binary).
+func bootstrap(t testing.TB, fn string) string {
+	t.Helper()
+	v, _ := builds.LoadOrStore(fn, &buildOnce{})
+	b := v.(*buildOnce)
+	b.once.Do(func() {
+		b.path = filepath.Join(bin, fn, "bootstrap")
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", b.path, "./"+fn)
+		cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("build %s: %v\n%s", fn, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// awsEnv is the environment of a function using the emulators.
+func awsEnv(t testing.TB, extra ...string) []string {
+	env := []string{
+		"AWS_REGION=" + awstest.Region,
+		"AWS_ACCESS_KEY_ID=" + awstest.S3AccessKey, "AWS_SECRET_ACCESS_KEY=" + awstest.S3SecretKey,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"CTC_DYNAMODB_ENDPOINT=" + awstest.DynamoDB(t).URL,
+		"CTC_KINESIS_ENDPOINT=" + awstest.Kinesis(t).URL,
+	}
+	return append(env, extra...)
+}
+
+func invoke(t testing.TB, l *awstest.Lambda, event any, resp any) {
+	t.Helper()
+	b, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := l.Invoke(ctx, b)
+	if err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	if err := json.Unmarshal(out, resp); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+}
+
+// tables creates the DynamoDB alert and aggregate tables and returns their store.
+func tables(t testing.TB) (*dynamodb.Store, dynamodb.Config) {
+	t.Helper()
+	c := awstest.DynamoDBClient(t)
+	cfg := dynamodb.Config{AlertsTable: awstest.Name(t, "alerts"), AggregatesTable: awstest.Name(t, "aggs")}
+	if err := dynamodb.CreateTables(context.Background(), c, cfg); err != nil {
+		t.Fatal(err)
+	}
+	s, err := dynamodb.New(c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, cfg
+}
+
+func stateTable(t testing.TB) string {
+	t.Helper()
+	name := awstest.Name(t, "state")
+	if err := kinesis.CreateStateTable(context.Background(), awstest.DynamoDBClient(t), name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// shardRecords is what GetRecords returned for one shard, as the event-source mapping sees it.
+type shardRecords struct {
+	shard string
+	recs  []types.Record
+}
+
+// putAndRead puts trades on a new stream of n shards with PutRecords (partition key: the
+// instrument, as the producer writes them) and reads every shard back with GetRecords.
+func putAndRead(t testing.TB, trades []ctc.Trade, n int32) (arn string, shards []shardRecords) {
+	t.Helper()
+	ctx := context.Background()
+	c := awstest.KinesisClient(t)
+	name := awstest.Name(t, "trades")
+	if _, err := c.CreateStream(ctx, &kin.CreateStreamInput{StreamName: &name, ShardCount: &n}); err != nil {
+		t.Fatal(err)
+	}
+	awstest.Wait(t, 10*time.Second, "stream "+name, func() bool {
+		out, err := c.DescribeStreamSummary(ctx, &kin.DescribeStreamSummaryInput{StreamName: &name})
+		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			arn = aws.ToString(out.StreamDescriptionSummary.StreamARN)
+			return true
+		}
+		return false
+	})
+	for len(trades) > 0 {
+		k := min(len(trades), 500)
+		entries := make([]types.PutRecordsRequestEntry, k)
+		for i := range entries {
+			entries[i] = types.PutRecordsRequestEntry{Data: trades[i].AppendJSON(nil),
+				PartitionKey: aws.String(kinesis.Instrument(trades[i].Symbol))}
+		}
+		out, err := c.PutRecords(ctx, &kin.PutRecordsInput{StreamName: &name, Records: entries})
+		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+			t.Fatalf("PutRecords: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
+		}
+		trades = trades[k:]
+	}
+	ls, err := c.ListShards(ctx, &kin.ListShardsInput{StreamName: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range ls.Shards {
+		it, err := c.GetShardIterator(ctx, &kin.GetShardIteratorInput{StreamName: &name, ShardId: sh.ShardId,
+			ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sr := shardRecords{shard: aws.ToString(sh.ShardId)}
+		for iter := it.ShardIterator; iter != nil; {
+			res, err := c.GetRecords(ctx, &kin.GetRecordsInput{ShardIterator: iter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sr.recs = append(sr.recs, res.Records...)
+			if len(res.Records) == 0 {
+				break
+			}
+			iter = res.NextShardIterator
+		}
+		shards = append(shards, sr)
+	}
+	return arn, shards
+}
+
+// kinesisEvent wraps records of one shard as the event-source mapping does.
+func kinesisEvent(arn, shard string, recs []types.Record) events.KinesisEvent {
+	var ev events.KinesisEvent
+	for _, r := range recs {
+		ev.Records = append(ev.Records, events.KinesisEventRecord{
+			AwsRegion: awstest.Region, EventID: shard + ":" + aws.ToString(r.SequenceNumber),
+			EventName: "aws:kinesis:record", EventSource: "aws:kinesis", EventSourceArn: arn, EventVersion: "1.0",
+			InvokeIdentityArn: "arn:aws:iam::000000000000:role/ctc-stream",
+			Kinesis: events.KinesisRecord{
+				ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: aws.ToTime(r.ApproximateArrivalTimestamp)},
+				Data:                        r.Data, PartitionKey: aws.ToString(r.PartitionKey),
+				SequenceNumber: aws.ToString(r.SequenceNumber), KinesisSchemaVersion: "1.0",
+			},
+		})
+	}
+	return ev
+}
+
+// marketTrades are n trades, three seconds apart, ending an hour before now (so that their alerts
+// are live in the hot store): BTC on Binance and Coinbase with a spread of about 0.8 %, ETH on
+// Binance, and a whale every 37th trade.
+func marketTrades(n int) []ctc.Trade {
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute).Add(-time.Duration(n) * 3 * time.Second)
+	syms := []struct {
+		ex, sym string
+		price   float64
+	}{{ctc.Binance, "BTC-USDT", 50_000}, {ctc.Coinbase, "BTC-USD", 50_400}, {ctc.Binance, "ETH-USDT", 3_000}}
+	out := make([]ctc.Trade, n)
+	for i := range out {
+		s := syms[i%len(syms)]
+		q := 0.5 + float64(i%5)*0.1
+		if i%37 == 0 {
+			q = 40
+		}
+		side := ctc.Buy
+		if i%2 == 1 {
+			side = ctc.Sell
+		}
+		ts := base.Add(time.Duration(i) * 3 * time.Second)
+		out[i] = ctc.Trade{EventID: ctc.NewEventIDInt(s.ex, s.sym, int64(i)), Exchange: s.ex, Symbol: s.sym,
+			Price: s.price + float64(i%7), Quantity: q, Side: side, Timestamp: ts, IngestionTimestamp: ts.Add(time.Second)}
+		out[i].QuoteVolume = out[i].Price * out[i].Quantity
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package lambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/sink/dynamodb"
+	"github.com/coattailcapital/ctc/sink/iceberg"
+)
+
+// oracle runs each shard's records, in order, through one plain processor, as the consumer does:
+// the alert ids and the number of trades that pass.
+func oracle(t *testing.T, shards []shardRecords) (alerts []uuid.UUID, trades int) {
+	t.Helper()
+	for _, sh := range shards {
+		chain, err := quality.New(quality.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := detect.DefaultThresholds().Detectors()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := ctc.NewProcessor(ctc.WithChecker(chain), ctc.WithDetectors(ds...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range sh.recs {
+			p.Process(&ctc.Record{Data: r.Data})
+		}
+		var b ctc.Batch
+		p.Take(&b)
+		for _, a := range b.Output.Alerts {
+			alerts = append(alerts, a.AlertID)
+		}
+		trades += len(b.Trades)
+	}
+	slices.SortFunc(alerts, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	return alerts, trades
+}
+
+// streamRun is one stream Lambda with tables and a warehouse of its own.
+type streamRun struct {
+	l     *awstest.Lambda
+	store *dynamodb.Store
+	dir   string
+}
+
+func startStream(t *testing.T, extra ...string) *streamRun {
+	store, cfg := tables(t)
+	r := &streamRun{store: store, dir: t.TempDir()}
+	env := awsEnv(t, append([]string{
+		"CTC_ALERTS_TABLE=" + cfg.AlertsTable, "CTC_AGGREGATES_TABLE=" + cfg.AggregatesTable,
+		"CTC_STATE_TABLE=" + stateTable(t), "CTC_CATALOG=sql", "CTC_WAREHOUSE=" + r.dir,
+	}, extra...)...)
+	r.l = awstest.StartLambda(t, bootstrap(t, "stream"), env...)
+	return r
+}
+
+func (r *streamRun) deliver(t *testing.T, ev events.KinesisEvent) events.KinesisEventResponse {
+	t.Helper()
+	var resp events.KinesisEventResponse
+	invoke(t, r.l, ev, &resp)
+	return resp
+}
+
+// check compares what the run stored with the oracle's alerts and trade count.
+func (r *streamRun) check(t *testing.T, wantAlerts []uuid.UUID, wantTrades int) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := r.store.QueryAlerts(ctx, ctc.AlertQuery{Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]uuid.UUID, len(got))
+	for i, a := range got {
+		ids[i] = a.AlertID
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	if d := cmp.Diff(wantAlerts, ids); d != "" {
+		t.Errorf("alerts in DynamoDB differ from the consumer's (-want +got):\n%s", d)
+	}
+	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close(ctx)
+	n := 0
+	for b, err := range lake.ScanTrades(ctx, iceberg.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(b)
+	}
+	if n != wantTrades {
+		t.Errorf("raw_trades has %d rows, want %d (each passed trade once)", n, wantTrades)
+	}
+	alerts, err := lake.ScanAlerts(ctx, iceberg.AnomalyAlerts, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lakeIDs := make([]uuid.UUID, len(alerts))
+	for i, a := range alerts {
+		lakeIDs[i] = a.AlertID
+	}
+	slices.SortFunc(lakeIDs, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	if d := cmp.Diff(wantAlerts, lakeIDs); d != "" {
+		t.Errorf("anomaly_alerts differ from the consumer's alerts (-want +got):\n%s", d)
+	}
+}
+
+// Records read from kinesalite, delivered by the built stream Lambda under the emulator, give the
+// consumer's alerts in DynamoDB and Iceberg — delivered whole, or split into batches with a
+// batch delivered twice and one delivered again from further back.
+func TestStreamLambda(t *testing.T) {
+	arn, shards := putAndRead(t, marketTrades(600), 2)
+	wantAlerts, wantTrades := oracle(t, shards)
+	if len(wantAlerts) < 10 || len(wantAlerts) >= 200 {
+		t.Fatalf("the test market gives %d alerts; want between 10 and 200", len(wantAlerts))
+	}
+	t.Logf("%d shards, %d trades pass, %d alerts", len(shards), wantTrades, len(wantAlerts))
+
+	t.Run("whole", func(t *testing.T) {
+		r := startStream(t)
+		for _, sh := range shards {
+			if resp := r.deliver(t, kinesisEvent(arn, sh.shard, sh.recs)); len(resp.BatchItemFailures) > 0 {
+				t.Fatalf("failures: %+v", resp.BatchItemFailures)
+			}
+		}
+		r.check(t, wantAlerts, wantTrades)
+	})
+
+	t.Run("split and retried", func(t *testing.T) {
+		r := startStream(t)
+		calls := 0
+		defer func() { t.Logf("%d invocations", calls) }()
+		for _, sh := range shards {
+			recs := sh.recs
+			sizes := []int{1, 17, 50, 3, 100, 29}
+			for i, pos := 0, 0; pos < len(recs); i++ {
+				end := min(len(recs), pos+sizes[i%len(sizes)])
+				batches := [][]types.Record{recs[pos:end]}
+				switch i % 4 {
+				case 1: // the mapping retries a batch that succeeded (its response was lost)
+					batches = append(batches, recs[pos:end])
+				case 2: // it delivers again from further back
+					batches = append(batches, recs[max(0, pos-7):end])
+				}
+				for _, b := range batches {
+					calls++
+					if resp := r.deliver(t, kinesisEvent(arn, sh.shard, b)); len(resp.BatchItemFailures) > 0 {
+						t.Fatalf("failures: %+v", resp.BatchItemFailures)
+					}
+				}
+				pos = end
+			}
+		}
+		r.check(t, wantAlerts, wantTrades)
+	})
+
+	t.Run("state table missing", func(t *testing.T) {
+		r := startStream(t, "CTC_STATE_TABLE="+awstest.Name(t, "missing"))
+		sh := shards[0]
+		resp := r.deliver(t, kinesisEvent(arn, sh.shard, sh.recs[:20]))
+		want := []events.KinesisBatchItemFailure{{ItemIdentifier: aws.ToString(sh.recs[0].SequenceNumber)}}
+		if d := cmp.Diff(want, resp.BatchItemFailures); d != "" {
+			t.Fatalf("BatchItemFailures (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("not a kinesis event", func(t *testing.T) {
+		r := startStream(t)
+		ev := kinesisEvent(arn, shards[0].shard, shards[0].recs[:1])
+		ev.Records[0].EventID = "no-colon"
+		b, _ := json.Marshal(ev)
+		out, err := r.l.Invoke(context.Background(), b)
+		if err == nil && !strings.Contains(string(out), "eventID") {
+			t.Fatalf("a malformed event was accepted: %s", out)
+		}
+	})
+}
