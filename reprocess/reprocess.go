@@ -49,6 +49,9 @@ type Config struct {
 type Report struct {
 	RunID  string
 	Trades int64
+	// Quality holds the quality chain's counters over the trades read: a table holding a trade
+	// twice (a load committed twice) shows as duplicates and a lower score.
+	Quality quality.Stats
 	// Original and Reprocessed count alerts by type.
 	Original, Reprocessed map[ctc.AlertType]int
 	// OnlyOriginal and OnlyReprocessed are the alerts (by alert_id) found by one side only;
@@ -123,7 +126,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, fmt.Errorf("reprocess: read anomaly_alerts: %w", err)
 	}
 	r := Compare(original, found)
-	r.RunID, r.Trades = c.RunID, total
+	r.RunID, r.Trades, r.Quality = c.RunID, total, chain.Stats()
 	return r, nil
 }
 

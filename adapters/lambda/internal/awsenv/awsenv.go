@@ -22,6 +22,7 @@
 //	CTC_DYNAMODB_ENDPOINT          local emulators: when set, the service's endpoint URL (S3 then
 //	CTC_KINESIS_ENDPOINT           uses path-style addressing)
 //	CTC_S3_ENDPOINT
+//	CTC_BINANCE_ENDPOINT           the batch Lambda's Binance REST base URL (default https://api.binance.com)
 //
 // Credentials come from the SDK's default chain (the function's role on AWS).
 //
@@ -77,6 +78,7 @@ type Env struct {
 	Region                            string
 	DynamoDBEndpoint, KinesisEndpoint string
 	S3Endpoint                        string
+	Binance                           string
 }
 
 // FromEnv reads the variables with getenv (os.Getenv in a Lambda), applying the defaults.
@@ -106,6 +108,7 @@ func FromEnv(getenv func(string) string) Env {
 		DynamoDBEndpoint: or("CTC_DYNAMODB_ENDPOINT", ""),
 		KinesisEndpoint:  or("CTC_KINESIS_ENDPOINT", ""),
 		S3Endpoint:       or("CTC_S3_ENDPOINT", ""),
+		Binance:          or("CTC_BINANCE_ENDPOINT", "https://api.binance.com"),
 	}
 	for _, o := range strings.Split(getenv("CTC_CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -1,0 +1,38 @@
+package batchfn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
+	"github.com/coattailcapital/ctc/sink/iceberg"
+)
+
+// FromEnv builds the batch Lambda's handler from the environment (package awsenv): the Iceberg
+// catalog of CTC_CATALOG (opened here, once per container), Binance at CTC_BINANCE_ENDPOINT, and
+// EMF metrics on metrics (os.Stdout). close releases the catalog.
+func FromEnv(ctx context.Context, e awsenv.Env, metrics io.Writer, log *slog.Logger) (h *Handler, close func() error, err error) {
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	em, err := e.Metrics(metrics)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, closeCat, err := e.OpenCatalog(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	lake := e.LakeConfig(cat)
+	h, err = New(Config{
+		Lake:    func(ctx context.Context) (*iceberg.Sink, error) { return iceberg.Open(ctx, lake) },
+		Binance: e.Binance, Metrics: em, Log: log,
+	})
+	if err != nil {
+		return nil, nil, errors.Join(err, closeCat())
+	}
+	return h, closeCat, nil
+}
