@@ -3,6 +3,7 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,10 +12,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/internal/awstest"
 	"github.com/coattailcapital/ctc/quality"
@@ -57,18 +60,50 @@ func oracle(t *testing.T, shards []shardRecords) (alerts []uuid.UUID, trades int
 type streamRun struct {
 	l     *awstest.Lambda
 	store *dynamodb.Store
-	dir   string
+	lake  awsenv.Env // where its Iceberg tables are
 }
 
+// startStream starts a stream Lambda on new tables and a new local warehouse; extra
+// variables override.
 func startStream(t *testing.T, extra ...string) *streamRun {
 	store, cfg := tables(t)
-	r := &streamRun{store: store, dir: t.TempDir()}
-	env := awsEnv(t, append([]string{
+	r := &streamRun{store: store}
+	vars := append([]string{
 		"CTC_ALERTS_TABLE=" + cfg.AlertsTable, "CTC_AGGREGATES_TABLE=" + cfg.AggregatesTable,
-		"CTC_STATE_TABLE=" + stateTable(t), "CTC_CATALOG=sql", "CTC_WAREHOUSE=" + r.dir,
-	}, extra...)...)
-	r.l = awstest.StartLambda(t, bootstrap(t, "stream"), env...)
+		"CTC_STATE_TABLE=" + stateTable(t), "CTC_CATALOG=sql", "CTC_WAREHOUSE=" + t.TempDir(),
+	}, extra...)
+	r.lake = awsenv.FromEnv(func(k string) string {
+		v := ""
+		for _, kv := range vars {
+			if name, val, _ := strings.Cut(kv, "="); name == k {
+				v = val
+			}
+		}
+		return v
+	})
+	r.lake.Region = awstest.Region
+	r.l = awstest.StartLambda(t, bootstrap(t, "stream"), awsEnv(t, vars...)...)
 	return r
+}
+
+// openLake opens the run's warehouse as the Lambda does.
+func (r *streamRun) openLake(t *testing.T) *iceberg.Sink {
+	t.Helper()
+	ctx := context.Background()
+	// The function's credentials come from its environment; the test's S3 reads from here.
+	t.Setenv("AWS_ACCESS_KEY_ID", awstest.S3AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", awstest.S3SecretKey)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cat, closeCat, err := r.lake.OpenCatalog(ctx, aws.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeCat() })
+	lake, err := iceberg.Open(ctx, r.lake.LakeConfig(cat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lake
 }
 
 func (r *streamRun) deliver(t *testing.T, ev events.KinesisEvent) events.KinesisEventResponse {
@@ -94,10 +129,7 @@ func (r *streamRun) check(t *testing.T, wantAlerts []uuid.UUID, wantTrades int) 
 	if d := cmp.Diff(wantAlerts, ids); d != "" {
 		t.Errorf("alerts in DynamoDB differ from the consumer's (-want +got):\n%s", d)
 	}
-	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: r.dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lake := r.openLake(t)
 	defer lake.Close(ctx)
 	n := 0
 	for b, err := range lake.ScanTrades(ctx, iceberg.ScanOptions{}) {
@@ -170,6 +202,32 @@ func TestStreamLambda(t *testing.T) {
 			}
 		}
 		r.check(t, wantAlerts, wantTrades)
+	})
+
+	// The deployment's layout: the warehouse on S3 (s3rver here; the catalog a SQL one, as Glue
+	// cannot run locally) and large shard states in the raw bucket.
+	t.Run("s3 warehouse", func(t *testing.T) {
+		bucket := awstest.Name(t, "lake")
+		if _, err := awstest.S3Client(t).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+			t.Fatal(err)
+		}
+		r := startStream(t, "CTC_WAREHOUSE=s3://"+bucket+"/warehouse", "CTC_CATALOG_URI="+filepath.Join(t.TempDir(), "catalog.db"),
+			"CTC_S3_ENDPOINT="+awstest.S3(t).URL, "CTC_RAW_BUCKET="+bucket)
+		for _, sh := range shards {
+			for pos := 0; pos < len(sh.recs); pos += 150 {
+				if resp := r.deliver(t, kinesisEvent(arn, sh.shard, sh.recs[pos:min(len(sh.recs), pos+150)])); len(resp.BatchItemFailures) > 0 {
+					t.Fatalf("failures: %+v", resp.BatchItemFailures)
+				}
+			}
+		}
+		r.check(t, wantAlerts, wantTrades)
+		tbl, err := r.openLake(t).Table(context.Background(), iceberg.RawTrades)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc := tbl.Location(); !strings.HasPrefix(loc, "s3://"+bucket+"/warehouse/") {
+			t.Fatalf("raw_trades is at %s, not in the S3 warehouse", loc)
+		}
 	})
 
 	t.Run("state table missing", func(t *testing.T) {
