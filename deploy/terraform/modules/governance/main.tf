@@ -1,0 +1,209 @@
+# Who may use the stack from outside it: the producer's role (write-only to the trade stream and
+# its DLQ), and the analyst role (seed ADR-005: MFA, Athena through a dedicated workgroup, Lake
+# Formation SELECT/DESCRIBE on the Glue database's tables, read-only on the processed bucket).
+
+variable "project" {
+  description = "Name prefix."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region."
+  type        = string
+}
+
+variable "account_id" {
+  description = "AWS account id."
+  type        = string
+}
+
+variable "stream_arn" {
+  description = "Trade stream ARN."
+  type        = string
+}
+
+variable "dlq_arn" {
+  description = "Dead-letter stream ARN."
+  type        = string
+}
+
+variable "glue_database" {
+  description = "Glue database name."
+  type        = string
+}
+
+variable "bucket_names" {
+  description = "Bucket names: raw, processed, checkpoint, athena."
+  type        = map(string)
+}
+
+variable "bucket_arns" {
+  description = "Bucket ARNs: raw, processed, checkpoint, athena."
+  type        = map(string)
+}
+
+variable "analyst_principals" {
+  description = "Principals that may assume the analyst role; empty: the account root."
+  type        = list(string)
+}
+
+# --- producer: the long-running adapters/producer on EC2 or ECS (or a Lambda) ---
+
+data "aws_iam_policy_document" "producer_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "producer" {
+  name               = "${var.project}-producer"
+  assume_role_policy = data.aws_iam_policy_document.producer_trust.json
+}
+
+resource "aws_iam_role_policy" "producer" {
+  name = "put-trades"
+  role = aws_iam_role.producer.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "WriteTradesAndDeadLetters"
+      Effect   = "Allow"
+      Action   = ["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]
+      Resource = [var.stream_arn, var.dlq_arn]
+    }]
+  })
+}
+
+resource "aws_iam_instance_profile" "producer" {
+  name = "${var.project}-producer"
+  role = aws_iam_role.producer.name
+}
+
+# --- analyst ---
+
+data "aws_iam_policy_document" "analyst_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = length(var.analyst_principals) > 0 ? var.analyst_principals : ["arn:aws:iam::${var.account_id}:root"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+}
+
+resource "aws_iam_role" "analyst" {
+  name                 = "${var.project}-analyst"
+  assume_role_policy   = data.aws_iam_policy_document.analyst_trust.json
+  max_session_duration = 3600
+}
+
+resource "aws_athena_workgroup" "analyst" {
+  name          = "${var.project}-analyst"
+  force_destroy = true
+
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    bytes_scanned_cutoff_per_query     = 10737418240 # 10 GiB: a runaway query costs at most $0.05
+
+    result_configuration {
+      output_location = "s3://${var.bucket_names["athena"]}/results/"
+      # SSE-S3 like the bucket (see the storage module on customer-managed keys).
+      encryption_configuration {
+        encryption_option = "SSE_S3"
+      }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "analyst" {
+  statement {
+    sid = "Athena"
+    actions = [
+      "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+      "athena:StopQueryExecution", "athena:GetWorkGroup", "athena:ListQueryExecutions",
+    ]
+    resources = [aws_athena_workgroup.analyst.arn]
+  }
+  statement {
+    sid     = "CatalogRead"
+    actions = ["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+    resources = [
+      "arn:aws:glue:${var.region}:${var.account_id}:catalog",
+      "arn:aws:glue:${var.region}:${var.account_id}:database/${var.glue_database}",
+      "arn:aws:glue:${var.region}:${var.account_id}:table/${var.glue_database}/*",
+    ]
+  }
+  statement {
+    sid       = "ReadWarehouse"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = [var.bucket_arns["processed"], "${var.bucket_arns["processed"]}/warehouse/*"]
+  }
+  statement {
+    sid       = "QueryResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:AbortMultipartUpload"]
+    resources = [var.bucket_arns["athena"], "${var.bucket_arns["athena"]}/results/*"]
+  }
+  # lakeformation:GetDataAccess has no resource-level permissions; Lake Formation's own grants
+  # (below) decide which tables it vends credentials for.
+  #tfsec:ignore:aws-iam-no-policy-wildcards
+  statement {
+    sid       = "LakeFormation"
+    actions   = ["lakeformation:GetDataAccess"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "analyst" {
+  name   = "read-only-analytics"
+  role   = aws_iam_role.analyst.id
+  policy = data.aws_iam_policy_document.analyst.json
+}
+
+resource "aws_lakeformation_permissions" "analyst_database" {
+  principal   = aws_iam_role.analyst.arn
+  permissions = ["DESCRIBE"]
+
+  database {
+    name = var.glue_database
+  }
+}
+
+resource "aws_lakeformation_permissions" "analyst_tables" {
+  principal   = aws_iam_role.analyst.arn
+  permissions = ["SELECT", "DESCRIBE"]
+
+  table {
+    database_name = var.glue_database
+    wildcard      = true
+  }
+}
+
+output "producer_role_arn" {
+  description = "Role for adapters/producer (and adapters/consumer hosts get their own, see README)."
+  value       = aws_iam_role.producer.arn
+}
+
+output "producer_instance_profile" {
+  description = "Instance profile wrapping the producer role, for EC2."
+  value       = aws_iam_instance_profile.producer.name
+}
+
+output "analyst_role_arn" {
+  description = "Analyst role ARN (assume with MFA)."
+  value       = aws_iam_role.analyst.arn
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup for analysts."
+  value       = aws_athena_workgroup.analyst.name
+}

@@ -1,0 +1,94 @@
+output "stream_name" {
+  description = "Kinesis trade stream (CTC_STREAM)."
+  value       = module.kinesis.stream_name
+}
+
+output "dlq_stream_name" {
+  description = "Kinesis dead-letter stream (CTC_DLQ_STREAM)."
+  value       = module.kinesis.dlq_name
+}
+
+output "table_names" {
+  description = "DynamoDB tables: alerts, aggregates, state, leases."
+  value       = module.dynamodb.names
+}
+
+output "bucket_names" {
+  description = "S3 buckets: raw, processed, checkpoint, athena."
+  value       = module.storage.bucket_names
+}
+
+output "warehouse" {
+  description = "Iceberg warehouse (CTC_WAREHOUSE)."
+  value       = module.storage.warehouse
+}
+
+output "glue_database" {
+  description = "Glue database (CTC_NAMESPACE)."
+  value       = module.storage.glue_database
+}
+
+output "api_url" {
+  description = "HTTP API base URL (dashboard at /, GET /alerts, GET /metrics/{symbol})."
+  value       = module.lambdas.api_url
+}
+
+output "function_names" {
+  description = "Lambda function names: stream, api, batch."
+  value       = module.lambdas.function_names
+}
+
+output "event_source_mapping_uuid" {
+  description = "The stream Lambda's event-source mapping (deploy/scripts/start-streaming.sh, stop-streaming.sh)."
+  value       = module.lambdas.event_source_mapping_uuid
+}
+
+output "stream_failures_queue_url" {
+  description = "SQS on-failure destination of the stream Lambda."
+  value       = module.lambdas.stream_failures_queue_url
+}
+
+output "state_machine_arn" {
+  description = "Batch workflow (Step Functions)."
+  value       = module.workflow.state_machine_arn
+}
+
+output "schedule_rule_name" {
+  description = "Daily EventBridge rule of the batch workflow."
+  value       = module.workflow.schedule_rule_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of alarms and workflow failures."
+  value       = module.monitoring.topic_arn
+}
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard."
+  value       = "https://${var.region}.console.aws.amazon.com/cloudwatch/home?region=${var.region}#dashboards:name=${module.monitoring.dashboard_name}"
+}
+
+output "producer_role_arn" {
+  description = "IAM role for adapters/producer."
+  value       = module.governance.producer_role_arn
+}
+
+output "producer_instance_profile" {
+  description = "EC2 instance profile of the producer role."
+  value       = module.governance.producer_instance_profile
+}
+
+output "analyst_role_arn" {
+  description = "Analyst role (MFA, Athena, Lake Formation SELECT)."
+  value       = module.governance.analyst_role_arn
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup for queries."
+  value       = module.governance.athena_workgroup
+}
+
+output "ssm_prefix" {
+  description = "SSM parameter path of the service-discovery parameters."
+  value       = "/${var.project}/"
+}

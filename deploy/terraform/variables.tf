@@ -1,0 +1,88 @@
+variable "region" {
+  description = "AWS region of the stack."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "project" {
+  description = "Name prefix of every resource (coattail gives coattail-trades, coattail-alerts, …)."
+  type        = string
+  default     = "coattail"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "project must be 2-21 lowercase letters, digits or dashes, starting with a letter (it prefixes bucket names)."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic (confirm the subscription mail). Empty: no subscription."
+  type        = string
+  default     = ""
+}
+
+variable "lambda_zip_dir" {
+  description = "Folder with api.zip, stream.zip and batch.zip from scripts/build-lambdas.sh, relative to this folder."
+  type        = string
+  default     = "../../build/lambda"
+}
+
+variable "streaming_enabled" {
+  description = "Whether the stream Lambda's Kinesis event-source mapping starts enabled (deploy/scripts/start-streaming.sh and stop-streaming.sh toggle it)."
+  type        = bool
+  default     = true
+}
+
+variable "batch_schedule_enabled" {
+  description = "Whether the daily 02:00 UTC EventBridge rule starts the batch workflow (disabled by default: enable for a demo)."
+  type        = bool
+  default     = false
+}
+
+variable "batch_symbols" {
+  description = "Symbols the scheduled historical load fetches from Binance."
+  type        = list(string)
+  default     = ["BTCUSDT", "ETHUSDT"]
+}
+
+variable "min_quality_score" {
+  description = "Quality score (0-100) a reprocess run needs before the workflow publishes it."
+  type        = number
+  default     = 95
+}
+
+variable "cors_origins" {
+  description = "Origins the API allows (CTC_CORS_ORIGINS and the HTTP API's CORS)."
+  type        = list(string)
+  default     = ["*"]
+}
+
+variable "api_throttle_rate" {
+  description = "HTTP API steady-state request rate limit (requests per second)."
+  type        = number
+  default     = 50
+}
+
+variable "api_throttle_burst" {
+  description = "HTTP API burst limit (requests)."
+  type        = number
+  default     = 100
+}
+
+variable "billing_alarm_usd" {
+  description = "Estimated monthly charges (USD) above which the billing alarm fires."
+  type        = number
+  default     = 25
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda, API and Step Functions log groups."
+  type        = number
+  default     = 14
+}
+
+variable "analyst_trusted_principals" {
+  description = "IAM principal ARNs allowed to assume the analyst role (with MFA). Empty: the account root, i.e. any IAM user the account lets assume it."
+  type        = list(string)
+  default     = []
+}
