@@ -92,3 +92,8 @@ output "ssm_prefix" {
   description = "SSM parameter path of the service-discovery parameters."
   value       = "/${var.project}/"
 }
+
+output "region" {
+  description = "AWS region of the stack."
+  value       = var.region
+}
