@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 )
@@ -99,4 +100,28 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("error %q does not say where it comes from", err)
 		}
 	})
+}
+
+// Every task writes BatchJobSuccess or BatchJobFailure under its name.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	m, err := emf.New(&out, emf.Config{Now: func() time.Time { return time.Unix(1700000000, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := New(Config{Lake: func(context.Context) (*iceberg.Sink, error) { return nil, errors.New("no lake") }, Metrics: m})
+	if _, err := h.Handle(context.Background(), []byte(`{"task":"quality_check","run_id":"r"}`)); err == nil {
+		t.Fatal("a task without its lake succeeded")
+	}
+	var line struct {
+		Job                              string
+		BatchJobSuccess, BatchJobFailure float64
+	}
+	if err := json.Unmarshal([]byte(out.String()), &line); err != nil {
+		t.Fatalf("%s: %v", out.String(), err)
+	}
+	if line.Job != "quality_check" || line.BatchJobSuccess != 0 || line.BatchJobFailure != 1 {
+		t.Fatalf("metrics line %s", out.String())
+	}
 }

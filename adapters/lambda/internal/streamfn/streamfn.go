@@ -30,8 +30,9 @@
 //
 // Config.Sinks (the DynamoDB alert store) are shared by every invocation of a container;
 // Config.NewSinks makes the sinks of one invocation (an Iceberg sink on a catalog opened once per
-// container). Dead letters go to the DLQ stream when Config.DeadLetters is set, at least once: a
-// commit repeated after a failure sends them again. Each invocation writes one EMF line of
+// container). Dead letters go to the DLQ stream when Config.DeadLetters is set, at least once:
+// once per container, again when another container reopens a shard whose last checkpoint it
+// cannot know was sent. Each invocation writes one EMF line of
 // quality counters (what this invocation's records did to the quality chains) and one of alert
 // counts.
 package streamfn
@@ -96,8 +97,9 @@ type Config struct {
 type Handler struct {
 	cfg Config
 
-	mu     sync.Mutex
-	shards map[string]map[string]kinesis.Shard // stream → shard id → shard
+	mu      sync.Mutex
+	shards  map[string]map[string]kinesis.Shard // stream → shard id → shard
+	sentDLQ map[string]int64                    // pipeline id → last checkpoint whose dead letters were sent
 }
 
 // New returns a Handler.
@@ -123,7 +125,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, shards: map[string]map[string]kinesis.Shard{}}, nil
+	return &Handler{cfg: cfg, shards: map[string]map[string]kinesis.Shard{}, sentDLQ: map[string]int64{}}, nil
 }
 
 // group is one shard's records of an event.
@@ -219,7 +221,7 @@ func (h *Handler) run(ctx context.Context, g *group) string {
 		sinks = append(sinks, own...)
 	}
 	if h.cfg.DeadLetters != nil {
-		sinks = append(sinks, deadLetters{h.cfg.DeadLetters})
+		sinks = append(sinks, &deadLetters{p: h.cfg.DeadLetters, h: h})
 	}
 	counter := &alertCounter{}
 	sinks = append(sinks, counter)
@@ -379,15 +381,40 @@ func closeAll(ctx context.Context, sinks []ctc.Sink, log *slog.Logger) {
 	}
 }
 
-// deadLetters writes only the dead letters of a batch to the DLQ stream: the trades are on the
-// trade stream already.
-type deadLetters struct{ p *sinkkinesis.Producer }
+// deadLetters sends only the dead letters of a checkpoint to the DLQ stream (the trades are on
+// the trade stream already), at Commit. A Runner commits its last checkpoint's output again each
+// time the shard is opened, because it cannot know whether that commit finished; the handler
+// remembers the checkpoints whose dead letters it sent, so that a container sends each only once
+// (a new container may send the last one again: at least once).
+type deadLetters struct {
+	p       *sinkkinesis.Producer
+	h       *Handler
+	pending []ctc.DeadLetter
+}
 
-func (d deadLetters) Write(ctx context.Context, b *ctc.Batch) error {
-	if len(b.DeadLetters) == 0 {
+var _ ctc.Committer = (*deadLetters)(nil)
+
+func (d *deadLetters) Write(_ context.Context, b *ctc.Batch) error {
+	d.pending = append(d.pending, b.DeadLetters...)
+	return nil
+}
+
+func (d *deadLetters) Commit(ctx context.Context, cp ctc.Checkpoint) error {
+	dls := d.pending
+	d.pending = nil
+	d.h.mu.Lock()
+	sent := d.h.sentDLQ[cp.PipelineID]
+	d.h.mu.Unlock()
+	if len(dls) == 0 || cp.Seq <= sent {
 		return nil
 	}
-	return d.p.Write(ctx, &ctc.Batch{DeadLetters: b.DeadLetters, Position: b.Position})
+	if err := d.p.Write(ctx, &ctc.Batch{DeadLetters: dls, Position: cp.Position}); err != nil {
+		return err
+	}
+	d.h.mu.Lock()
+	d.h.sentDLQ[cp.PipelineID] = cp.Seq
+	d.h.mu.Unlock()
+	return nil
 }
 
 // alertCounter counts the alerts written once armed.

@@ -25,6 +25,7 @@ import (
 	"github.com/coattailcapital/ctc/internal/awstest"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
+	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
 	"github.com/coattailcapital/ctc/sink/memory"
 	"github.com/coattailcapital/ctc/source/kinesis"
 )
@@ -341,7 +342,7 @@ func TestFailures(t *testing.T) {
 }
 
 // Each invocation writes what its own records did: quality counters and alert counts, nothing
-// for records delivered again.
+// for records delivered again; dead letters go to the DLQ stream.
 func TestMetrics(t *testing.T) {
 	ctx := context.Background()
 	s := newStream(t, 1)
@@ -357,7 +358,12 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := streamfn.New(streamfn.Config{Store: &kinesis.MemoryStateStore{}, Shards: s.c, Metrics: m})
+	dlq := newStream(t, 1)
+	prod, err := sinkkinesis.New(s.c, sinkkinesis.Config{Stream: s.name, DLQStream: dlq.name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := streamfn.New(streamfn.Config{Store: &kinesis.MemoryStateStore{}, Shards: s.c, Metrics: m, DeadLetters: prod})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,5 +399,20 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := deliver(recs[90:]); got != (counts{QualityScore: 100}) {
 		t.Fatalf("metrics of a redelivery: %+v", got)
+	}
+	// The record that is not a trade went to the DLQ stream, with its reason and position.
+	var envs []sinkkinesis.Envelope
+	for _, rs := range dlq.read(t) {
+		for _, r := range rs {
+			e, err := sinkkinesis.ParseEnvelope(r.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			envs = append(envs, e)
+		}
+	}
+	if len(envs) != 1 || string(envs[0].Data) != `{"not":"a trade"}` || envs[0].Reason == "" ||
+		envs[0].Stream != s.name || envs[0].Position.Partition != shard || envs[0].Position.Offset != 101 {
+		t.Fatalf("DLQ: %+v", envs)
 	}
 }
