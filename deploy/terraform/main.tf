@@ -104,6 +104,7 @@ module "governance" {
   glue_database      = module.storage.glue_database
   bucket_names       = module.storage.bucket_names
   bucket_arns        = module.storage.bucket_arns
+  table_arns         = module.dynamodb.arns
   analyst_principals = var.analyst_trusted_principals
 }
 

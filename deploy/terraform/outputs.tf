@@ -78,6 +78,16 @@ output "producer_instance_profile" {
   value       = module.governance.producer_instance_profile
 }
 
+output "consumer_role_arn" {
+  description = "IAM role for adapters/consumer."
+  value       = module.governance.consumer_role_arn
+}
+
+output "consumer_instance_profile" {
+  description = "EC2 instance profile of the consumer role."
+  value       = module.governance.consumer_instance_profile
+}
+
 output "analyst_role_arn" {
   description = "Analyst role (MFA, Athena, Lake Formation SELECT)."
   value       = module.governance.analyst_role_arn

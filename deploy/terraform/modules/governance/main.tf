@@ -42,6 +42,11 @@ variable "bucket_arns" {
   type        = map(string)
 }
 
+variable "table_arns" {
+  description = "DynamoDB table ARNs: alerts, aggregates, state, leases."
+  type        = map(string)
+}
+
 variable "analyst_principals" {
   description = "Principals that may assume the analyst role; empty: the account root."
   type        = list(string)
@@ -81,6 +86,67 @@ resource "aws_iam_role_policy" "producer" {
 resource "aws_iam_instance_profile" "producer" {
   name = "${var.project}-producer"
   role = aws_iam_role.producer.name
+}
+
+# --- consumer: the long-running adapters/consumer (Kinesis → pipeline → Iceberg + DynamoDB) ---
+
+resource "aws_iam_role" "consumer" {
+  name               = "${var.project}-consumer"
+  assume_role_policy = data.aws_iam_policy_document.producer_trust.json
+}
+
+data "aws_iam_policy_document" "consumer" {
+  statement {
+    sid = "ReadTradeStream"
+    actions = [
+      "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+      "kinesis:GetShardIterator", "kinesis:ListShards",
+    ]
+    resources = [var.stream_arn]
+  }
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["kinesis:PutRecord", "kinesis:PutRecords"]
+    resources = [var.dlq_arn]
+  }
+  statement {
+    sid = "HotStoresStateAndLeases"
+    actions = [
+      "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+      "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
+    ]
+    resources = values(var.table_arns)
+  }
+  statement {
+    sid     = "WarehouseCatalog"
+    actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable"]
+    resources = [
+      "arn:aws:glue:${var.region}:${var.account_id}:catalog",
+      "arn:aws:glue:${var.region}:${var.account_id}:database/${var.glue_database}",
+      "arn:aws:glue:${var.region}:${var.account_id}:table/${var.glue_database}/*",
+    ]
+  }
+  statement {
+    sid       = "WarehouseFiles"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.bucket_arns["processed"]}/warehouse/*", "${var.bucket_arns["raw"]}/shard-state/*"]
+  }
+  statement {
+    sid       = "ListWarehouse"
+    actions   = ["s3:ListBucket"]
+    resources = [var.bucket_arns["processed"], var.bucket_arns["raw"]]
+  }
+}
+
+resource "aws_iam_role_policy" "consumer" {
+  name   = "consume-trades"
+  role   = aws_iam_role.consumer.id
+  policy = data.aws_iam_policy_document.consumer.json
+}
+
+resource "aws_iam_instance_profile" "consumer" {
+  name = "${var.project}-consumer"
+  role = aws_iam_role.consumer.name
 }
 
 # --- analyst ---
@@ -189,13 +255,23 @@ resource "aws_lakeformation_permissions" "analyst_tables" {
 }
 
 output "producer_role_arn" {
-  description = "Role for adapters/producer (and adapters/consumer hosts get their own, see README)."
+  description = "Role for adapters/producer."
   value       = aws_iam_role.producer.arn
 }
 
 output "producer_instance_profile" {
   description = "Instance profile wrapping the producer role, for EC2."
   value       = aws_iam_instance_profile.producer.name
+}
+
+output "consumer_role_arn" {
+  description = "Role for adapters/consumer."
+  value       = aws_iam_role.consumer.arn
+}
+
+output "consumer_instance_profile" {
+  description = "Instance profile wrapping the consumer role, for EC2."
+  value       = aws_iam_instance_profile.consumer.name
 }
 
 output "analyst_role_arn" {
