@@ -8,7 +8,7 @@ variable "project" {
   type        = string
 }
 
-# SSE with the AWS-owned key (DynamoDB's default, free); a customer-managed key buys nothing for
+# SSE with the AWS-managed key aws/dynamodb (enabled = true, no key ARN); a customer-managed key buys nothing for
 # public market data and costs per request.
 #tfsec:ignore:aws-dynamodb-table-customer-key
 resource "aws_dynamodb_table" "alerts" {
