@@ -18,6 +18,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
+	"github.com/coattailcapital/ctc/adapters/lambda/internal/lakeenv"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/internal/awstest"
 	"github.com/coattailcapital/ctc/quality"
@@ -94,12 +95,12 @@ func (r *streamRun) openLake(t *testing.T) *iceberg.Sink {
 	t.Setenv("AWS_ACCESS_KEY_ID", awstest.S3AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", awstest.S3SecretKey)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	cat, closeCat, err := r.lake.OpenCatalog(ctx, aws.Config{})
+	cat, closeCat, err := lakeenv.OpenCatalog(ctx, r.lake, aws.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeCat() })
-	lake, err := iceberg.Open(ctx, r.lake.LakeConfig(cat))
+	lake, err := iceberg.Open(ctx, lakeenv.LakeConfig(r.lake, cat))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
+	"github.com/coattailcapital/ctc/adapters/lambda/internal/lakeenv"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 )
 
@@ -22,11 +23,11 @@ func FromEnv(ctx context.Context, e awsenv.Env, metrics io.Writer, log *slog.Log
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, closeCat, err := e.OpenCatalog(ctx, cfg)
+	cat, closeCat, err := lakeenv.OpenCatalog(ctx, e, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	lake := e.LakeConfig(cat)
+	lake := lakeenv.LakeConfig(e, cat)
 	h, err = New(Config{
 		Lake:    func(ctx context.Context) (*iceberg.Sink, error) { return iceberg.Open(ctx, lake) },
 		Binance: e.Binance, Metrics: em, Log: log,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
+	"github.com/coattailcapital/ctc/adapters/lambda/internal/lakeenv"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
@@ -51,11 +52,11 @@ func FromEnv(ctx context.Context, e awsenv.Env, metrics io.Writer, log *slog.Log
 			return nil, nil, err
 		}
 	}
-	cat, closeCat, err := e.OpenCatalog(ctx, cfg)
+	cat, closeCat, err := lakeenv.OpenCatalog(ctx, e, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	lake := e.LakeConfig(cat)
+	lake := lakeenv.LakeConfig(e, cat)
 	c.NewSinks = func(ctx context.Context) ([]ctc.Sink, error) {
 		s, err := iceberg.Open(ctx, lake)
 		if err != nil {
