@@ -8,7 +8,9 @@
 //	batch/   the Step Functions tasks, chosen by the input's "task" field: historical_load,
 //	         reprocess, reprocess_status, quality_check, catalog_update (internal/batchfn)
 //
-// Every function reads its configuration from environment variables (internal/awsenv). The
-// adapters are thin: their logic lives in the internal library packages, which the tests of this
-// package exercise through the built binaries under the Lambda Runtime Interface Emulator.
+// Every function reads its configuration from environment variables (internal/awsenv lists them;
+// internal/lakeenv opens the Iceberg catalog they name, Glue on AWS). The adapters are thin: their
+// logic lives in the internal library packages, which have their own tests, and the tests of this
+// package run the built binaries under the Lambda Runtime Interface Emulator against kinesalite,
+// dynalite, s3rver and the Binance test server.
 package lambda

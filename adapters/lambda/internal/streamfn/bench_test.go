@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,15 +98,30 @@ func benchInvocation(b *testing.B, lake bool) {
 	if resp, err := h.Handle(ctx, batch()); err != nil || len(resp.BatchItemFailures) > 0 {
 		b.Fatal(err, resp)
 	}
+	retries := 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
 		ev := batch()
 		b.StartTimer()
-		if resp, err := h.Handle(ctx, ev); err != nil || len(resp.BatchItemFailures) > 0 {
-			b.Fatal(err, resp)
+		// As the event-source mapping does, deliver again from a record the response names. (With
+		// dynalite the SDK now and then retries a conditional state save that had succeeded; the
+		// handler then names the last record, whose redelivery commits the saved checkpoint.)
+		for tries := 0; ; tries++ {
+			resp, err := h.Handle(ctx, ev)
+			if err != nil || tries == 3 {
+				b.Fatal(err, resp)
+			}
+			if len(resp.BatchItemFailures) == 0 {
+				break
+			}
+			retries++
+			from := resp.BatchItemFailures[0].ItemIdentifier
+			i := slices.IndexFunc(ev.Records, func(r events.KinesisEventRecord) bool { return r.Kinesis.SequenceNumber == from })
+			ev = &events.KinesisEvent{Records: ev.Records[i:]}
 		}
 	}
+	b.ReportMetric(float64(retries)/float64(b.N), "retries/op")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/100, "µs/record")
 }
