@@ -16,6 +16,7 @@ import (
 	kin "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/quality"
 )
 
 // KinesisAPI is the part of the Kinesis client a Consumer calls; *kinesis.Client implements it.
@@ -378,7 +379,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		switch {
 		case !ok:
 		case o.finished:
-			if _, err := c.cfg.Leases.Finish(context.WithoutCancel(ctx), l); err != nil {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Grace)
+			_, err := c.owned(fctx, l, c.cfg.Leases.Finish)
+			cancel()
+			if err != nil {
 				c.event(EventError, o.shard, err)
 			}
 			delete(held, o.shard)
@@ -394,7 +398,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		now := c.cfg.Now()
 		// Renew what we hold; a lease that cannot be renewed for its whole duration is as good as lost.
 		for _, id := range slices.Sorted(maps.Keys(held)) {
-			l, err := c.cfg.Leases.Renew(ctx, held[id], now)
+			// Not cancelled with ctx: a renewal cut off in flight may have been applied, leaving
+			// this consumer with a stale counter for its release.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LeaseDuration)
+			l, err := c.cfg.Leases.Renew(rctx, held[id], now)
+			cancel()
 			switch {
 			case err == nil:
 				held[id], renewed[id] = l, now
@@ -509,7 +517,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		handle(o)
 	}
 	for _, id := range slices.Sorted(maps.Keys(held)) {
-		if _, err := c.cfg.Leases.Release(gctx, held[id]); err != nil {
+		if _, err := c.owned(gctx, held[id], c.cfg.Leases.Release); err != nil {
 			c.event(EventError, id, err)
 			continue
 		}
@@ -518,4 +526,42 @@ func (c *Consumer) Run(ctx context.Context) error {
 	clear(held)
 	setLeases()
 	return nil
+}
+
+// owned applies op (Release, Finish) to a lease this consumer holds. If the lease changed since
+// this consumer last wrote it, but is still its own (a write whose answer was lost in flight was
+// applied), op is applied again over the lease as it is now.
+func (c *Consumer) owned(ctx context.Context, l Lease, op func(context.Context, Lease) (Lease, error)) (Lease, error) {
+	got, err := op(ctx, l)
+	if !errors.Is(err, ErrLeaseLost) {
+		return got, err
+	}
+	cur, gerr := c.cfg.Leases.Get(ctx, l.Key)
+	if gerr != nil || cur.Owner != c.owner {
+		return got, err
+	}
+	return op(ctx, cur)
+}
+
+// Quality returns the report's quality counters in the quality chain's terms, for metrics:
+// Processed, Passed, Failed and Duplicate from Stats, QualityScore from them (100 with no
+// record), and Late counted over the batch's trades with the chain's rule (ingested more than
+// maxIngestDelay after the trade). FailedByReason and Warnings are not known here and stay empty.
+func (r Report) Quality(maxIngestDelay time.Duration) quality.Stats {
+	s := quality.Stats{
+		Processed: r.Stats.Records, Passed: r.Stats.Trades, Failed: r.Stats.DeadLetters, Duplicate: r.Stats.Duplicates,
+		QualityScore: 100,
+	}
+	if r.Batch != nil {
+		for i := range r.Batch.Trades {
+			t := &r.Batch.Trades[i]
+			if !t.IngestionTimestamp.IsZero() && t.IngestionTimestamp.After(t.Timestamp.Add(maxIngestDelay)) {
+				s.Late++
+			}
+		}
+	}
+	if s.Processed > 0 {
+		s.QualityScore = float64(s.Passed) / float64(s.Processed) * 100
+	}
+	return s
 }

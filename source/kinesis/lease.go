@@ -128,6 +128,28 @@ func (t *LeaseTable) List(ctx context.Context, app string) ([]Lease, error) {
 	return out, nil
 }
 
+// Get reads one lease with a strongly consistent read; a lease never written comes back with
+// Counter 0 and no owner.
+func (t *LeaseTable) Get(ctx context.Context, key string) (Lease, error) {
+	out, err := t.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(t.table),
+		Key:            map[string]types.AttributeValue{"lease_key": &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Lease{}, fmt.Errorf("kinesis: read lease %s in %s: %w", key, t.table, err)
+	}
+	if out.Item == nil {
+		_, shard, _ := strings.Cut(key, "/")
+		return Lease{Key: key, Shard: shard}, nil
+	}
+	l, err := decodeLease(out.Item)
+	if err != nil {
+		return Lease{}, fmt.Errorf("kinesis: lease table %s: %w", t.table, err)
+	}
+	return l, nil
+}
+
 func decodeLease(item map[string]types.AttributeValue) (Lease, error) {
 	var l Lease
 	s := func(name string) string {

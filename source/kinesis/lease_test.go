@@ -142,9 +142,15 @@ func TestLeaseTable(t *testing.T) {
 	now := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	fresh := Lease{Key: "app/shardId-000000000001", Shard: "shardId-000000000001"}
 
+	if l, err := lt.Get(ctx, fresh.Key); err != nil || l != fresh {
+		t.Fatalf("Get of a lease never written = %+v, %v; want %+v", l, err, fresh)
+	}
 	a, err := lt.Acquire(ctx, fresh, "a", now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if l, err := lt.Get(ctx, fresh.Key); err != nil || l.Owner != "a" || l.Counter != 1 {
+		t.Fatalf("Get after Acquire = %+v, %v", l, err)
 	}
 	if _, err := lt.Acquire(ctx, fresh, "b", now); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("second acquire of a new lease: %v, want ErrLeaseLost", err)

@@ -123,7 +123,9 @@ func (c *Consumer) readShard(ctx context.Context, sh Shard, fromTrim bool) (fini
 	if finished {
 		ferr := sr.checkpoint(ctx)
 		if ferr == nil {
-			ferr = sr.r.Finish(ctx)
+			fctx, cancel := sr.detached(ctx)
+			ferr = sr.r.Finish(fctx)
+			cancel()
 		}
 		if ferr != nil {
 			if errors.Is(ferr, ErrConflict) {
@@ -138,14 +140,22 @@ func (c *Consumer) readShard(ctx context.Context, sh Shard, fromTrim bool) (fini
 		return true, nil
 	}
 	// Context ended (shutdown or lost lease) or a read failed: save what was processed.
-	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Grace)
-	defer cancel()
-	if cerr := sr.checkpoint(gctx); cerr != nil {
+	if cerr := sr.checkpoint(ctx); cerr != nil {
 		if errors.Is(cerr, ErrConflict) {
 			c.count(func(s *Stats) { s.Conflicts++ })
 			c.event(EventConflict, sh.ID, cerr)
-		} else {
-			c.event(EventError, sh.ID, cerr)
+			return false, errors.Join(err, cerr)
+		}
+		c.event(EventError, sh.ID, cerr)
+		if ctx.Err() != nil {
+			// Stopping: finish a checkpoint whose state was saved but whose sinks failed, as the
+			// next owner's Open would, so that the sinks are complete when Run returns.
+			gctx, cancel := sr.detached(ctx)
+			defer cancel()
+			sr.close()
+			if oerr := sr.open(gctx); oerr != nil {
+				c.event(EventError, sh.ID, oerr)
+			}
 		}
 		return false, errors.Join(err, cerr)
 	}
@@ -192,12 +202,22 @@ func (sr *shardReader) close() {
 			sr.c.event(EventError, sr.shard.ID, fmt.Errorf("kinesis: close a sink of %s: %w", sr.shard.ID, err))
 		}
 	}
+	sr.closers = nil
+}
+
+// detached is ctx without its cancellation, bounded by Grace: a checkpoint that has begun runs
+// to its end even when the consumer stops or the shard's lease is lost, so that the sinks are not
+// left behind the saved state.
+func (sr *shardReader) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), sr.c.cfg.Grace)
 }
 
 // checkpoint checkpoints the runner and reports it.
 func (sr *shardReader) checkpoint(ctx context.Context) error {
 	c := sr.c
-	if err := sr.r.Checkpoint(ctx); err != nil {
+	cctx, cancel := sr.detached(ctx)
+	defer cancel()
+	if err := sr.r.Checkpoint(cctx); err != nil {
 		return err
 	}
 	sr.lastCP = c.cfg.Now()
