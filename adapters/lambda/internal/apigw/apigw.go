@@ -5,9 +5,9 @@
 //
 // # Requests
 //
-// The method is requestContext.http.method; the path is rawPath and the query rawQueryString,
-// both passed on unchanged so that the handler sees exactly what the client sent (a parameter
-// given twice, an escape it must reject). Headers arrive comma-joined, as API Gateway joins
+// The method is requestContext.http.method; the path is rawPath (less the stage, on a named
+// stage) and the query rawQueryString, both passed on unchanged so that the handler sees exactly
+// what the client sent (a parameter given twice, an escape it must reject). Headers arrive comma-joined, as API Gateway joins
 // repeated headers; cookies come back as one Cookie header. A base64 body (isBase64Encoded) is
 // decoded. The request's context is the invocation's, so the handler stops when the Lambda's
 // deadline passes. An event that is not a request (no method, a path that is not absolute, a
@@ -67,6 +67,15 @@ func Request(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (*http.Req
 	}
 	if !strings.HasPrefix(path, "/") {
 		return nil, fmt.Errorf("rawPath must start with '/', got %q", truncate(path))
+	}
+	// On a named stage (not $default) API Gateway puts the stage in rawPath: /prod/alerts.
+	if st := ev.RequestContext.Stage; st != "" && st != "$default" {
+		if rest, ok := strings.CutPrefix(path, "/"+st); ok && (rest == "" || rest[0] == '/') {
+			path = rest
+			if path == "" {
+				path = "/"
+			}
+		}
 	}
 	u, err := url.ParseRequestURI(path)
 	if err != nil || u.RawQuery != "" || u.Host != "" {

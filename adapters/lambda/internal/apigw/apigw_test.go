@@ -59,6 +59,26 @@ func TestRequest(t *testing.T) {
 		{"plain body", func() events.APIGatewayV2HTTPRequest { e := event("PUT", "/y", ""); e.Body = "héllo"; return e }(),
 			map[string]any{"body": "héllo", "content_length": float64(6)}},
 		{"double slash stays a path", event("GET", "//evil.example/x", ""), map[string]any{"path": "//evil.example/x", "host": "abc.execute-api.us-east-1.amazonaws.com"}},
+		{"named stage", func() events.APIGatewayV2HTTPRequest {
+			e := event("GET", "/prod/alerts", "limit=5")
+			e.RequestContext.Stage = "prod"
+			return e
+		}(), map[string]any{"path": "/alerts", "request_uri": "/alerts?limit=5"}},
+		{"named stage root", func() events.APIGatewayV2HTTPRequest {
+			e := event("GET", "/prod", "")
+			e.RequestContext.Stage = "prod"
+			return e
+		}(), map[string]any{"path": "/"}},
+		{"stage-like prefix kept", func() events.APIGatewayV2HTTPRequest {
+			e := event("GET", "/production/x", "")
+			e.RequestContext.Stage = "prod"
+			return e
+		}(), map[string]any{"path": "/production/x"}},
+		{"$default stage", func() events.APIGatewayV2HTTPRequest {
+			e := event("GET", "/alerts", "")
+			e.RequestContext.Stage = "$default"
+			return e
+		}(), map[string]any{"path": "/alerts"}},
 		{"cookies", cookies, map[string]any{"cookie": "a=1; b=2"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
