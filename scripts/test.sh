@@ -34,6 +34,9 @@ fi
 step "go vet"
 go vet ./...
 
+step "infrastructure checks (HCL format, tflint, tfsec on deploy/terraform)"
+bash scripts/check-infra.sh
+
 step "go test (race detector)"
 go test -race -count=1 -timeout=600s ./...
 

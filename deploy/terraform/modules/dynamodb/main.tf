@@ -67,14 +67,14 @@ resource "aws_dynamodb_table" "aggregates" {
   name         = "${var.project}-aggregates"
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "series"
-  range_key    = "window_start"
+  range_key    = "sk" # sink/dynamodb: volume#SYMBOL → window_start#exchange, spread#INSTRUMENT → window_start
 
   attribute {
     name = "series"
     type = "S"
   }
   attribute {
-    name = "window_start"
+    name = "sk"
     type = "S"
   }
 
@@ -96,7 +96,7 @@ resource "aws_dynamodb_table" "aggregates" {
 resource "aws_dynamodb_table" "keyed" {
   for_each = {
     state  = { name = "${var.project}-shard-state", key = "shard_key" }
-    leases = { name = "${var.project}-leases", key = "lease_key" }
+    leases = { name = "${var.project}-shard-leases", key = "lease_key" }
   }
   name         = each.value.name
   billing_mode = "PAY_PER_REQUEST"
