@@ -161,7 +161,7 @@ func TestBatchLambda(t *testing.T) {
 			want string
 		}{
 			{map[string]any{"task": "nope"}, "task must be one of"},
-			{map[string]any{"task": "historical_load", "day": day}, `needs "symbols"`},
+			{map[string]any{"task": "historical_load", "symbols": []string{"NOPEUSDT"}, "day": day}, "Invalid symbol"},
 			{map[string]any{"task": "historical_load", "symbols": []string{"BTCUSDT"}, "day": "yesterday"}, "YYYY-MM-DD"},
 			{map[string]any{"task": "reprocess", "snapshot_id": 1, "as_of": "2024-01-01T00:00:00Z"}, "not both"},
 			{map[string]any{"task": "quality_check"}, `needs "run_id"`},

@@ -2,14 +2,14 @@
 // (historical load → reprocess → wait/poll → quality checks → choice → catalog update). One
 // function runs them all; the input's "task" field chooses one. Every task takes and returns one
 // JSON object (Input, Output), so the workflow passes each task's output, or fields of it, to the
-// next with its ResultPath and Parameters.
+// next with its ResultPath and Parameters. Fields a task does not take are ignored.
 //
 // # Tasks
 //
 //	historical_load   {"task":"historical_load","symbols":["BTCUSDT","ETHUSDT"],"day":"2024-01-15"}
 //	  → {"task","day","from","to","trades","symbols":{"BTCUSDT":N,…},"snapshot_id"}
 //	  Binance aggregate trades of the day (from the REST API, CTC_BINANCE_ENDPOINT) appended to
-//	  raw_trades. day defaults to yesterday (UTC). Each symbol commits every 100 pages under the
+//	  raw_trades. symbols defaults to DefaultSymbols, day to yesterday (UTC). Each symbol commits every 100 pages under the
 //	  pipeline id historical_load/DAY/SYMBOL with increasing checkpoint numbers, so a retried or
 //	  repeated load of the same day commits nothing twice. snapshot_id is raw_trades' snapshot
 //	  after the load, for the reprocess step's time travel.
@@ -99,6 +99,10 @@ const (
 	PropValidatedScore = "ctc.validated-score"
 	PropValidatedAt    = "ctc.validated-at"
 )
+
+// DefaultSymbols are the Binance symbols historical_load loads when the input names none: the
+// instruments the live pipeline watches.
+var DefaultSymbols = []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}
 
 // Defaults of the inputs.
 const (
@@ -231,9 +235,8 @@ func New(cfg Config) (*Handler, error) {
 // Handle decodes the input, runs its task and encodes the output.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 	var in Input
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	// Unknown fields are ignored: the workflow merges its execution input into the first task's.
+	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, fmt.Errorf("batchfn: the input is not a task object: %w", err)
 	}
 	out, err := h.Run(ctx, &in)
@@ -284,8 +287,9 @@ func (h *Handler) historicalLoad(ctx context.Context, in *Input) (*LoadResult, e
 	if err != nil {
 		return nil, err
 	}
-	if len(in.Symbols) == 0 {
-		return nil, errors.New(`batchfn: historical_load needs "symbols", e.g. ["BTCUSDT","ETHUSDT"]`)
+	symbols := in.Symbols
+	if len(symbols) == 0 {
+		symbols = DefaultSymbols
 	}
 	res := &LoadResult{Task: TaskHistoricalLoad, Day: day, From: start, To: start.Add(24*time.Hour - time.Millisecond),
 		Symbols: map[string]int64{}}
@@ -296,7 +300,7 @@ func (h *Handler) historicalLoad(ctx context.Context, in *Input) (*LoadResult, e
 	defer lake.Close(context.WithoutCancel(ctx))
 	hist := &binance.History{Endpoint: h.cfg.Binance, WeightLimit: 6000, MaxRetries: 3, Client: h.cfg.HTTPClient,
 		Backoff: feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}}
-	for _, sym := range in.Symbols {
+	for _, sym := range symbols {
 		sym = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(sym), "-", ""))
 		if sym == "" {
 			return nil, errors.New("batchfn: historical_load: an empty symbol")
