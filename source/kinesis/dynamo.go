@@ -173,12 +173,20 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 	}
 	out, err := s.cfg.Client.PutItem(ctx, in)
 	if err != nil {
-		if objKey != "" {
-			s.deleteObject(ctx, objKey)
-		}
 		var cf *types.ConditionalCheckFailedException
 		if errors.As(err, &cf) {
+			// The SDK retries a PutItem whose answer was lost; if the first attempt landed, the
+			// retry fails its own condition. The item then holds exactly this save: success.
+			if landed, lerr := s.landed(ctx, key, st.Version, item); lerr == nil && landed {
+				return nil
+			}
+			if objKey != "" {
+				s.deleteObject(ctx, objKey)
+			}
 			return fmt.Errorf("%w: %s is no longer at version %d", ErrConflict, key, st.Version-1)
+		}
+		if objKey != "" {
+			s.deleteObject(ctx, objKey)
 		}
 		return fmt.Errorf("kinesis: save %s to %s: %w", key, s.cfg.Table, err)
 	}
@@ -190,6 +198,29 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 
 // objectKey names a save's object: unique per attempt, so that a save that loses the race
 // can delete its own object without touching the winner's.
+// landed reports whether the stored item is the one this save wrote: the same version and the
+// same state bytes (or, for a state in S3, the same per-attempt object key).
+func (s *DynamoStateStore) landed(ctx context.Context, key string, version int64, item map[string]types.AttributeValue) (bool, error) {
+	out, err := s.cfg.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.cfg.Table),
+		Key:            map[string]types.AttributeValue{"shard_key": &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil || out.Item == nil {
+		return false, err
+	}
+	if v, err := numberAttr(out.Item["version"]); err != nil || v != version {
+		return false, err
+	}
+	if want, ok := item["state"].(*types.AttributeValueMemberB); ok {
+		got, ok := out.Item["state"].(*types.AttributeValueMemberB)
+		return ok && bytes.Equal(got.Value, want.Value), nil
+	}
+	want, _ := item["state_s3"].(*types.AttributeValueMemberS)
+	got, ok := out.Item["state_s3"].(*types.AttributeValueMemberS)
+	return ok && want != nil && got.Value == want.Value, nil
+}
+
 func (s *DynamoStateStore) objectKey(key string, version int64) string {
 	p := s.cfg.Prefix
 	if p != "" && p[len(p)-1] != '/' {

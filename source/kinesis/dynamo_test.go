@@ -1,13 +1,18 @@
 package kinesis
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -125,6 +130,7 @@ func TestRunnerOnDynamoDB(t *testing.T) {
 	recs := []Record{
 		{SequenceNumber: seqNo(1), PartitionKey: "BTC", Data: []byte(`{"event_id":"0b6a0f3c-9f3e-4bb4-8b1e-2f1f3c1d9a01","exchange":"binance","symbol":"BTC-USDT","price":50000,"quantity":3,"side":"buy","timestamp":"2024-01-15T10:00:00Z"}`)},
 		{SequenceNumber: seqNo(2), PartitionKey: "BTC", Data: []byte(`not json`)},
+		{SequenceNumber: seqNo(3), PartitionKey: "ETH", Data: []byte(`{"also": "not a trade"}`)},
 	}
 	r, err := Open(ctx, cfg, shard)
 	if err != nil {
@@ -141,19 +147,78 @@ func TestRunnerOnDynamoDB(t *testing.T) {
 	if r2.Sequence() != seqNo(1) {
 		t.Fatalf("reopened at %q, want %q", r2.Sequence(), seqNo(1))
 	}
-	if n := r2.Process(recs); n != 1 {
+	if n := r2.Process(recs[:2]); n != 1 {
 		t.Fatalf("processed %d records, want 1 (the first is in the state already)", n)
 	}
 	if err := r2.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// The first host, still running, has lost the shard.
-	r.Process(recs[1:])
+	r.Process(recs[2:])
 	if err := r.Checkpoint(ctx); !errors.Is(err, ErrConflict) {
 		t.Fatalf("checkpoint by the old owner: %v, want ErrConflict", err)
 	}
 	got := sink.of(cfg.Key(shard.ID))
 	if len(got.Trades) != 1 || len(got.DeadLetters) != 1 || len(got.Output.Whales) != 1 {
 		t.Fatalf("committed %d trades, %d dead letters, %d whales; want 1, 1, 1", len(got.Trades), len(got.DeadLetters), len(got.Output.Whales))
+	}
+}
+
+// replayPuts sends every PutItem twice and answers with the second response: what a client sees
+// when the first answer is lost and the SDK retries a write that had landed.
+type replayPuts struct{ base http.RoundTripper }
+
+func (r replayPuts) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.Header.Get("X-Amz-Target"), ".PutItem") {
+		return r.base.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	send := func() (*http.Response, error) {
+		c := req.Clone(req.Context())
+		c.Body = io.NopCloser(bytes.NewReader(body))
+		return r.base.RoundTrip(c)
+	}
+	first, err := send()
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, first.Body)
+	first.Body.Close()
+	return send()
+}
+
+// A save whose first attempt landed is a success, not a conflict, when its retry finds the item
+// already at its version — for states in the item and in S3 alike.
+func TestDynamoStateStoreRetriedSaveLanded(t *testing.T) {
+	for _, big := range []bool{false, true} {
+		t.Run(fmt.Sprintf("s3=%v", big), func(t *testing.T) {
+			ctx := context.Background()
+			s := newDynamoStore(t, true, 16<<10)
+			ep := awstest.DynamoDB(t)
+			s.cfg.Client = ddb.NewFromConfig(ep.Config, func(o *ddb.Options) {
+				o.BaseEndpoint = aws.String(ep.URL)
+				o.HTTPClient = &http.Client{Transport: replayPuts{http.DefaultTransport}}
+			})
+			payload := 100
+			if big {
+				payload = 64 << 10
+			}
+			for v := int64(1); v <= 2; v++ {
+				if err := s.Save(ctx, "app/s", sampleState(v, payload)); err != nil {
+					t.Fatalf("save version %d: %v", v, err)
+				}
+				got, err := s.Load(ctx, "app/s")
+				if err != nil || got.Version != v {
+					t.Fatalf("load after save %d: %+v, %v", v, got, err)
+				}
+			}
+			// A different save at a version already taken is still a conflict.
+			if err := s.Save(ctx, "app/s", sampleState(2, payload)); !errors.Is(err, ErrConflict) {
+				t.Fatalf("a second writer's save of version 2: %v, want ErrConflict", err)
+			}
+		})
 	}
 }
