@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -98,12 +99,13 @@ type tables struct {
 	trades map[uuid.UUID]int
 	alerts map[uuid.UUID]int
 	byType map[ctc.AlertType]int
+	types  map[uuid.UUID]ctc.AlertType
 	rows   int
 	failN  int // fail this many coming commits
 }
 
 func newTables() *tables {
-	return &tables{last: map[string]int64{}, trades: map[uuid.UUID]int{}, alerts: map[uuid.UUID]int{}, byType: map[ctc.AlertType]int{}}
+	return &tables{last: map[string]int64{}, trades: map[uuid.UUID]int{}, alerts: map[uuid.UUID]int{}, byType: map[ctc.AlertType]int{}, types: map[uuid.UUID]ctc.AlertType{}}
 }
 
 func (tb *tables) sink() ctc.Sink { return &tableWriter{tb: tb} }
@@ -143,6 +145,7 @@ func (w *tableWriter) Commit(_ context.Context, cp ctc.Checkpoint) error {
 		for _, a := range w.pending.Output.Alerts {
 			tb.alerts[a.AlertID]++
 			tb.byType[a.AlertType]++
+			tb.types[a.AlertID] = a.AlertType
 		}
 		tb.rows += len(w.pending.Trades)
 		tb.last[cp.PipelineID] = cp.Seq
@@ -285,4 +288,44 @@ func splicedClient(t testing.TB, s *splice) *kin.Client {
 		o.HTTPClient = s
 		o.RetryMaxAttempts = 1
 	})
+}
+
+// alertsOf returns the ids of the committed alerts of one type, sorted.
+func (tb *tables) alertsOf(typ ctc.AlertType) []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var out []string
+	for id, t := range tb.types {
+		if t == typ {
+			out = append(out, id.String())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// oracleAlerts runs trades, in order, through one processor and returns the ids of the alerts
+// of one type, sorted.
+func oracleAlerts(t testing.TB, trades []ctc.Trade, typ ctc.AlertType) []string {
+	t.Helper()
+	p, err := newProc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec ctc.Record
+	for _, tr := range trades {
+		rec.Reset()
+		rec.Data = tr.AppendJSON(rec.Data)
+		p.Process(&rec)
+	}
+	var b ctc.Batch
+	p.Take(&b)
+	var out []string
+	for _, a := range b.Output.Alerts {
+		if a.AlertType == typ {
+			out = append(out, a.AlertID.String())
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	kin "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/internal/awstest"
@@ -281,6 +282,14 @@ func TestConsumerResharding(t *testing.T) {
 		t.Fatalf("%d shards after a split and a merge of two, want 5", len(all))
 	}
 	f.tables.check(t, trades)
+	// Whale alerts depend on nothing but their trade: resharding changes none of them.
+	want := oracleAlerts(t, trades, ctc.Whale)
+	if len(want) == 0 {
+		t.Fatal("the simulated trades have no whale")
+	}
+	if d := cmp.Diff(want, f.tables.alertsOf(ctc.Whale)); d != "" {
+		t.Errorf("whale alerts differ from one processor over the trades (-want +got):\n%s", d)
+	}
 
 	// Children after parents: a shard's first open comes after each parent's finish.
 	finishedAt, openedAt := map[string]int{}, map[string]int{}
