@@ -42,13 +42,11 @@ func StartLambda(t testing.TB, bootstrap string, env ...string) *Lambda {
 	if err != nil {
 		unavailable(t, "awstest: aws-lambda-rie not found: %v", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, bootstrap)
+	// Both of the emulator's servers get a free port: the Runtime API the bootstrap polls would
+	// otherwise be 127.0.0.1:9001 in every emulator, and two at once (two test packages, or a test
+	// running two functions) would collide.
+	addr, apiAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bootstrap)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = io.Discard
 	if testing.Verbose() {
@@ -98,4 +96,14 @@ func (l *Lambda) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 		return b, fmt.Errorf("awstest: invoke: %s: %s", resp.Status, b)
 	}
 	return b, nil
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
