@@ -468,7 +468,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 			take = append(take, *p.steal)
 		}
 		for _, l := range take {
-			got, err := c.cfg.Leases.Acquire(ctx, l, c.owner, now)
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LeaseDuration)
+			got, err := c.cfg.Leases.Acquire(actx, l, c.owner, now)
+			cancel()
 			if err != nil {
 				if !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
 					c.event(EventError, l.Shard, err)
@@ -524,6 +526,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.event(EventReleased, id, nil)
 	}
 	clear(held)
+	// A lease whose acquisition or renewal was cut off in flight may be ours in the table without
+	// this consumer knowing it: release those too, rather than leave them to expire.
+	if ls, err := c.cfg.Leases.List(gctx, c.cfg.Runner.App); err == nil {
+		for _, l := range ls {
+			if l.Owner == c.owner && !l.Finished {
+				if _, err := c.cfg.Leases.Release(gctx, l); err == nil {
+					c.event(EventReleased, l.Shard, nil)
+				}
+			}
+		}
+	}
 	setLeases()
 	return nil
 }
