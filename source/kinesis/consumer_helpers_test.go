@@ -196,6 +196,7 @@ type splice struct {
 	throttle    int // GetRecords answers to turn into ProvisionedThroughputExceededException
 	expire      int // ... into ExpiredIteratorException
 	getRecords  int
+	iterators   int // GetShardIterator answers returned
 	pages       bool
 	tokenCalls  int
 	badTokenUse int // calls that gave both a NextToken and a StreamName
@@ -224,6 +225,14 @@ func (s *splice) Do(r *http.Request) (*http.Response, error) {
 			return jsonAnswer(r, 400, `{"__type":"ExpiredIteratorException","message":"Iterator expired (spliced)"}`), nil
 		}
 		return res, nil
+	case "Kinesis_20131202.GetShardIterator":
+		res, err := s.base.Do(r)
+		if err == nil && res.StatusCode == 200 {
+			s.mu.Lock()
+			s.iterators++
+			s.mu.Unlock()
+		}
+		return res, err
 	case "Kinesis_20131202.ListShards":
 		s.mu.Lock()
 		pages := s.pages

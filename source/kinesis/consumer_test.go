@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -438,5 +439,60 @@ func TestConsumerLeaseLossAndConflict(t *testing.T) {
 	f.tables.check(t, all)
 	if n := ev.count(EventOpened); n < 3 {
 		t.Errorf("the shard opened %d times, want >= 3 (start, after the lost lease, after the conflict)", n)
+	}
+}
+
+// With Start Latest a new application reads only what is put after it started.
+func TestConsumerStartLatest(t *testing.T) {
+	f := newFixture(t, 2)
+	all := simTrades(t, 20, 1)
+	half := len(all) / 2
+	put(t, f.kc, f.stream, all[:half])
+	sp := &splice{}
+	cfg := f.config(splicedClient(t, sp), &events{})
+	cfg.Start = Latest
+	_, stop := run(t, cfg)
+	awstest.Wait(t, 20*time.Second, "both shards to have their LATEST iterators", func() bool {
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		return sp.iterators >= 2
+	})
+	put(t, f.kc, f.stream, all[half:])
+	f.waitTrades(len(all)-half, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	f.tables.check(t, all[half:])
+}
+
+func TestNewConsumerRejects(t *testing.T) {
+	f := &fixture{leases: &LeaseTable{}}
+	good := func() ConsumerConfig {
+		return ConsumerConfig{Client: &kin.Client{}, Stream: "s", Leases: f.leases,
+			Runner: Config{App: "a", Store: &MemoryStateStore{}, NewProcessor: newProc}}
+	}
+	if _, err := NewConsumer(good()); err != nil {
+		t.Fatalf("a valid configuration: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*ConsumerConfig)
+		want string
+	}{
+		{"no client", func(c *ConsumerConfig) { c.Client = nil }, "Client is required"},
+		{"no stream", func(c *ConsumerConfig) { c.Stream = "" }, "Stream is required"},
+		{"no leases", func(c *ConsumerConfig) { c.Leases = nil }, "Leases is required"},
+		{"no app", func(c *ConsumerConfig) { c.Runner.App = "" }, "App is required"},
+		{"bad start", func(c *ConsumerConfig) { c.Start = "AT_TIMESTAMP" }, "Start must be"},
+		{"renewal slower than expiry", func(c *ConsumerConfig) { c.LeaseDuration, c.RenewEvery = time.Second, 2*time.Second }, "RenewEvery"},
+		{"negative duration", func(c *ConsumerConfig) { c.Grace = -1 }, "must not be negative"},
+		{"too many records", func(c *ConsumerConfig) { c.MaxRecords = 10_001 }, "MaxRecords"},
+		{"no commit attempt", func(c *ConsumerConfig) { c.CommitAttempts = -1 }, "CommitAttempts"},
+	} {
+		cfg := good()
+		c.edit(&cfg)
+		if _, err := NewConsumer(cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
 	}
 }
