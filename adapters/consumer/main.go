@@ -35,10 +35,10 @@
 //	-dynamodb-endpoint URL  CTC_DYNAMODB_ENDPOINT
 //	-s3-endpoint URL        CTC_S3_ENDPOINT        (also the Iceberg file IO's; path-style addressing)
 //	-region REGION          AWS_REGION
-//	-start trim_horizon|latest                     where shards without a checkpoint start (default trim_horizon)
+//	-start trim_horizon|latest  CTC_START          where shards without a checkpoint start (default trim_horizon)
 //	-checkpoint-every D                            checkpoint interval per shard (default 60s)
 //	-lease-duration D, -shard-sync D, -grace D     lease expiry (10s), shard re-listing (60s), shutdown grace (30s)
-//	-owner NAME                                    this process's name in the lease table (default host-pid-random)
+//	-owner NAME             CTC_OWNER              this process's name in the lease table (default host-pid-random)
 //	-create-tables                                 create the DynamoDB tables first (local use)
 //	-emf                                           CloudWatch EMF metric lines on stdout at each checkpoint (default true)
 //	-whale, -z, -z-high, -spread, -min-history     detector thresholds (detect.Thresholds)
