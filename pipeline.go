@@ -125,15 +125,8 @@ func NewPipeline(src Source, opts ...Option) (*Pipeline, error) {
 	case p.idleTimeout > 0 && p.now == nil:
 		return nil, errors.New("ctc: an idle timeout needs a clock: add ctc.WithClock(time.Now)")
 	}
-	seen := map[string]bool{}
-	for _, d := range p.detectors {
-		if d == nil {
-			return nil, errors.New("ctc: nil detector")
-		}
-		if seen[d.Name()] {
-			return nil, fmt.Errorf("ctc: two detectors are named %q", d.Name())
-		}
-		seen[d.Name()] = true
+	if err := checkDetectors(p.detectors); err != nil {
+		return nil, err
 	}
 	for _, s := range p.sinks {
 		if s == nil {
@@ -147,6 +140,22 @@ func NewPipeline(src Source, opts ...Option) (*Pipeline, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkDetectors rejects nil detectors and two detectors of one name (their states are saved
+// by name).
+func checkDetectors(ds []Detector) error {
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if d == nil {
+			return errors.New("ctc: nil detector")
+		}
+		if seen[d.Name()] {
+			return fmt.Errorf("ctc: two detectors are named %q", d.Name())
+		}
+		seen[d.Name()] = true
+	}
+	return nil
 }
 
 // Stats returns the pipeline's counters as of the last batch written. It is safe to call while

@@ -40,15 +40,8 @@ func NewProcessor(opts ...Option) (*Processor, error) {
 	case p.idleTimeout != 0 || p.observer != nil:
 		return nil, errors.New("ctc: a processor takes only WithChecker, WithDetectors and WithClock")
 	}
-	seen := map[string]bool{}
-	for _, d := range p.detectors {
-		if d == nil {
-			return nil, errors.New("ctc: nil detector")
-		}
-		if seen[d.Name()] {
-			return nil, fmt.Errorf("ctc: two detectors are named %q", d.Name())
-		}
-		seen[d.Name()] = true
+	if err := checkDetectors(p.detectors); err != nil {
+		return nil, err
 	}
 	return pr, nil
 }

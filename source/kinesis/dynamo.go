@@ -252,10 +252,16 @@ func CreateStateTable(ctx context.Context, client *dynamodb.Client, table string
 	if table == "" {
 		table = DefaultStateTable
 	}
+	return createKeyedTable(ctx, client, table, "shard_key")
+}
+
+// createKeyedTable creates an on-demand table with a string partition key and waits until it is
+// active; an existing table is left as it is.
+func createKeyedTable(ctx context.Context, client *dynamodb.Client, table, key string) error {
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("shard_key"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("shard_key"), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(key), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
 	var inUse *types.ResourceInUseException
