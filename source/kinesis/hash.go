@@ -74,9 +74,9 @@ func (r HashRange) Intersect(o HashRange) (HashRange, bool) {
 
 func (r HashRange) String() string { return r.Start.String() + ".." + r.End.String() }
 
-// compareSequence compares two Kinesis sequence numbers (decimal integers of up to 128 bits,
-// written without leading zeros); the empty string is before every number.
-func compareSequence(a, b string) int {
+// CompareSequence compares two Kinesis sequence numbers (decimal integers of up to 128 bits,
+// written without leading zeros) as integers; the empty string is before every number.
+func CompareSequence(a, b string) int {
 	if len(a) != len(b) {
 		if len(a) < len(b) {
 			return -1

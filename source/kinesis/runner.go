@@ -218,7 +218,7 @@ func (r *Runner) Process(recs []Record) int {
 	var rec ctc.Record
 	for i := range recs {
 		k := &recs[i]
-		if compareSequence(k.SequenceNumber, r.st.Sequence) <= 0 {
+		if CompareSequence(k.SequenceNumber, r.st.Sequence) <= 0 {
 			continue
 		}
 		rp := r.route(HashOf(k.PartitionKey))

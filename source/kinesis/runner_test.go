@@ -184,7 +184,7 @@ func TestRunnerExactlyOnceAcrossCrashes(t *testing.T) {
 				if err == nil {
 					// Kinesis delivers again from the checkpoint, sometimes from further back.
 					next := 0
-					for next < len(recs) && compareSequence(recs[next].SequenceNumber, r.Sequence()) <= 0 {
+					for next < len(recs) && CompareSequence(recs[next].SequenceNumber, r.Sequence()) <= 0 {
 						next++
 					}
 					return r, max(0, next-rapid.IntRange(0, 5).Draw(t, "overlap"))

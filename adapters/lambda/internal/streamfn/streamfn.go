@@ -278,23 +278,11 @@ func (h *Handler) retryFrom(ctx context.Context, key string, recs []events.Kines
 		return recs[0].Kinesis.SequenceNumber
 	}
 	for i := range recs {
-		if CompareSequence(recs[i].Kinesis.SequenceNumber, st.Sequence) > 0 {
+		if kinesis.CompareSequence(recs[i].Kinesis.SequenceNumber, st.Sequence) > 0 {
 			return recs[i].Kinesis.SequenceNumber
 		}
 	}
 	return recs[len(recs)-1].Kinesis.SequenceNumber
-}
-
-// CompareSequence orders Kinesis sequence numbers (decimal strings of up to 128 bits); the empty
-// string is before every sequence number.
-func CompareSequence(a, b string) int {
-	if len(a) != len(b) {
-		if len(a) < len(b) {
-			return -1
-		}
-		return 1
-	}
-	return strings.Compare(a, b)
 }
 
 // shard returns the shard's parents and range, listing the stream's shards when the shard is
