@@ -2,8 +2,12 @@ package awstest
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -33,5 +37,26 @@ func TestServers(t *testing.T) {
 	b := Name(t, "b")
 	if _, err := s.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 		t.Fatalf("s3 CreateBucket: %v", err)
+	}
+}
+
+// A client that hangs up in the middle of a request (a cancelled context, a killed process) does
+// not take the server down: kinesalite and dynalite rethrow the request's error.
+func TestServersSurviveHungUpClients(t *testing.T) {
+	for _, ep := range []Endpoint{Kinesis(t), DynamoDB(t)} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(ep.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{\"Stream")
+		c.Close()
+	}
+	time.Sleep(200 * time.Millisecond) // let the servers see the hang-up
+	ctx := context.Background()
+	if _, err := KinesisClient(t).ListStreams(ctx, &kinesis.ListStreamsInput{}); err != nil {
+		t.Fatalf("kinesalite after a hung-up client: %v", err)
+	}
+	if _, err := DynamoDBClient(t).ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("dynalite after a hung-up client: %v", err)
 	}
 }

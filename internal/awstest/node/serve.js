@@ -5,6 +5,19 @@ const kind = process.argv[2]
 const dir = process.argv[3]
 const host = '127.0.0.1'
 
+// kinesalite (and dynalite) rethrow a request's 'error' event, so a client that hangs up in the
+// middle of a request — a test cancelling its context, a process killed on purpose — would take
+// the whole server down with it, and every later test with it. A hung-up client is not the
+// server's failure: log it and keep serving.
+process.on('uncaughtException', (err) => {
+  if (err && (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.message === 'aborted')) {
+    console.error('serve.js: a client hung up mid-request (' + (err.code || err.message) + '); still serving')
+    return
+  }
+  console.error(err)
+  process.exit(1)
+})
+
 function ready(server) {
   server.on('error', (err) => { console.error(err); process.exit(1) })
   server.listen(0, host, () => { console.log('listening ' + server.address().port) })
