@@ -157,19 +157,28 @@ func openLocal(dir string, props iceberg.Properties) (catalog.Catalog, func() er
 	if err := os.MkdirAll(wh, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("iceberg: local warehouse: %w", err)
 	}
+	p := iceberg.Properties{"warehouse": (&url.URL{Scheme: "file", Path: filepath.ToSlash(wh)}).String()}
+	maps.Copy(p, props)
+	return OpenSQLCatalog(filepath.Join(abs, "catalog.db"), p)
+}
+
+// OpenSQLCatalog opens (creating if need be) an Iceberg SQL catalog in the SQLite file at path,
+// named LocalCatalogName, with props as its properties ("warehouse" says where new tables go:
+// a file:// or s3:// location). The returned func closes the catalog and the database. Config.Dir
+// uses it for the local warehouse; hosts that keep the catalog file apart from the warehouse (a
+// Lambda with an S3 warehouse) call it themselves.
+func OpenSQLCatalog(path string, props iceberg.Properties) (catalog.Catalog, func() error, error) {
 	// WAL lets readers (the CLI, a second process) read while the sink commits, and the busy
 	// timeout makes concurrent writers wait for the lock instead of failing.
-	dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(abs, "catalog.db")),
+	dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path),
 		RawQuery: "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)"}).String()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, nil, fmt.Errorf("iceberg: open catalog.db: %w", err)
+		return nil, nil, fmt.Errorf("iceberg: open catalog %s: %w", path, err)
 	}
-	p := iceberg.Properties{"warehouse": (&url.URL{Scheme: "file", Path: filepath.ToSlash(wh)}).String()}
-	maps.Copy(p, props)
-	cat, err := sqlcat.NewCatalog(LocalCatalogName, db, sqlcat.SQLite, p)
+	cat, err := sqlcat.NewCatalog(LocalCatalogName, db, sqlcat.SQLite, props)
 	if err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("iceberg: open SQL catalog in %s: %w", dsn, err), db.Close())
+		return nil, nil, errors.Join(fmt.Errorf("iceberg: open SQL catalog in %s: %w", path, err), db.Close())
 	}
 	return cat, func() error { return errors.Join(cat.Close(), db.Close()) }, nil
 }

@@ -12,7 +12,6 @@ package lakeenv
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -23,11 +22,9 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/glue"
-	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	icebergio "github.com/apache/iceberg-go/io"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3:// warehouses
 	"github.com/aws/aws-sdk-go-v2/aws"
-	_ "modernc.org/sqlite" // the sql catalog's driver
 
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
 	icebergsink "github.com/coattailcapital/ctc/sink/iceberg"
@@ -85,17 +82,11 @@ func OpenCatalog(ctx context.Context, e awsenv.Env, cfg aws.Config) (cat catalog
 		for k, v := range IOProps(e) {
 			props[k] = v
 		}
-		dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(dbPath),
-			RawQuery: "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)"}).String()
-		db, err := sql.Open("sqlite", dsn)
+		c, closeCat, err := icebergsink.OpenSQLCatalog(dbPath, props)
 		if err != nil {
-			return nil, nil, fmt.Errorf("lakeenv: open the SQL catalog %s: %w", dbPath, err)
+			return nil, nil, fmt.Errorf("lakeenv: %w", err)
 		}
-		c, err := sqlcat.NewCatalog(icebergsink.LocalCatalogName, db, sqlcat.SQLite, props)
-		if err != nil {
-			return nil, nil, errors.Join(fmt.Errorf("lakeenv: open the SQL catalog %s: %w", dbPath, err), db.Close())
-		}
-		return c, func() error { return errors.Join(c.Close(), db.Close()) }, nil
+		return c, closeCat, nil
 	}
 	return nil, nil, fmt.Errorf("lakeenv: CTC_CATALOG must be glue or sql, got %q", e.Catalog)
 }
