@@ -63,6 +63,18 @@ type Stats struct {
 	Flushes     int64
 }
 
+// Add adds o's counters to s: the totals of several processors (a shard's hash-key ranges).
+func (s *Stats) Add(o Stats) {
+	s.Records += o.Records
+	s.Trades += o.Trades
+	s.DeadLetters += o.DeadLetters
+	s.Duplicates += o.Duplicates
+	s.Late += o.Late
+	s.Alerts += o.Alerts
+	s.Batches += o.Batches
+	s.Flushes += o.Flushes
+}
+
 // Option configures a Pipeline.
 type Option func(*Pipeline)
 

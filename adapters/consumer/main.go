@@ -274,17 +274,7 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		Client: kc, Stream: o.stream, Leases: leases, Owner: o.owner, Start: start,
 		Runner: kinesis.Config{
 			App: o.app, Store: states, Sinks: []ctc.Sink{alerts},
-			NewProcessor: func() (*ctc.Processor, error) {
-				chain, err := quality.New(quality.Config{})
-				if err != nil {
-					return nil, err
-				}
-				ds, err := o.thresholds.Detectors()
-				if err != nil {
-					return nil, err
-				}
-				return ctc.NewProcessor(ctc.WithChecker(chain), ctc.WithDetectors(ds...))
-			},
+			NewProcessor: kinesis.Processors(quality.Config{}, o.thresholds, nil),
 		},
 		NewSinks: func(ctx context.Context, shard string) ([]ctc.Sink, error) {
 			s, err := lake.shardSink(ctx)

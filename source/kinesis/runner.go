@@ -194,15 +194,7 @@ func (r *Runner) Finished() bool { return r.st.Finished }
 func (r *Runner) Stats() ctc.Stats {
 	var s ctc.Stats
 	for _, rp := range r.ranges {
-		x := rp.p.Stats()
-		s.Records += x.Records
-		s.Trades += x.Trades
-		s.DeadLetters += x.DeadLetters
-		s.Duplicates += x.Duplicates
-		s.Late += x.Late
-		s.Alerts += x.Alerts
-		s.Batches += x.Batches
-		s.Flushes += x.Flushes
+		s.Add(rp.p.Stats())
 	}
 	return s
 }

@@ -228,18 +228,7 @@ func (h *Handler) run(ctx context.Context, g *group) string {
 
 	var chains []*quality.Chain
 	cfg := &kinesis.Config{App: h.cfg.App, Store: h.cfg.Store, Sinks: sinks,
-		NewProcessor: func() (*ctc.Processor, error) {
-			chain, err := quality.New(h.cfg.Quality)
-			if err != nil {
-				return nil, err
-			}
-			ds, err := h.cfg.Thresholds.Detectors()
-			if err != nil {
-				return nil, err
-			}
-			chains = append(chains, chain)
-			return ctc.NewProcessor(ctc.WithChecker(chain), ctc.WithDetectors(ds...))
-		}}
+		NewProcessor: kinesis.Processors(h.cfg.Quality, h.cfg.Thresholds, func(c *quality.Chain) { chains = append(chains, c) })}
 	r, err := kinesis.Open(ctx, cfg, shard)
 	if err != nil {
 		log.ErrorContext(ctx, "streamfn: cannot open the shard", "err", err)
