@@ -107,43 +107,6 @@ func run(t *testing.T, name string, args []string, env []string) string {
 	return string(out)
 }
 
-// shard is what GetRecords returns for one shard, read to its current end.
-type shard struct {
-	id   string
-	recs []ktypes.Record
-}
-
-func readStream(t *testing.T, c *kin.Client, stream string) []shard {
-	t.Helper()
-	ctx := context.Background()
-	ls, err := c.ListShards(ctx, &kin.ListShardsInput{StreamName: aws.String(stream)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []shard
-	for _, sh := range ls.Shards {
-		it, err := c.GetShardIterator(ctx, &kin.GetShardIteratorInput{StreamName: aws.String(stream), ShardId: sh.ShardId,
-			ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := shard{id: aws.ToString(sh.ShardId)}
-		for iter := it.ShardIterator; iter != nil; {
-			res, err := c.GetRecords(ctx, &kin.GetRecordsInput{ShardIterator: iter})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.recs = append(s.recs, res.Records...)
-			if len(res.Records) == 0 {
-				break
-			}
-			iter = res.NextShardIterator
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 func alertIDs(alerts []ctc.Alert) []string {
 	ids := make([]string, len(alerts))
 	for i, a := range alerts {
@@ -205,13 +168,13 @@ func TestAWSDataPath(t *testing.T) {
 	out := run(t, build(t, "adapters/producer", false), []string{"-stream", stream, "-dlq-stream", dlq, "-endpoint", kURL,
 		"-seed", "7", "-speed", "0", "-start", start.Format(time.RFC3339), "-duration", "20m"}, awsEnv())
 	t.Logf("producer: %s", strings.TrimSpace(out))
-	shards := readStream(t, kc, stream)
+	shards := awstest.ReadShards(t, kc, stream)
 	last, records := map[string]string{}, 0
 	for _, s := range shards {
-		if len(s.recs) > 0 {
-			last[s.id] = aws.ToString(s.recs[len(s.recs)-1].SequenceNumber)
+		if len(s.Records) > 0 {
+			last[s.Shard] = aws.ToString(s.Records[len(s.Records)-1].SequenceNumber)
 		}
-		records += len(s.recs)
+		records += len(s.Records)
 	}
 	if records < 1000 || len(last) != 2 {
 		t.Fatalf("the producer put %d records on %d shards; want ≥ 1000 on both", records, len(last))
@@ -338,9 +301,9 @@ func TestAWSDataPath(t *testing.T) {
 		"CTC_DYNAMODB_ENDPOINT="+dURL, "CTC_KINESIS_ENDPOINT="+kURL, "CTC_S3_ENDPOINT="+sURL)...)
 	rng := rand.New(rand.NewPCG(7, 11))
 	for _, s := range shards {
-		for i := 0; i < len(s.recs); {
-			n := min(len(s.recs)-i, 1+rng.IntN(400))
-			ev := kinesisEvent(arn, s.id, s.recs[i:i+n])
+		for i := 0; i < len(s.Records); {
+			n := min(len(s.Records)-i, 1+rng.IntN(400))
+			ev := awstest.KinesisEvent(arn, s.Shard, s.Records[i:i+n])
 			for range 1 + rng.IntN(2) { // sometimes twice: a retried batch
 				var r events.KinesisEventResponse
 				invoke(t, sl, ev, &r)
@@ -407,22 +370,4 @@ func invoke(t *testing.T, l *awstest.Lambda, event, resp any) {
 	if err := json.Unmarshal(out, resp); err != nil {
 		t.Fatalf("response %s: %v", out, err)
 	}
-}
-
-// kinesisEvent wraps records of one shard as the event-source mapping does.
-func kinesisEvent(arn, shard string, recs []ktypes.Record) events.KinesisEvent {
-	var ev events.KinesisEvent
-	for _, r := range recs {
-		ev.Records = append(ev.Records, events.KinesisEventRecord{
-			AwsRegion: awstest.Region, EventID: shard + ":" + aws.ToString(r.SequenceNumber),
-			EventName: "aws:kinesis:record", EventSource: "aws:kinesis", EventSourceArn: arn, EventVersion: "1.0",
-			InvokeIdentityArn: "arn:aws:iam::000000000000:role/ctc-stream",
-			Kinesis: events.KinesisRecord{
-				ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: aws.ToTime(r.ApproximateArrivalTimestamp)},
-				Data:                        r.Data, PartitionKey: aws.ToString(r.PartitionKey),
-				SequenceNumber: aws.ToString(r.SequenceNumber), KinesisSchemaVersion: "1.0",
-			},
-		})
-	}
-	return ev
 }

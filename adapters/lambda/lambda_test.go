@@ -154,49 +154,15 @@ func putAndRead(t testing.TB, trades []ctc.Trade, n int32) (arn string, shards [
 		}
 		trades = trades[k:]
 	}
-	ls, err := c.ListShards(ctx, &kin.ListShardsInput{StreamName: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sh := range ls.Shards {
-		it, err := c.GetShardIterator(ctx, &kin.GetShardIteratorInput{StreamName: &name, ShardId: sh.ShardId,
-			ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sr := shardRecords{shard: aws.ToString(sh.ShardId)}
-		for iter := it.ShardIterator; iter != nil; {
-			res, err := c.GetRecords(ctx, &kin.GetRecordsInput{ShardIterator: iter})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sr.recs = append(sr.recs, res.Records...)
-			if len(res.Records) == 0 {
-				break
-			}
-			iter = res.NextShardIterator
-		}
-		shards = append(shards, sr)
+	for _, sr := range awstest.ReadShards(t, c, name) {
+		shards = append(shards, shardRecords{shard: sr.Shard, recs: sr.Records})
 	}
 	return arn, shards
 }
 
 // kinesisEvent wraps records of one shard as the event-source mapping does.
 func kinesisEvent(arn, shard string, recs []types.Record) events.KinesisEvent {
-	var ev events.KinesisEvent
-	for _, r := range recs {
-		ev.Records = append(ev.Records, events.KinesisEventRecord{
-			AwsRegion: awstest.Region, EventID: shard + ":" + aws.ToString(r.SequenceNumber),
-			EventName: "aws:kinesis:record", EventSource: "aws:kinesis", EventSourceArn: arn, EventVersion: "1.0",
-			InvokeIdentityArn: "arn:aws:iam::000000000000:role/ctc-stream",
-			Kinesis: events.KinesisRecord{
-				ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: aws.ToTime(r.ApproximateArrivalTimestamp)},
-				Data:                        r.Data, PartitionKey: aws.ToString(r.PartitionKey),
-				SequenceNumber: aws.ToString(r.SequenceNumber), KinesisSchemaVersion: "1.0",
-			},
-		})
-	}
-	return ev
+	return awstest.KinesisEvent(arn, shard, recs)
 }
 
 // marketTrades are n trades, three seconds apart, ending an hour before now (so that their alerts
