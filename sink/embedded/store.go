@@ -461,34 +461,27 @@ func (s *Store) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert,
 // ""), that start at or after since (the zero time: no bound), oldest first, then by symbol and
 // exchange: what a chart of the last hours plots.
 func (s *Store) Volumes(ctx context.Context, symbol string, since time.Time) ([]ctc.VolumeWindow, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := s.now().Unix()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.st == nil {
-		return nil, ErrClosed
-	}
-	x := &s.st.volumesAll
-	if symbol != "" {
-		if x = s.st.volumesSymbol[symbol]; x == nil {
-			return []ctc.VolumeWindow{}, nil
-		}
-	}
-	out := []ctc.VolumeWindow{}
-	x.ascend(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}, !since.IsZero(), func(e *volumeEntry) bool {
-		if e.ttl > now {
-			out = append(out, e.v)
-		}
-		return true
-	})
-	return out, nil
+	return series(ctx, s, symbol, since,
+		func(st *state) (*index[aggKey, volumeEntry], indexes[string, aggKey, volumeEntry]) {
+			return &st.volumesAll, st.volumesSymbol
+		},
+		func(e *volumeEntry, now int64) (ctc.VolumeWindow, bool) { return e.v, e.ttl > now })
 }
 
 // Spreads returns the live spread windows of symbol (an instrument, such as BTC; every one if
 // symbol is "") that start at or after since, oldest first, then by symbol.
 func (s *Store) Spreads(ctx context.Context, symbol string, since time.Time) ([]ctc.SpreadWindow, error) {
+	return series(ctx, s, symbol, since,
+		func(st *state) (*index[aggKey, spreadEntry], indexes[string, aggKey, spreadEntry]) {
+			return &st.spreadsAll, st.spreadsSymbol
+		},
+		func(e *spreadEntry, now int64) (ctc.SpreadWindow, bool) { return e.w, e.ttl > now })
+}
+
+// series lists the live entries of one aggregate's index — every symbol's, or one symbol's —
+// that start at or after since (the zero time: no bound), oldest first.
+func series[E, V any](ctx context.Context, s *Store, symbol string, since time.Time,
+	pick func(*state) (*index[aggKey, E], indexes[string, aggKey, E]), live func(e *E, now int64) (V, bool)) ([]V, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -498,16 +491,16 @@ func (s *Store) Spreads(ctx context.Context, symbol string, since time.Time) ([]
 	if s.st == nil {
 		return nil, ErrClosed
 	}
-	x := &s.st.spreadsAll
+	x, bySymbol := pick(s.st)
 	if symbol != "" {
-		if x = s.st.spreadsSymbol[symbol]; x == nil {
-			return []ctc.SpreadWindow{}, nil
+		if x = bySymbol[symbol]; x == nil {
+			return []V{}, nil
 		}
 	}
-	out := []ctc.SpreadWindow{}
-	x.ascend(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}, !since.IsZero(), func(e *spreadEntry) bool {
-		if e.ttl > now {
-			out = append(out, e.w)
+	out := []V{}
+	x.ascend(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}, !since.IsZero(), func(e *E) bool {
+		if v, ok := live(e, now); ok {
+			out = append(out, v)
 		}
 		return true
 	})
