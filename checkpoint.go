@@ -13,20 +13,55 @@ type Seeker interface {
 	Seek(ctx context.Context, after Position) error
 }
 
-// State is what a pipeline saves at each checkpoint: where it is, and the state of everything
-// that remembers (detectors, the quality chain's dedup memory and counters).
+// State is what a checkpoint saves: where the engine is, the state of everything that remembers
+// (detectors, the quality chain's dedup memory and counters), and the output the checkpoint
+// commits (write-ahead).
 type State struct {
 	Checkpoint Checkpoint
-	// Detectors holds each Snapshotter detector's snapshot by detector name.
+	// Detectors holds each detector's snapshot (its head, for a SegmentSnapshotter) by name.
 	Detectors map[string][]byte
-	// Checker holds the quality chain's snapshot, when it is a Snapshotter.
+	// Checker holds the quality chain's snapshot (its head, for a SegmentSnapshotter).
 	Checker []byte
-	// Stats are the pipeline's counters at the checkpoint, so that they survive restarts too.
+	// Segments are the immutable pieces of state that grow with time (the dedup memory of the
+	// last hour): every live one by name, with Data for those new since the previous checkpoint.
+	// A StateStore writes each segment once, keeps it while a saved state names it, and loads
+	// every named segment with its Data.
+	Segments []Segment `json:",omitempty"`
+	// Stats are the engine's counters at the checkpoint, so that they survive restarts too.
 	Stats Stats
+	// Pending is the output of this checkpoint, saved with the state before the sinks commit it:
+	// a host that dies between the save and the commit finds it here and commits it again, which
+	// the sinks recognise (Committer) or ignore (idempotent writes). Nil in a state saved by an
+	// older ctc, whose checkpoints committed first and saved after.
+	Pending *Batch `json:"-"`
+}
+
+// Segment is one immutable piece of a State: written once, under a name no other segment of the
+// store has, and deleted when no saved state names it any more.
+type Segment struct {
+	Name string
+	// Data is the segment's bytes: set for a segment new in this state, and in every state a
+	// store loads; nil for a segment an earlier state of the same pipeline saved.
+	Data []byte `json:",omitempty"`
+}
+
+// SegmentSnapshotter is implemented by stateful parts whose state grows with event time, so that
+// a checkpoint costs what changed rather than what is remembered: the quality chain's dedup
+// memory is one (an hour of event ids). The engine prefers it to Snapshotter.
+type SegmentSnapshotter interface {
+	Snapshotter
+	// SnapshotSegments returns a small head and the part's live segments: those made since the
+	// previous call with their Data, the older ones by Name alone. Segments the part no longer
+	// needs (expired) are left out, and the store drops them. New names start with prefix.
+	SnapshotSegments(prefix string) (head []byte, segs []Segment, err error)
+	// RestoreSegments restores the part from a head SnapshotSegments returned, looking up the
+	// segments it names in segs (name → Data). It also accepts what Snapshot returns.
+	RestoreSegments(head []byte, segs map[string][]byte) error
 }
 
 // StateStore keeps a pipeline's latest State. Save must be atomic: after a crash, Load returns
-// either the previous state or the new one, never a mix. Load returns (nil, nil) when there is none.
+// either the previous state or the new one, never a mix. Load returns (nil, nil) when there is
+// none, and fills every segment's Data and the Pending batch.
 type StateStore interface {
 	Load(ctx context.Context, pipelineID string) (*State, error)
 	Save(ctx context.Context, s *State) error
@@ -38,9 +73,7 @@ type CheckpointConfig struct {
 	Store StateStore
 	// PipelineID names the pipeline in its state and in what its Committer sinks commit. Required.
 	PipelineID string
-	// EveryRecords checkpoints after every so many records read. Checkpoints at fixed record counts
-	// fall at the same place when a run is repeated, which is what lets a restarted replay re-run
-	// a checkpoint whose commit landed and have its sinks recognise it. 0 disables.
+	// EveryRecords checkpoints after every so many records read. 0 disables.
 	EveryRecords int64
 	// Interval checkpoints a live pipeline (WithClock) every so much processing time; default 60 s.
 	Interval time.Duration
@@ -48,18 +81,20 @@ type CheckpointConfig struct {
 
 // WithCheckpoints makes the pipeline save its state at checkpoints and resume from the last one.
 //
-// At each checkpoint the pipeline writes its batch, calls Commit on every Committer sink (Flush on
-// other Flushers) with the checkpoint, then saves its State. On start it loads the last State,
-// restores every detector (each must be a Snapshotter) and the checker (when a Snapshotter), and
-// seeks the source (a Seeker) past the checkpoint's position. A checkpoint is also taken at the
-// end of input and on shutdown.
-func WithCheckpoints(c CheckpointConfig) Option {
-	return func(p *Pipeline) {
+// The protocol is write-ahead, the one every ctc host uses (the Kinesis shard runner, the stream
+// Lambda): at each checkpoint the pipeline saves its State together with the output the
+// checkpoint covers (State.Pending), then commits every sink (CommitBatch). On start it loads the
+// last State, restores every detector (each must be a Snapshotter) and the checker, resumes
+// Resumer sinks at the checkpoint before it, writes and commits the pending output again (a no-op
+// for sinks that have it), and seeks the source (a Seeker) past the checkpoint's position. A
+// checkpoint is also taken at the end of input and on shutdown.
+func WithCheckpoints(c CheckpointConfig) PipelineOption {
+	return pipelineOption(func(p *Pipeline) {
 		if c.Interval == 0 {
 			c.Interval = time.Minute
 		}
 		p.ckpt = &c
-	}
+	})
 }
 
 func (c *CheckpointConfig) validate(p *Pipeline) error {
@@ -71,7 +106,7 @@ func (c *CheckpointConfig) validate(p *Pipeline) error {
 	case c.EveryRecords < 0 || c.Interval < 0:
 		return errors.New("ctc: checkpoint intervals must not be negative")
 	}
-	for _, d := range p.detectors {
+	for _, d := range p.pr.detectors {
 		if _, ok := d.(Snapshotter); !ok {
 			return fmt.Errorf("ctc: detector %q cannot be checkpointed: it does not implement ctc.Snapshotter", d.Name())
 		}
@@ -79,38 +114,69 @@ func (c *CheckpointConfig) validate(p *Pipeline) error {
 	return nil
 }
 
-// restore loads the last checkpoint, if any, into the detectors, checker and source.
+// CommitBatch delivers one checkpoint's output: it writes b to every sink (when b holds anything)
+// and commits it under cp (Committer) or flushes (Flusher). Repeating it after a crash is
+// harmless: Committers skip a checkpoint they have, the alert stores are idempotent on alert id.
+// It is the second half of the write-ahead checkpoint every host runs, after saving the state.
+func CommitBatch(ctx context.Context, sinks []Sink, b *Batch, cp Checkpoint) error {
+	for _, s := range sinks {
+		if b != nil && b.Len() > 0 {
+			if err := s.Write(ctx, b); err != nil {
+				return fmt.Errorf("sink %T: write: %w", s, err)
+			}
+		}
+		if err := commitSink(ctx, s, cp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func commitSink(ctx context.Context, s Sink, cp Checkpoint) error {
+	switch s := s.(type) {
+	case Committer:
+		if err := s.Commit(ctx, cp); err != nil {
+			return fmt.Errorf("sink %T: commit %d: %w", s, cp.Seq, err)
+		}
+	case Flusher:
+		if err := s.Flush(ctx); err != nil {
+			return fmt.Errorf("sink %T: flush: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// restore loads the last checkpoint, if any, into the detectors, checker, sinks and source.
 func (p *Pipeline) restore(ctx context.Context) error {
 	st, err := p.ckpt.Store.Load(ctx, p.ckpt.PipelineID)
 	if err != nil {
 		return fmt.Errorf("ctc: load checkpoint: %w", err)
 	}
-	cp := Checkpoint{PipelineID: p.ckpt.PipelineID}
+	// The sinks go back to the last checkpoint known committed: the one before a state with
+	// pending output, whose commit may or may not have landed.
+	resumeAt := Checkpoint{PipelineID: p.ckpt.PipelineID}
 	if st != nil {
-		cp = st.Checkpoint
+		resumeAt = st.Checkpoint
+		if st.Pending != nil {
+			resumeAt = Checkpoint{PipelineID: p.ckpt.PipelineID, Seq: st.Checkpoint.Seq - 1}
+		}
 	}
 	for _, s := range p.sinks {
 		if r, ok := s.(Resumer); ok {
-			if err := r.Resume(ctx, cp); err != nil {
-				return fmt.Errorf("ctc: resume sink %T at checkpoint %d: %w", s, cp.Seq, err)
+			if err := r.Resume(ctx, resumeAt); err != nil {
+				return fmt.Errorf("ctc: resume sink %T at checkpoint %d: %w", s, resumeAt.Seq, err)
 			}
 		}
 	}
 	if st == nil {
 		return nil
 	}
-	for _, d := range p.detectors {
-		b, ok := st.Detectors[d.Name()]
-		if !ok {
-			return fmt.Errorf("ctc: checkpoint %d has no state for detector %q", st.Checkpoint.Seq, d.Name())
-		}
-		if err := d.(Snapshotter).Restore(b); err != nil {
-			return fmt.Errorf("ctc: restore detector %q: %w", d.Name(), err)
-		}
+	if err := p.pr.Restore(st); err != nil {
+		return err
 	}
-	if s, ok := p.checker.(Snapshotter); ok && st.Checker != nil {
-		if err := s.Restore(st.Checker); err != nil {
-			return fmt.Errorf("ctc: restore quality chain: %w", err)
+	if st.Pending != nil {
+		if err := CommitBatch(ctx, p.sinks, st.Pending, st.Checkpoint); err != nil {
+			return fmt.Errorf("ctc: commit checkpoint %d again: %w", st.Checkpoint.Seq, err)
 		}
 	}
 	sk, ok := p.src.(Seeker)
@@ -121,52 +187,38 @@ func (p *Pipeline) restore(ctx context.Context) error {
 		return fmt.Errorf("ctc: resume source after %v: %w", st.Checkpoint.Position, err)
 	}
 	p.seq = st.Checkpoint.Seq
-	p.stats = st.Stats
-	p.batch.Position = st.Checkpoint.Position
 	p.publish()
 	return nil
 }
 
-// checkpoint writes the batch, commits the sinks and saves the state.
+// checkpoint writes the batch, saves the state with the checkpoint's output, then commits the sinks.
 func (p *Pipeline) checkpoint(ctx context.Context) error {
 	if err := p.write(ctx); err != nil {
 		return err
 	}
 	p.sinceCkpt = 0
 	p.seq++
-	cp := Checkpoint{PipelineID: p.ckpt.PipelineID, Seq: p.seq, Position: p.batch.Position}
-	for i, s := range p.sinks {
-		var err error
-		switch s := s.(type) {
-		case Committer:
-			err = p.call(i, "commit", func() error { return s.Commit(ctx, cp) })
-		case Flusher:
-			err = p.call(i, "flush", func() error { return s.Flush(ctx) })
-		}
-		if err != nil {
-			return fmt.Errorf("ctc: checkpoint %d: sink %T: %w", cp.Seq, s, err)
-		}
+	cp := Checkpoint{PipelineID: p.ckpt.PipelineID, Seq: p.seq, Position: p.pr.batch.Position}
+	p.pr.stats.Flushes++
+	st, err := p.pr.State(cp)
+	if err != nil {
+		return fmt.Errorf("ctc: checkpoint %d: %w", cp.Seq, err)
 	}
-	st := &State{Checkpoint: cp, Detectors: make(map[string][]byte, len(p.detectors))}
-	for _, d := range p.detectors {
-		b, err := d.(Snapshotter).Snapshot()
-		if err != nil {
-			return fmt.Errorf("ctc: checkpoint %d: snapshot detector %q: %w", cp.Seq, d.Name(), err)
-		}
-		st.Detectors[d.Name()] = b
-	}
-	if s, ok := p.checker.(Snapshotter); ok {
-		b, err := s.Snapshot()
-		if err != nil {
-			return fmt.Errorf("ctc: checkpoint %d: snapshot quality chain: %w", cp.Seq, err)
-		}
-		st.Checker = b
-	}
-	p.stats.Flushes++
-	st.Stats = p.stats
+	p.pending.Position = cp.Position
+	st.Pending = &p.pending
 	if err := p.ckpt.Store.Save(ctx, st); err != nil {
 		return fmt.Errorf("ctc: checkpoint %d: save state: %w", cp.Seq, err)
 	}
+	for i, s := range p.sinks {
+		op := "flush"
+		if _, ok := s.(Committer); ok {
+			op = "commit"
+		}
+		if err := p.call(i, op, func() error { return commitSink(ctx, s, cp) }); err != nil {
+			return fmt.Errorf("ctc: checkpoint %d: %w", cp.Seq, err)
+		}
+	}
+	p.pending.Reset()
 	p.publish()
 	return nil
 }

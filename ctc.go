@@ -267,6 +267,11 @@ type Record struct {
 	// malformed, with Err as its detail.
 	Err      error
 	Position Position
+	// Checked says that a Checker's Predecoder examined the record ahead of Check: Trade holds
+	// what it decoded and Verdict its verdict before dedup. Check then applies only its stateful
+	// steps.
+	Checked bool
+	Verdict Verdict
 }
 
 // Reset clears the record for reuse, keeping Data's storage.
@@ -325,6 +330,14 @@ func (b *Batch) Reset() {
 	b.Trades = b.Trades[:0]
 	b.Output.Reset()
 	b.DeadLetters = b.DeadLetters[:0]
+}
+
+// Append copies every record of c after b's, and takes c's position.
+func (b *Batch) Append(c *Batch) {
+	b.Trades = append(b.Trades, c.Trades...)
+	b.Output.Append(&c.Output)
+	b.DeadLetters = append(b.DeadLetters, c.DeadLetters...)
+	b.Position = c.Position
 }
 
 // Len is the number of records in the batch.
@@ -407,6 +420,17 @@ func (s Status) String() string {
 		return "fail"
 	}
 	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Predecoder is implemented by Checkers whose stateless steps — decoding and validating a
+// record — can run ahead of Check on another goroutine. A bounded Pipeline then decodes the next
+// records on one core while the previous ones go through dedup, the detectors and the sinks on
+// another, with the same results in the same order.
+type Predecoder interface {
+	// Predecoder returns a function that examines a record as Check would, short of its stateful
+	// steps, and leaves the result in it (Record.Checked). The function may run on another
+	// goroutine than Check, but not on two at once.
+	Predecoder() func(rec *Record)
 }
 
 // Checker decides what happens to each record before detection: it decodes rec into t (unless the

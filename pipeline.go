@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -18,19 +19,14 @@ import (
 // time and, with WithIdleTimeout, a quiet source lets event time advance with the clock so that
 // windows still fire.
 type Pipeline struct {
-	src       Source
-	checker   Checker
-	detectors []Detector
-	sinks     []Sink
+	src   Source
+	pr    Processor
+	sinks []Sink
 
 	batchSize     int
-	now           func() time.Time
 	idleTimeout   time.Duration
 	flushEvery    time.Duration
 	shutdownGrace time.Duration
-
-	batch Batch
-	stats Stats
 
 	// Stats are counted on the Run goroutine and published under mu at every batch, so that
 	// Stats can be read concurrently (by a metrics endpoint) at no per-record cost.
@@ -43,11 +39,10 @@ type Pipeline struct {
 	ckpt      *CheckpointConfig
 	seq       int64
 	sinceCkpt int64
+	// pending is the output since the last checkpoint: what the next one saves with its state.
+	pending Batch
 
-	// Live-mode bookkeeping for idleness: the newest event time seen and when it was seen.
-	maxEvent    time.Time
-	lastArrival time.Time
-	lastFlush   time.Time
+	lastFlush time.Time
 }
 
 // Stats counts what a pipeline has done. Quality counters proper (processed, passed, failed by
@@ -75,39 +70,34 @@ func (s *Stats) Add(o Stats) {
 	s.Flushes += o.Flushes
 }
 
-// Option configures a Pipeline.
-type Option func(*Pipeline)
-
-// WithChecker sets the quality chain; quality.New provides the standard one. Required.
-func WithChecker(c Checker) Option { return func(p *Pipeline) { p.checker = c } }
-
-// WithDetectors adds detectors. Each sees every trade that passes quality, in order.
-func WithDetectors(ds ...Detector) Option {
-	return func(p *Pipeline) { p.detectors = append(p.detectors, ds...) }
-}
-
 // WithSinks adds sinks. Each receives every batch, in order.
-func WithSinks(ss ...Sink) Option { return func(p *Pipeline) { p.sinks = append(p.sinks, ss...) } }
+func WithSinks(ss ...Sink) PipelineOption {
+	return pipelineOption(func(p *Pipeline) { p.sinks = append(p.sinks, ss...) })
+}
 
 // WithBatchSize sets how many records are collected before the sinks see them; default 4096.
 // A live pipeline also writes whenever its source has nothing more to give at once, so a batch
 // never holds an alert back waiting for more trades.
-func WithBatchSize(n int) Option { return func(p *Pipeline) { p.batchSize = n } }
-
-// WithClock makes the pipeline live: now is processing time, used for EmittedAt, idleness and the
-// flush interval. Sources that block (WebSockets, the paced simulator) need it for idleness to work.
-func WithClock(now func() time.Time) Option { return func(p *Pipeline) { p.now = now } }
+func WithBatchSize(n int) PipelineOption {
+	return pipelineOption(func(p *Pipeline) { p.batchSize = n })
+}
 
 // WithIdleTimeout lets event time advance with the clock once the source has been quiet for d, so
 // that a market that stops trading still closes its windows (DESIGN §4). Needs WithClock.
-func WithIdleTimeout(d time.Duration) Option { return func(p *Pipeline) { p.idleTimeout = d } }
+func WithIdleTimeout(d time.Duration) PipelineOption {
+	return pipelineOption(func(p *Pipeline) { p.idleTimeout = d })
+}
 
 // WithFlushInterval makes a live pipeline flush its sinks (ctc.Flusher) every d of processing time;
 // default 60 s. A bounded run flushes at the end of input.
-func WithFlushInterval(d time.Duration) Option { return func(p *Pipeline) { p.flushEvery = d } }
+func WithFlushInterval(d time.Duration) PipelineOption {
+	return pipelineOption(func(p *Pipeline) { p.flushEvery = d })
+}
 
 // WithShutdownGrace bounds the final write and flush after the context is cancelled; default 10 s.
-func WithShutdownGrace(d time.Duration) Option { return func(p *Pipeline) { p.shutdownGrace = d } }
+func WithShutdownGrace(d time.Duration) PipelineOption {
+	return pipelineOption(func(p *Pipeline) { p.shutdownGrace = d })
+}
 
 // Observer is told how long each call into a sink took and whether it failed, for metrics (the api
 // package has a Prometheus one). Only a live pipeline (WithClock) measures, with its clock; op is
@@ -117,28 +107,29 @@ type Observer interface {
 }
 
 // WithObserver sets an Observer of sink calls.
-func WithObserver(o Observer) Option { return func(p *Pipeline) { p.observer = o } }
+func WithObserver(o Observer) PipelineOption {
+	return pipelineOption(func(p *Pipeline) { p.observer = o })
+}
 
 // NewPipeline returns a pipeline reading from src.
-func NewPipeline(src Source, opts ...Option) (*Pipeline, error) {
+func NewPipeline(src Source, opts ...PipelineOption) (*Pipeline, error) {
 	p := &Pipeline{src: src, batchSize: 4096, flushEvery: time.Minute, shutdownGrace: 10 * time.Second}
 	for _, o := range opts {
-		o(p)
+		o.applyPipeline(p)
+	}
+	if src == nil {
+		return nil, errors.New("ctc: pipeline needs a source")
+	}
+	if err := p.pr.validate(); err != nil {
+		return nil, err
 	}
 	switch {
-	case src == nil:
-		return nil, errors.New("ctc: pipeline needs a source")
-	case p.checker == nil:
-		return nil, errors.New("ctc: pipeline needs a quality checker: add ctc.WithChecker(quality.New(...))")
 	case p.batchSize < 1:
 		return nil, fmt.Errorf("ctc: batch size must be >= 1, got %d", p.batchSize)
 	case p.idleTimeout < 0 || p.flushEvery < 0 || p.shutdownGrace < 0:
 		return nil, errors.New("ctc: durations must not be negative")
-	case p.idleTimeout > 0 && p.now == nil:
+	case p.idleTimeout > 0 && p.pr.now == nil:
 		return nil, errors.New("ctc: an idle timeout needs a clock: add ctc.WithClock(time.Now)")
-	}
-	if err := checkDetectors(p.detectors); err != nil {
-		return nil, err
 	}
 	for _, s := range p.sinks {
 		if s == nil {
@@ -154,22 +145,6 @@ func NewPipeline(src Source, opts ...Option) (*Pipeline, error) {
 	return p, nil
 }
 
-// checkDetectors rejects nil detectors and two detectors of one name (their states are saved
-// by name).
-func checkDetectors(ds []Detector) error {
-	seen := map[string]bool{}
-	for _, d := range ds {
-		if d == nil {
-			return errors.New("ctc: nil detector")
-		}
-		if seen[d.Name()] {
-			return fmt.Errorf("ctc: two detectors are named %q", d.Name())
-		}
-		seen[d.Name()] = true
-	}
-	return nil
-}
-
 // Stats returns the pipeline's counters as of the last batch written. It is safe to call while
 // Run is running.
 func (p *Pipeline) Stats() Stats {
@@ -180,7 +155,7 @@ func (p *Pipeline) Stats() Stats {
 
 func (p *Pipeline) publish() {
 	p.mu.Lock()
-	p.published = p.stats
+	p.published = p.pr.stats
 	p.mu.Unlock()
 }
 
@@ -196,35 +171,120 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if p.now == nil {
+	if p.pr.now == nil {
 		return p.runBounded(ctx)
 	}
 	return p.runLive(ctx)
 }
 
 func (p *Pipeline) runBounded(ctx context.Context) error {
+	if pd, ok := p.pr.checker.(Predecoder); ok && runtime.GOMAXPROCS(0) > 1 {
+		return p.runAhead(ctx, pd.Predecoder())
+	}
 	var rec Record
 	for {
 		if err := ctx.Err(); err != nil {
 			return p.shutdown(ctx, err)
 		}
 		rec.Reset()
-		err := p.src.Next(ctx, &rec)
-		if err != nil {
+		if err := p.src.Next(ctx, &rec); err != nil {
 			return p.endOrFail(ctx, err)
 		}
-		p.process(&rec)
-		if p.ckpt != nil && p.ckpt.EveryRecords > 0 && p.sinceCkpt >= p.ckpt.EveryRecords {
-			if err := p.checkpoint(ctx); err != nil {
-				return err
+		if err := p.step(ctx, &rec); err != nil {
+			return err
+		}
+	}
+}
+
+// step runs one record through the engine, then checkpoints or writes when it is time.
+func (p *Pipeline) step(ctx context.Context, rec *Record) error {
+	p.pr.Process(rec)
+	p.sinceCkpt++
+	if p.ckpt != nil && p.ckpt.EveryRecords > 0 && p.sinceCkpt >= p.ckpt.EveryRecords {
+		return p.checkpoint(ctx)
+	}
+	if p.pr.batch.Len() >= p.batchSize {
+		return p.write(ctx)
+	}
+	return nil
+}
+
+// chunk is a run of records read and examined ahead; err is the source's error after them.
+type chunk struct {
+	recs []Record
+	n    int
+	err  error
+}
+
+// runAhead is runBounded with the reading and the stateless quality steps (Predecoder) on a
+// goroutine of their own: records travel in chunks, in order, to the Run goroutine, which does
+// the rest exactly as runBounded does. Output and checkpoints are the same, byte for byte.
+func (p *Pipeline) runAhead(ctx context.Context, examine func(*Record)) error {
+	const chunkSize, depth = 512, 4
+	rctx, cancel := context.WithCancel(ctx)
+	free := make(chan *chunk, depth+1)
+	full := make(chan *chunk, depth)
+	for range depth + 1 {
+		free <- &chunk{recs: make([]Record, chunkSize)}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			var c *chunk
+			select {
+			case c = <-free:
+			case <-rctx.Done():
+				return
 			}
+			c.n, c.err = 0, nil
+			for c.n < chunkSize && c.err == nil {
+				rec := &c.recs[c.n]
+				rec.Reset()
+				if c.err = p.src.Next(rctx, rec); c.err != nil {
+					break
+				}
+				examine(rec)
+				// Data may point into the source's buffers, which the next Next reuses: keep a
+				// copy only where a dead letter needs the original bytes.
+				if rec.Verdict.Status == Fail {
+					rec.Data = append([]byte(nil), rec.Data...)
+				} else {
+					rec.Data = nil
+				}
+				c.n++
+			}
+			select {
+			case full <- c:
+			case <-rctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	// The reader goroutine is owned by Run: it has ended before Run returns.
+	defer func() { cancel(); <-done }()
+	for {
+		if err := ctx.Err(); err != nil {
+			return p.shutdown(ctx, err)
+		}
+		var c *chunk
+		select {
+		case c = <-full:
+		case <-ctx.Done():
 			continue
 		}
-		if p.batch.Len() >= p.batchSize {
-			if err := p.write(ctx); err != nil {
+		for i := range c.recs[:c.n] {
+			if err := p.step(ctx, &c.recs[i]); err != nil {
 				return err
 			}
 		}
+		if c.err != nil {
+			return p.endOrFail(ctx, c.err)
+		}
+		free <- c
 	}
 }
 
@@ -232,7 +292,7 @@ func (p *Pipeline) runBounded(ctx context.Context) error {
 // else is returned after writing what the run holds.
 func (p *Pipeline) endOrFail(ctx context.Context, err error) error {
 	if errors.Is(err, ErrEndOfInput) {
-		p.advance(EndOfTime)
+		p.pr.Advance(EndOfTime)
 		return p.flush(ctx)
 	}
 	if ctx.Err() != nil {
@@ -298,7 +358,7 @@ func (p *Pipeline) runLive(ctx context.Context) error {
 	}
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
-	p.lastFlush = p.now()
+	p.lastFlush = p.pr.now()
 
 	for {
 		if err := ctx.Err(); err != nil {
@@ -308,9 +368,9 @@ func (p *Pipeline) runLive(ctx context.Context) error {
 		case <-ctx.Done():
 			continue
 		case rec := <-full:
-			p.process(rec)
+			p.pr.Process(rec)
 			free <- rec
-			if p.batch.Len() < p.batchSize && len(full) > 0 {
+			if p.pr.batch.Len() < p.batchSize && len(full) > 0 {
 				continue
 			}
 			if err := p.write(ctx); err != nil {
@@ -324,7 +384,7 @@ func (p *Pipeline) runLive(ctx context.Context) error {
 			// Drain what the reader had already handed over before it stopped.
 			for len(full) > 0 {
 				rec := <-full
-				p.process(rec)
+				p.pr.Process(rec)
 				free <- rec
 			}
 			return p.endOrFail(ctx, err)
@@ -334,10 +394,10 @@ func (p *Pipeline) runLive(ctx context.Context) error {
 
 // tick runs the live pipeline's clock-driven work: idle advance and the flush interval.
 func (p *Pipeline) tick(ctx context.Context) error {
-	now := p.now()
-	if p.idleTimeout > 0 && !p.lastArrival.IsZero() {
-		if quiet := now.Sub(p.lastArrival); quiet >= p.idleTimeout {
-			p.advance(p.maxEvent.Add(quiet))
+	now := p.pr.now()
+	if p.idleTimeout > 0 && !p.pr.lastArrival.IsZero() {
+		if quiet := now.Sub(p.pr.lastArrival); quiet >= p.idleTimeout {
+			p.pr.Advance(p.pr.maxEvent.Add(quiet))
 		}
 	}
 	if err := p.write(ctx); err != nil {
@@ -354,97 +414,22 @@ func (p *Pipeline) tick(ctx context.Context) error {
 	return nil
 }
 
-// process runs one record through quality and the detectors, into the batch.
-func (p *Pipeline) process(rec *Record) {
-	p.stats.Records++
-	p.sinceCkpt++
-	p.batch.Position = rec.Position
-	t := &rec.Trade
-	v := p.checker.Check(rec, t)
-	switch v.Status {
-	case Fail:
-		p.stats.DeadLetters++
-		p.batch.DeadLetters = append(p.batch.DeadLetters, DeadLetter{
-			Reason: v.Reason, Detail: v.Detail, Position: rec.Position,
-			Data: append([]byte(nil), deadLetterData(rec)...),
-		})
-		return
-	case Duplicate:
-		p.stats.Duplicates++
-		return
-	}
-	p.stats.Trades++
-	if p.now != nil {
-		if t.Timestamp.After(p.maxEvent) {
-			p.maxEvent = t.Timestamp
-		}
-		p.lastArrival = p.now()
-	}
-	p.batch.Trades = append(p.batch.Trades, *t)
-	out := &p.batch.Output
-	n := len(out.Alerts)
-	for _, d := range p.detectors {
-		d.Observe(t, out)
-	}
-	p.finish(n)
-}
-
-// deadLetterData is what a dead letter keeps of a record: its original bytes, or, for a source
-// that decoded the record itself and kept no bytes, the trade as JSON.
-func deadLetterData(rec *Record) []byte {
-	if len(rec.Data) > 0 || !rec.Decoded {
-		return rec.Data
-	}
-	return rec.Trade.AppendJSON(nil)
-}
-
-// advance moves every detector's event time to t.
-func (p *Pipeline) advance(t time.Time) {
-	out := &p.batch.Output
-	n := len(out.Alerts)
-	for _, d := range p.detectors {
-		d.Advance(t, out)
-	}
-	p.finish(n)
-}
-
-// finish completes the alerts emitted since index n: the fields a user's detector may leave to
-// the pipeline (id, TTL) and processing time.
-func (p *Pipeline) finish(n int) {
-	out := &p.batch.Output
-	for i := range out.Alerts[n:] {
-		a := &out.Alerts[n+i]
-		if a.DetectedAt.IsZero() {
-			a.DetectedAt = a.WindowStart
-		}
-		if a.AlertID == ([16]byte{}) {
-			a.AlertID = NewAlertID(a.AlertType, a.Exchange, a.Symbol, WindowKey(a.DetectedAt))
-		}
-		if a.TTLEpoch == 0 {
-			a.TTLEpoch = a.DetectedAt.Add(AlertTTL).Unix()
-		}
-		if p.now != nil {
-			a.EmittedAt = p.now().UTC()
-		} else {
-			a.EmittedAt = a.DetectedAt
-		}
-	}
-	p.stats.Alerts += int64(len(out.Alerts) - n)
-}
-
 // write hands the batch to every sink and empties it.
 func (p *Pipeline) write(ctx context.Context) error {
-	if p.batch.Len() == 0 {
+	if p.pr.batch.Len() == 0 {
 		return nil
 	}
-	p.stats.Late += int64(len(p.batch.Output.Late))
+	p.pr.stats.Late += int64(len(p.pr.batch.Output.Late))
 	for i, s := range p.sinks {
-		if err := p.call(i, "write", func() error { return s.Write(ctx, &p.batch) }); err != nil {
+		if err := p.call(i, "write", func() error { return s.Write(ctx, &p.pr.batch) }); err != nil {
 			return fmt.Errorf("ctc: sink %T: %w", s, err)
 		}
 	}
-	p.stats.Batches++
-	p.batch.Reset()
+	p.pr.stats.Batches++
+	if p.ckpt != nil {
+		p.pending.Append(&p.pr.batch)
+	}
+	p.pr.batch.Reset()
 	p.publish()
 	return nil
 }
@@ -465,18 +450,18 @@ func (p *Pipeline) flush(ctx context.Context) error {
 			}
 		}
 	}
-	p.stats.Flushes++
+	p.pr.stats.Flushes++
 	p.publish()
 	return nil
 }
 
 // call runs one sink call, timing it for the observer when the pipeline is live.
 func (p *Pipeline) call(i int, op string, f func() error) error {
-	if p.observer == nil || p.now == nil {
+	if p.observer == nil || p.pr.now == nil {
 		return f()
 	}
-	start := p.now()
+	start := p.pr.now()
 	err := f()
-	p.observer.SinkCall(p.sinkNames[i], op, p.now().Sub(start), err)
+	p.observer.SinkCall(p.sinkNames[i], op, p.pr.now().Sub(start), err)
 	return err
 }

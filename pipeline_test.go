@@ -166,13 +166,13 @@ func TestNewPipelineErrors(t *testing.T) {
 	t.Parallel()
 	src := &sliceSource{}
 	for _, c := range []struct {
-		opts []ctc.Option
+		opts []ctc.PipelineOption
 		want string
 	}{
 		{nil, "quality checker"},
-		{[]ctc.Option{ctc.WithChecker(&acceptDecoded{}), ctc.WithBatchSize(0)}, "batch size"},
-		{[]ctc.Option{ctc.WithChecker(&acceptDecoded{}), ctc.WithIdleTimeout(time.Second)}, "clock"},
-		{[]ctc.Option{ctc.WithChecker(&acceptDecoded{}), ctc.WithDetectors(&recorder{}, &recorder{})}, "two detectors"},
+		{[]ctc.PipelineOption{ctc.WithChecker(&acceptDecoded{}), ctc.WithBatchSize(0)}, "batch size"},
+		{[]ctc.PipelineOption{ctc.WithChecker(&acceptDecoded{}), ctc.WithIdleTimeout(time.Second)}, "clock"},
+		{[]ctc.PipelineOption{ctc.WithChecker(&acceptDecoded{}), ctc.WithDetectors(&recorder{}, &recorder{})}, "two detectors"},
 	} {
 		if _, err := ctc.NewPipeline(src, c.opts...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want an error about %q, got %v", c.want, err)

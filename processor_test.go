@@ -2,14 +2,15 @@ package ctc_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"pgregory.net/rapid"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/checkpoint"
 	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/quality"
@@ -87,6 +88,15 @@ func TestProcessorEqualsPipeline(t *testing.T) {
 		}
 
 		recs := records(t, replay.Trades(trades))
+		dir, err := os.MkdirTemp("", "ctc-processor-*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		store, err := checkpoint.NewDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var got collected
 		var b ctc.Batch
 		pr := newProcessor(t)
@@ -102,16 +112,16 @@ func TestProcessorEqualsPipeline(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				enc, err := json.Marshal(st)
+				// Through a real store, which keeps the segments the state names without data.
+				if err := store.Save(context.Background(), st); err != nil {
+					t.Fatal(err)
+				}
+				dec, err := store.Load(context.Background(), "shard")
 				if err != nil {
 					t.Fatal(err)
 				}
-				var dec ctc.State
-				if err := json.Unmarshal(enc, &dec); err != nil {
-					t.Fatal(err)
-				}
 				pr = newProcessor(t)
-				if err := pr.Restore(&dec); err != nil {
+				if err := pr.Restore(dec); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -131,18 +141,12 @@ func TestProcessorEqualsPipeline(t *testing.T) {
 	})
 }
 
-func TestProcessorRejectsPipelineOnlyOptions(t *testing.T) {
+// A pipeline-only option (sinks, checkpoints, batching) passed to NewProcessor does not compile:
+// ctc.PipelineOption is not a ctc.Option. What is left to check at run time is the checker.
+func TestProcessorNeedsChecker(t *testing.T) {
 	chain, err := quality.New(quality.Config{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for name, opt := range map[string]ctc.Option{
-		"sinks":       ctc.WithSinks(&collectSink{}),
-		"checkpoints": ctc.WithCheckpoints(ctc.CheckpointConfig{}),
-	} {
-		if _, err := ctc.NewProcessor(ctc.WithChecker(chain), opt); err == nil {
-			t.Errorf("%s: NewProcessor accepted a pipeline-only option", name)
-		}
 	}
 	if _, err := ctc.NewProcessor(); err == nil {
 		t.Error("NewProcessor without a checker succeeded")

@@ -17,13 +17,16 @@ type Chain struct {
 	pol policy
 	dec decoder
 	dd  dedup
+	seg segState
 	n   counters
 	tmp ctc.Trade // Check's trade when the caller passes none
 }
 
 var (
-	_ ctc.Checker     = (*Chain)(nil)
-	_ ctc.Snapshotter = (*Chain)(nil)
+	_ ctc.Checker            = (*Chain)(nil)
+	_ ctc.Snapshotter        = (*Chain)(nil)
+	_ ctc.SegmentSnapshotter = (*Chain)(nil)
+	_ ctc.Predecoder         = (*Chain)(nil)
 )
 
 type counters struct {
@@ -93,42 +96,73 @@ func (c *Chain) Check(rec *ctc.Record, t *ctc.Trade) ctc.Verdict {
 		t = &c.tmp
 	}
 	atomic.AddInt64(&c.n.processed, 1)
+	var v ctc.Verdict
+	if rec.Checked {
+		// Examined ahead by this chain's Predecoder: only the stateful steps are left.
+		v = rec.Verdict
+		if t != &rec.Trade {
+			*t = rec.Trade
+		}
+	} else {
+		v = c.examine(&c.dec, rec, t)
+	}
+	if v.Status == ctc.Fail {
+		atomic.AddInt64(&c.n.failed[reasonIndex(v.Reason)], 1)
+		return v
+	}
+	if c.dd.duplicate(t.EventID) {
+		atomic.AddInt64(&c.n.duplicate, 1)
+		return ctc.Verdict{Status: ctc.Duplicate, Detail: dupDetail}
+	}
+	c.dd.add(t.EventID, etimeOf(t.Timestamp))
+	if v.Late {
+		atomic.AddInt64(&c.n.late, 1)
+	}
+	if v.Warning {
+		atomic.AddInt64(&c.n.warnings, 1)
+	}
+	return v
+}
+
+// examine runs the steps of Check that depend on the record alone — decoding, completeness,
+// validity, timeliness and consistency — with dec, and counts nothing. It is what a Predecoder
+// runs ahead, on another goroutine, with a decoder of its own.
+func (c *Chain) examine(dec *decoder, rec *ctc.Record, t *ctc.Trade) ctc.Verdict {
 	if rec.Err != nil {
-		return c.fail(ctc.Malformed, rec.Err.Error())
+		return ctc.Verdict{Status: ctc.Fail, Reason: ctc.Malformed, Detail: rec.Err.Error()}
 	}
 	if rec.Decoded {
 		if t != &rec.Trade {
 			*t = rec.Trade
 		}
 		if r, detail := c.checkTrade(t); r != "" {
-			return c.fail(r, detail)
+			return ctc.Verdict{Status: ctc.Fail, Reason: r, Detail: detail}
 		}
-	} else if r := c.dec.decode(rec.Data, t); r.failed() {
-		return c.fail(r.code.reason(), c.dec.detail(rec.Data, r))
+	} else if r := dec.decode(rec.Data, t); r.failed() {
+		return ctc.Verdict{Status: ctc.Fail, Reason: r.code.reason(), Detail: dec.detail(rec.Data, r)}
 	}
-
-	if c.dd.duplicate(t.EventID) {
-		atomic.AddInt64(&c.n.duplicate, 1)
-		return ctc.Verdict{Status: ctc.Duplicate, Detail: dupDetail}
-	}
-	c.dd.add(t.EventID, etimeOf(t.Timestamp))
-
 	var v ctc.Verdict
 	if !t.IngestionTimestamp.IsZero() && t.IngestionTimestamp.After(t.Timestamp.Add(c.cfg.MaxIngestDelay)) {
 		v.Late = true
-		atomic.AddInt64(&c.n.late, 1)
 	}
 	pq := t.Price * t.Quantity
 	if math.Abs(t.QuoteVolume-pq) > c.cfg.Tolerance*pq {
 		v.Warning = true
-		atomic.AddInt64(&c.n.warnings, 1)
 	}
 	return v
 }
 
-func (c *Chain) fail(r ctc.Reason, detail string) ctc.Verdict {
-	atomic.AddInt64(&c.n.failed[reasonIndex(r)], 1)
-	return ctc.Verdict{Status: ctc.Fail, Reason: r, Detail: detail}
+// Predecoder implements ctc.Predecoder: the returned function examines a record as Check would
+// (decoding and every stateless check) and leaves the trade and the verdict in it, so that Check
+// only deduplicates and counts. It has a decoder of its own, so it may run on another goroutine
+// than Check; one function must not be called from two goroutines at once.
+func (c *Chain) Predecoder() func(rec *ctc.Record) {
+	dec := &decoder{local: &localIntern{m: make(map[string]string)}, pol: &c.pol}
+	return func(rec *ctc.Record) {
+		rec.Verdict = c.examine(dec, rec, &rec.Trade)
+		rec.Decoded = rec.Verdict.Status != ctc.Fail || rec.Decoded
+		rec.Checked = true
+	}
 }
 
 // checkTrade applies completeness and validity to a trade a source decoded itself, in the order

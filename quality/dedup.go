@@ -51,6 +51,10 @@ type dedup struct {
 	lo     int64 // the oldest bucket that may hold ids
 	seen   idTable
 	ring   []bucket
+	// track makes add list what it remembers in fresh, for the next segment of a checkpoint
+	// (SnapshotSegments); off until the chain is first saved by segments.
+	track bool
+	fresh []entry
 }
 
 type bucket struct {
@@ -112,6 +116,9 @@ func (d *dedup) add(id uuid.UUID, ts etime) {
 	}
 	s.ids = append(s.ids, id)
 	d.seen.put(id, ts)
+	if d.track {
+		d.fresh = append(d.fresh, entry{id, ts})
+	}
 }
 
 // evict forgets the buckets that fell entirely before the cutoff.
@@ -157,4 +164,5 @@ func (d *dedup) reset() {
 	}
 	d.seen.clear()
 	d.has, d.max, d.lo = false, etime{}, 0
+	d.fresh = d.fresh[:0]
 }

@@ -54,10 +54,7 @@ func (c *Chain) Snapshot() ([]byte, error) {
 	}
 	b := make([]byte, 0, len(snapshotMagic)+64+len(entries)*24)
 	b = append(b, snapshotMagic...)
-	for _, v := range []int64{c.n.processed, c.n.duplicate, c.n.late, c.n.warnings,
-		c.n.failed[rMalformed], c.n.failed[rIncomplete], c.n.failed[rInvalid]} {
-		b = binary.AppendUvarint(b, uint64(v))
-	}
+	b = c.n.appendTo(b)
 	if !c.dd.has {
 		return append(b, 0), nil
 	}
@@ -88,16 +85,7 @@ func (c *Chain) Restore(b []byte) error {
 		return fmt.Errorf("%w: not a quality chain snapshot (version 1)", errSnapshot)
 	}
 	r.b = r.b[len(snapshotMagic):]
-	var n counters
-	for _, p := range []*int64{&n.processed, &n.duplicate, &n.late, &n.warnings,
-		&n.failed[rMalformed], &n.failed[rIncomplete], &n.failed[rInvalid]} {
-		*p = r.count()
-	}
-	failed := n.failed[rMalformed] + n.failed[rIncomplete] + n.failed[rInvalid]
-	if r.err == nil && (failed < 0 || n.duplicate > n.processed-failed ||
-		n.late > n.processed-failed-n.duplicate || n.warnings > n.processed-failed-n.duplicate) {
-		r.fail("counters do not add up")
-	}
+	n := r.counters()
 	has := r.byte()
 	var maxT etime
 	var entries []entry
@@ -148,7 +136,32 @@ func (c *Chain) Restore(b []byte) error {
 		}
 	}
 	c.n, c.dd = n, dd
+	c.seg = segState{} // the next SnapshotSegments writes everything afresh
 	return nil
+}
+
+// appendTo appends the counters, as uvarints.
+func (n *counters) appendTo(b []byte) []byte {
+	for _, v := range []int64{n.processed, n.duplicate, n.late, n.warnings,
+		n.failed[rMalformed], n.failed[rIncomplete], n.failed[rInvalid]} {
+		b = binary.AppendUvarint(b, uint64(v))
+	}
+	return b
+}
+
+// counters reads what counters.appendTo wrote, and checks that they add up.
+func (r *reader) counters() counters {
+	var n counters
+	for _, p := range []*int64{&n.processed, &n.duplicate, &n.late, &n.warnings,
+		&n.failed[rMalformed], &n.failed[rIncomplete], &n.failed[rInvalid]} {
+		*p = r.count()
+	}
+	failed := n.failed[rMalformed] + n.failed[rIncomplete] + n.failed[rInvalid]
+	if r.err == nil && (failed < 0 || n.duplicate > n.processed-failed ||
+		n.late > n.processed-failed-n.duplicate || n.warnings > n.processed-failed-n.duplicate) {
+		r.fail("counters do not add up")
+	}
+	return n
 }
 
 type reader struct {

@@ -219,7 +219,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitFail, err)
 	}
-	opts := []ctc.Option{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch), ctc.WithShutdownGrace(o.grace)}
+	opts := []ctc.PipelineOption{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch), ctc.WithShutdownGrace(o.grace)}
 	if liveRun {
 		// A live pipeline hands a batch over as soon as its source has nothing more waiting, so a
 		// trade reaches the stream within moments of arriving.

@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -71,6 +72,7 @@ type config struct {
 	symbols                string
 	capture                string
 	endpoints              endpoints
+	cpuProfile, memProfile string
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -128,6 +130,8 @@ Flags:
 	fs.StringVar(&c.endpoints.coinbaseWS, "coinbase-ws", "wss://ws-feed.exchange.coinbase.com", "-live: Coinbase Exchange feed `URL`")
 	fs.StringVar(&c.endpoints.coinbaseREST, "coinbase-rest", "https://api.exchange.coinbase.com", "-live: Coinbase Exchange REST base `URL`, for gap repair")
 	fs.StringVar(&c.symbols, "symbols", "BTC,ETH,SOL", "-live: base assets to watch, comma-separated (Binance X-USDT and Coinbase X-USD)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
+	fs.StringVar(&c.memProfile, "memprofile", "", "write a heap profile at the end of the run to `FILE` (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -161,7 +165,7 @@ Flags:
 type job struct {
 	src     ctc.Source
 	sinks   []ctc.Sink
-	opts    []ctc.Option
+	opts    []ctc.PipelineOption
 	closers []func(context.Context) error
 	files   *jsonl.Sink
 	feeds   map[string]func() feed.StatsSnapshot // live sources' counters, for /prometheus
@@ -188,6 +192,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "consumer:", err)
 		return code
 	}
+	stopProfiles, err := profile(c.cpuProfile, c.memProfile)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	defer stopProfiles()
 	detectors, err := c.thresholds.Detectors()
 	if err != nil {
 		return fail(exitUsage, err)
@@ -444,4 +453,34 @@ func writeQuality(path string, s quality.Stats) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// profile starts a CPU profile into cpu and arranges a heap profile into mem, for whoever
+// measures a run; the returned function ends both.
+func profile(cpu, mem string) (func(), error) {
+	var stops []func()
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+	}
+	if mem != "" {
+		stops = append(stops, func() {
+			if f, err := os.Create(mem); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		})
+	}
+	return func() {
+		for _, s := range stops {
+			s()
+		}
+	}, nil
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,8 +48,18 @@ type DynamoConfig struct {
 // DynamoStateStore keeps shard states in DynamoDB, one item per shard: shard_key, version, and
 // the gzip-compressed state in state (binary) or, when large, the S3 key of it in state_s3. A save
 // is a PutItem conditional on the version it replaces, so two hosts can never both advance a shard.
+//
+// Segments (the dedup memory by checkpoint, the pending output) are items of their own in the same
+// table, under shard_key "seg#" + name, gzip-compressed in data or, when larger than InlineLimit,
+// S3 objects under Prefix/seg/<name>. They are written once, before the head that names them,
+// and deleted after a head that no longer names them has replaced it. Segments are immutable, so
+// the store keeps those it wrote or read in memory: a warm host (a Lambda container handling the
+// next batch of its shard) loads only the head.
 type DynamoStateStore struct {
 	cfg DynamoConfig
+
+	mu    sync.Mutex
+	cache map[string][]byte
 }
 
 var _ StateStore = (*DynamoStateStore)(nil)
@@ -123,12 +135,162 @@ func (s *DynamoStateStore) Load(ctx context.Context, key string) (*ShardState, e
 	if v, err := numberAttr(out.Item["version"]); err != nil || v != st.Version {
 		return nil, fmt.Errorf("kinesis: %s: item version %d does not match its state's %d (%v)", key, v, st.Version, err)
 	}
+	var names []string
+	if err := JoinState(st, func(name string) ([]byte, error) {
+		names = append(names, name)
+		return s.segment(ctx, name)
+	}); err != nil {
+		return nil, err
+	}
+	s.keepCached(key, names)
 	return st, nil
 }
 
+func segmentKey(name string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"shard_key": &types.AttributeValueMemberS{Value: "seg#" + name}}
+}
+
+// segment returns a segment's data, from memory when this store wrote or read it before.
+func (s *DynamoStateStore) segment(ctx context.Context, name string) ([]byte, error) {
+	s.mu.Lock()
+	data, ok := s.cache[name]
+	s.mu.Unlock()
+	if ok {
+		return data, nil
+	}
+	out, err := s.cfg.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.cfg.Table), Key: segmentKey(name), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var z []byte
+	switch {
+	case out.Item == nil:
+		return nil, fmt.Errorf("no item %q in %s: the state was changed outside ctc", "seg#"+name, s.cfg.Table)
+	case out.Item["data"] != nil:
+		b, ok := out.Item["data"].(*types.AttributeValueMemberB)
+		if !ok {
+			return nil, errors.New("data is not binary")
+		}
+		z = b.Value
+	default:
+		k, ok := out.Item["data_s3"].(*types.AttributeValueMemberS)
+		if !ok || s.cfg.S3 == nil {
+			return nil, fmt.Errorf("kept in S3: configure DynamoConfig.S3 and Bucket")
+		}
+		obj, err := s.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(k.Value)})
+		if err != nil {
+			return nil, fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, k.Value, err)
+		}
+		z, err = io.ReadAll(obj.Body)
+		obj.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, k.Value, err)
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, err
+	}
+	data, err = io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	s.cacheSegment(name, data)
+	return data, nil
+}
+
+func (s *DynamoStateStore) cacheSegment(name string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache == nil {
+		s.cache = map[string][]byte{}
+	}
+	s.cache[name] = data
+}
+
+// keepCached forgets the cached segments of key that its latest head does not name.
+func (s *DynamoStateStore) keepCached(key string, names []string) {
+	keep := make(map[string]bool, len(names))
+	for _, n := range names {
+		keep[n] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n := range s.cache {
+		if !keep[n] && strings.HasPrefix(n, key+"/") {
+			delete(s.cache, n)
+		}
+	}
+}
+
+// putSegment writes one segment, unconditionally: a name is only ever written with one content.
+func (s *DynamoStateStore) putSegment(ctx context.Context, name string, data []byte) error {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	item := segmentKey(name)
+	if z.Len() <= s.cfg.InlineLimit {
+		item["data"] = &types.AttributeValueMemberB{Value: z.Bytes()}
+	} else {
+		if s.cfg.S3 == nil {
+			return fmt.Errorf("kinesis: segment %s is %d bytes compressed, more than a DynamoDB item holds: configure DynamoConfig.S3 and Bucket", name, z.Len())
+		}
+		objKey := s.prefix() + "seg/" + name
+		if _, err := s.cfg.S3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(s.cfg.Bucket), Key: aws.String(objKey), Body: bytes.NewReader(z.Bytes()),
+		}); err != nil {
+			return fmt.Errorf("kinesis: save segment to s3://%s/%s: %w", s.cfg.Bucket, objKey, err)
+		}
+		item["data_s3"] = &types.AttributeValueMemberS{Value: objKey}
+	}
+	if _, err := s.cfg.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item}); err != nil {
+		return fmt.Errorf("kinesis: save segment %s to %s: %w", name, s.cfg.Table, err)
+	}
+	s.cacheSegment(name, data)
+	return nil
+}
+
+// deleteSegments deletes segments a head no longer names. Failures only leave garbage behind.
+func (s *DynamoStateStore) deleteSegments(ctx context.Context, names []string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, n := range names {
+		out, err := s.cfg.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.cfg.Table), Key: segmentKey(n), ReturnValues: types.ReturnValueAllOld,
+		})
+		if err == nil && s.cfg.S3 != nil {
+			if k, ok := out.Attributes["data_s3"].(*types.AttributeValueMemberS); ok {
+				s.deleteObject(ctx, k.Value)
+			}
+		}
+	}
+}
+
+func (s *DynamoStateStore) prefix() string {
+	p := s.cfg.Prefix
+	if p != "" && p[len(p)-1] != '/' {
+		p += "/"
+	}
+	return p
+}
+
 // Save implements StateStore.
+//
+// The segments new in st are written first, then the head, conditionally; once the head has
+// landed, the segments of key that the replaced head named and the new one does not are deleted.
 func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState) error {
-	b, err := EncodeState(st)
+	head, fresh, names := SplitState(key, st)
+	for _, g := range fresh {
+		if err := s.putSegment(ctx, g.Name, g.Data); err != nil {
+			return err
+		}
+	}
+	b, err := EncodeState(head)
 	if err != nil {
 		return err
 	}
@@ -146,6 +308,9 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 	}
 	if st.Sequence != "" {
 		item["sequence"] = &types.AttributeValueMemberS{Value: st.Sequence}
+	}
+	if len(names) > 0 {
+		item["segments"] = &types.AttributeValueMemberSS{Value: names}
 	}
 	var objKey string
 	if z.Len() <= s.cfg.InlineLimit {
@@ -193,6 +358,14 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 	if old, ok := out.Attributes["state_s3"].(*types.AttributeValueMemberS); ok && s.cfg.S3 != nil {
 		s.deleteObject(ctx, old.Value) // the superseded version's object
 	}
+	var oldNames []string
+	if ss, ok := out.Attributes["segments"].(*types.AttributeValueMemberSS); ok {
+		oldNames = ss.Value
+	}
+	if drop := ownSegments(key, oldNames, names); len(drop) > 0 {
+		s.deleteSegments(ctx, drop)
+	}
+	s.keepCached(key, names)
 	return nil
 }
 
@@ -222,10 +395,7 @@ func (s *DynamoStateStore) landed(ctx context.Context, key string, version int64
 }
 
 func (s *DynamoStateStore) objectKey(key string, version int64) string {
-	p := s.cfg.Prefix
-	if p != "" && p[len(p)-1] != '/' {
-		p += "/"
-	}
+	p := s.prefix()
 	var r [6]byte
 	rand.Read(r[:])
 	return p + key + "/" + strconv.FormatInt(version, 10) + "-" + hex.EncodeToString(r[:]) + ".state.gz"

@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -318,7 +319,9 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 	next.Finished = finish
 	next.Ranges = make([]RangeState, len(r.ranges))
 	for i, rp := range r.ranges {
-		st, err := rp.p.State(ctc.Checkpoint{PipelineID: r.key, Seq: r.st.Seq + 1})
+		// Each range names its segments apart: key/range start in hex/part/…
+		id := r.key + "/" + hex.EncodeToString(rp.r.Start[:])
+		st, err := rp.p.State(ctc.Checkpoint{PipelineID: id, Seq: r.st.Seq + 1})
 		if err != nil {
 			return fmt.Errorf("kinesis: checkpoint %s: %w", r.key, err)
 		}
@@ -357,23 +360,5 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 
 // commit writes b to every sink and commits it under the state's checkpoint sequence.
 func (r *Runner) commit(ctx context.Context, b *ctc.Batch) error {
-	cp := ctc.Checkpoint{PipelineID: r.key, Seq: r.st.Seq, Position: b.Position}
-	for _, s := range r.cfg.Sinks {
-		if b.Len() > 0 {
-			if err := s.Write(ctx, b); err != nil {
-				return fmt.Errorf("sink %T: write: %w", s, err)
-			}
-		}
-		switch s := s.(type) {
-		case ctc.Committer:
-			if err := s.Commit(ctx, cp); err != nil {
-				return fmt.Errorf("sink %T: commit %d: %w", s, cp.Seq, err)
-			}
-		case ctc.Flusher:
-			if err := s.Flush(ctx); err != nil {
-				return fmt.Errorf("sink %T: flush: %w", s, err)
-			}
-		}
-	}
-	return nil
+	return ctc.CommitBatch(ctx, r.cfg.Sinks, b, ctc.Checkpoint{PipelineID: r.key, Seq: r.st.Seq, Position: b.Position})
 }

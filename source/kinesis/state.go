@@ -6,6 +6,8 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strings"
 	"sync"
 
 	"github.com/coattailcapital/ctc"
@@ -36,8 +38,11 @@ type ShardState struct {
 	// (one entry for a shard with no resharding in its past).
 	Ranges []RangeState
 	// Pending is what checkpoint Seq wrote to the sinks (late trades excluded), kept until the
-	// next checkpoint replaces it.
+	// next checkpoint replaces it. Stores keep it as a segment of its own, written once.
 	Pending *ctc.Batch
+	// PendingSegment is the name of the segment holding Pending in a stored head (SplitState);
+	// empty in a state a store has loaded.
+	PendingSegment string
 	// Finished reports that the shard is closed and all of it is committed: its children may start.
 	Finished bool
 }
@@ -60,8 +65,9 @@ type StateStore interface {
 // host no longer owns it and must stop processing it.
 var ErrConflict = errors.New("kinesis: the shard state was saved by another owner")
 
-// EncodeState encodes a shard state exactly (times to the nanosecond, floats to the bit), as
-// stores keep it.
+// EncodeState encodes a shard state's head exactly (times to the nanosecond, floats to the bit),
+// as stores keep it: everything but segment data and the pending output, which stores keep apart
+// (see SplitState).
 func EncodeState(st *ShardState) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(st); err != nil {
@@ -79,13 +85,109 @@ func DecodeState(b []byte) (*ShardState, error) {
 	return &st, nil
 }
 
-// MemoryStateStore is a StateStore in memory, for tests and single-process use. It encodes
-// states on Save as a durable store would, so that nothing is shared with the caller.
+// SplitState separates what a store writes apart from a shard state's head, so that a save
+// costs what changed: it returns the head (every segment by name alone, the pending output
+// replaced by the name of its segment), the segments new in st with their data (the pending
+// output among them, in ctc.Batch's binary form, under a name unique to its content), and the
+// names of every segment the head needs. st is not modified.
+func SplitState(key string, st *ShardState) (head *ShardState, fresh []ctc.Segment, names []string) {
+	h := *st
+	h.Ranges = make([]RangeState, len(st.Ranges))
+	seen := map[string]bool{}
+	for i, rs := range st.Ranges {
+		h.Ranges[i] = rs
+		if rs.State == nil {
+			continue
+		}
+		cp := *rs.State
+		cp.Segments = make([]ctc.Segment, len(rs.State.Segments))
+		for j, g := range rs.State.Segments {
+			cp.Segments[j] = ctc.Segment{Name: g.Name}
+			// Two ranges can name one segment: after a split and a merge, both inherited it
+			// from their common ancestor.
+			if seen[g.Name] {
+				continue
+			}
+			seen[g.Name] = true
+			names = append(names, g.Name)
+			if g.Data != nil {
+				fresh = append(fresh, g)
+			}
+		}
+		cp.Pending = nil
+		h.Ranges[i].State = &cp
+	}
+	h.Pending = nil
+	if st.Pending != nil {
+		data := st.Pending.AppendBinary(nil)
+		sum := fnv.New64a()
+		sum.Write(data)
+		h.PendingSegment = fmt.Sprintf("%s/pending/%d-%016x", key, st.Seq, sum.Sum64())
+		fresh = append(fresh, ctc.Segment{Name: h.PendingSegment, Data: data})
+		names = append(names, h.PendingSegment)
+	}
+	return &h, fresh, names
+}
+
+// JoinState fills a head SplitState returned with its segments' data and its pending output,
+// fetching each by name.
+func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error {
+	for _, rs := range head.Ranges {
+		if rs.State == nil {
+			continue
+		}
+		for j := range rs.State.Segments {
+			g := &rs.State.Segments[j]
+			data, err := fetch(g.Name)
+			if err != nil {
+				return fmt.Errorf("kinesis: segment %q of %s: %w", g.Name, head.Shard, err)
+			}
+			g.Data = data
+		}
+	}
+	if head.PendingSegment != "" {
+		data, err := fetch(head.PendingSegment)
+		if err != nil {
+			return fmt.Errorf("kinesis: pending output of %s: %w", head.Shard, err)
+		}
+		head.Pending = new(ctc.Batch)
+		if err := head.Pending.UnmarshalBinary(data); err != nil {
+			return fmt.Errorf("kinesis: pending output of %s: %w", head.Shard, err)
+		}
+		head.PendingSegment = ""
+	}
+	return nil
+}
+
+// ownSegments reports the names in old that new lacks and that key wrote: what a save of key
+// that replaced old may delete. Segments inherited from a parent shard are left alone, since the
+// parent's final state and its other children may still name them.
+func ownSegments(key string, old, new []string) []string {
+	keep := make(map[string]bool, len(new))
+	for _, n := range new {
+		keep[n] = true
+	}
+	var drop []string
+	for _, n := range old {
+		if !keep[n] && strings.HasPrefix(n, key+"/") {
+			drop = append(drop, n)
+		}
+	}
+	return drop
+}
+
+// MemoryStateStore is a StateStore in memory, for tests and single-process use. It keeps heads
+// and segments apart, as a durable store does, and encodes them, so that nothing is shared with
+// the caller.
 type MemoryStateStore struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	mu    sync.Mutex
+	heads map[string][]byte
+	names map[string][]string
+	segs  map[string][]byte
 	// FailSave, when set, is called before each save; a non-nil result fails it (fault injection).
 	FailSave func(key string, st *ShardState) error
+	// Written counts the bytes saves wrote: heads and new segments.
+	Written int64
 }
 
 var _ StateStore = (*MemoryStateStore)(nil)
@@ -93,17 +195,29 @@ var _ StateStore = (*MemoryStateStore)(nil)
 // Load implements StateStore.
 func (s *MemoryStateStore) Load(_ context.Context, key string) (*ShardState, error) {
 	s.mu.Lock()
-	b, ok := s.m[key]
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	b, ok := s.heads[key]
 	if !ok {
 		return nil, nil
 	}
-	return DecodeState(b)
+	st, err := DecodeState(b)
+	if err != nil {
+		return nil, err
+	}
+	err = JoinState(st, func(name string) ([]byte, error) {
+		d, ok := s.segs[name]
+		if !ok {
+			return nil, errors.New("not in the store")
+		}
+		return bytes.Clone(d), nil
+	})
+	return st, err
 }
 
 // Save implements StateStore.
 func (s *MemoryStateStore) Save(_ context.Context, key string, st *ShardState) error {
-	b, err := EncodeState(st)
+	head, fresh, names := SplitState(key, st)
+	b, err := EncodeState(head)
 	if err != nil {
 		return err
 	}
@@ -115,7 +229,7 @@ func (s *MemoryStateStore) Save(_ context.Context, key string, st *ShardState) e
 		}
 	}
 	var stored int64
-	if old, ok := s.m[key]; ok {
+	if old, ok := s.heads[key]; ok {
 		prev, err := DecodeState(old)
 		if err != nil {
 			return err
@@ -125,9 +239,22 @@ func (s *MemoryStateStore) Save(_ context.Context, key string, st *ShardState) e
 	if stored != st.Version-1 {
 		return fmt.Errorf("%w: %s is at version %d, the save expected %d", ErrConflict, key, stored, st.Version-1)
 	}
-	if s.m == nil {
-		s.m = map[string][]byte{}
+	if s.heads == nil {
+		s.heads, s.names, s.segs = map[string][]byte{}, map[string][]string{}, map[string][]byte{}
 	}
-	s.m[key] = b
+	for _, g := range fresh {
+		s.segs[g.Name] = bytes.Clone(g.Data)
+		s.Written += int64(len(g.Data))
+	}
+	for _, n := range names {
+		if _, ok := s.segs[n]; !ok {
+			return fmt.Errorf("kinesis: %s names segment %q, which was never saved", key, n)
+		}
+	}
+	for _, n := range ownSegments(key, s.names[key], names) {
+		delete(s.segs, n)
+	}
+	s.heads[key], s.names[key] = b, names
+	s.Written += int64(len(b))
 	return nil
 }
