@@ -121,6 +121,23 @@ func (d *dedup) add(id uuid.UUID, ts etime) {
 	}
 }
 
+// restoreEntry remembers id at ts, as add does, unless it is remembered at ts or later already
+// (an id in two segments passed again after it expired: the later time counts). The caller has
+// set max and checked ts against the cutoff; one probe of the table does both the check and the
+// write.
+func (d *dedup) restoreEntry(id uuid.UUID, ts etime) {
+	if !d.seen.putMax(id, ts) {
+		return
+	}
+	b := d.bucketOf(ts)
+	s := d.slot(b)
+	if s.idx != b {
+		d.clear(s)
+		s.idx = b
+	}
+	s.ids = append(s.ids, id)
+}
+
 // evict forgets the buckets that fell entirely before the cutoff.
 func (d *dedup) evict() {
 	lo := d.bucketOf(d.cutoff())

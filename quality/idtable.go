@@ -87,6 +87,30 @@ func (t *idTable) put(id uuid.UUID, ts etime) {
 	}
 }
 
+// putMax sets the time of id to ts unless it holds ts or later already; it reports whether it
+// wrote.
+func (t *idTable) putMax(id uuid.UUID, ts etime) bool {
+	if 2*(t.n+1) > len(t.slots) {
+		t.resize(2 * len(t.slots))
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := t.hash(&id) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if !s.used {
+			*s = idSlot{id: id, sec: ts.sec, nsec: ts.nsec, used: true}
+			t.n++
+			return true
+		}
+		if s.id == id {
+			if !s.ts().less(ts) {
+				return false
+			}
+			s.sec, s.nsec = ts.sec, ts.nsec
+			return true
+		}
+	}
+}
+
 // removeAt empties slot i and shifts back the entries after it that probed past it.
 func (t *idTable) removeAt(i int) {
 	mask := len(t.slots) - 1
@@ -100,6 +124,42 @@ func (t *idTable) removeAt(i int) {
 	}
 	t.slots[i] = idSlot{}
 	t.n--
+}
+
+// inSlotOrder returns es reordered by the region of the table their ids hash to (a counting
+// sort on the top bits of the slot index), so that inserting them in that order touches the
+// table front to back.
+func (t *idTable) inSlotOrder(es []entry) []entry {
+	const bits = 12
+	shift := uint(max(0, bitsLen(len(t.slots))-1-bits))
+	mask := uint64(len(t.slots) - 1)
+	var count [1<<bits + 1]int
+	for i := range es {
+		count[(t.hash(&es[i].id)&mask)>>shift+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	out := make([]entry, len(es))
+	for i := range es {
+		k := (t.hash(&es[i].id) & mask) >> shift
+		out[count[k]] = es[i]
+		count[k]++
+	}
+	return out
+}
+
+func bitsLen(n int) int { return bits.Len(uint(n)) }
+
+// reserve grows the table so that n more ids fit without a resize.
+func (t *idTable) reserve(n int) {
+	size := len(t.slots)
+	for 2*(t.n+n) > size {
+		size *= 2
+	}
+	if size != len(t.slots) {
+		t.resize(size)
+	}
 }
 
 // shrink halves the table while it is less than an eighth full.

@@ -98,7 +98,13 @@ func (c *Chain) SnapshotSegments(prefix string) ([]byte, []ctc.Segment, error) {
 		// segments under one number (a zombie and the new owner of a shard) name them apart.
 		name := fmt.Sprintf("%s%d-%016x", prefix, c.seg.next, h.Sum64())
 		c.seg.next++
-		c.seg.live = append(c.seg.live, segMeta{name: name, newest: fresh[len(fresh)-1].ts})
+		newest := fresh[0].ts
+		for _, e := range fresh[1:] {
+			if newest.less(e.ts) {
+				newest = e.ts
+			}
+		}
+		c.seg.live = append(c.seg.live, segMeta{name: name, newest: newest})
 		segs = make([]ctc.Segment, 0, len(c.seg.live))
 		for _, m := range c.seg.live[:len(c.seg.live)-1] {
 			segs = append(segs, ctc.Segment{Name: m.name})
@@ -235,6 +241,17 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 		dd.lo = dd.bucketOf(dd.cutoff())
 	}
 	cut := dd.cutoff()
+	// Size the table once for every id the segments hold, instead of doubling it twenty times.
+	total := 0
+	for _, m := range st.live {
+		if data, ok := segs[m.name]; ok && bytes.HasPrefix(data, []byte(segmentMagic)) {
+			if n, k := binary.Uvarint(data[len(segmentMagic):]); k > 0 && n <= uint64(len(data)/18) {
+				total += int(n)
+			}
+		}
+	}
+	dd.seen.reserve(total)
+	live := make([]entry, 0, total)
 	for _, m := range st.live {
 		data, ok := segs[m.name]
 		if !ok {
@@ -252,12 +269,7 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 			case e.ts.less(cut):
 				// Too old to make a duplicate any more.
 			default:
-				// An id can be in two segments only if it passed again after it expired: the
-				// later time is the one that counts.
-				if old, ok := dd.seen.get(e.id); ok && !old.less(e.ts) {
-					return
-				}
-				dd.add(e.id, e.ts)
+				live = append(live, e)
 			}
 		})
 		if err == nil {
@@ -266,6 +278,12 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 		if err != nil {
 			return fmt.Errorf("segment %q: %w", m.name, err)
 		}
+	}
+	// Insert in the order of the table's slots, so that the writes sweep the table once instead
+	// of landing at random: a restore is bound by memory latency otherwise. An id can be in two
+	// segments only if it passed again after it expired; the later time counts (restoreEntry).
+	for _, e := range dd.seen.inSlotOrder(live) {
+		dd.restoreEntry(e.id, e.ts)
 	}
 	dd.track = true
 	c.n, c.dd, c.seg = n, dd, st

@@ -30,6 +30,18 @@ func DefaultInstruments() []Instrument {
 	}
 }
 
+// ManyInstruments returns n instruments for load tests: DefaultInstruments first, then made-up
+// ones (X03, X04, …, each on Binance X-USDT and Coinbase X-USD) with starting prices spread over
+// five orders of magnitude, as a real list of pairs has.
+func ManyInstruments(n int) []Instrument {
+	ins := DefaultInstruments()
+	for i := len(ins); i < n; i++ {
+		name := fmt.Sprintf("X%02d", i)
+		ins = append(ins, Instrument{Name: name, Binance: name + "-USDT", Coinbase: name + "-USD", Price: 0.5 * float64(int(1)<<(i%16))})
+	}
+	return ins[:max(n, 0)]
+}
+
 // Defaults of Config's zero fields.
 const (
 	DefaultRate        = 5.0

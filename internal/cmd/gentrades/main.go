@@ -36,7 +36,7 @@ func run(w *os.File, n int64, k int, rate float64, seed int64) error {
 	src, err := sim.New(sim.Config{
 		Seed:        seed,
 		Start:       time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC),
-		Instruments: instruments(k),
+		Instruments: sim.ManyInstruments(k),
 		Rate:        rate,
 		Jitter:      2 * time.Second,
 	})
@@ -62,14 +62,3 @@ func run(w *os.File, n int64, k int, rate float64, seed int64) error {
 	return bw.Flush()
 }
 
-// instruments returns k instruments: the defaults first, then made-up ones with prices spread
-// over five orders of magnitude, as a real list of pairs has.
-func instruments(k int) []sim.Instrument {
-	ins := sim.DefaultInstruments()
-	for i := len(ins); i < k; i++ {
-		name := fmt.Sprintf("X%02d", i)
-		price := 0.5 * float64(int(1)<<(i%16))
-		ins = append(ins, sim.Instrument{Name: name, Binance: name + "-USDT", Coinbase: name + "-USD", Price: price})
-	}
-	return ins[:k]
-}
