@@ -61,4 +61,3 @@ func run(w *os.File, n int64, k int, rate float64, seed int64) error {
 	}
 	return bw.Flush()
 }
-
