@@ -320,27 +320,23 @@ func TestDedupMemoryBounded(t *testing.T) {
 	if n := c.dd.len(); n < perHour+1 {
 		t.Errorf("remembers %d ids, fewer than the %d of the last hour", n, perHour+1)
 	}
-	listed := 0
-	for _, b := range c.dd.ring {
-		listed += len(b.ids)
+	if live := int(c.dd.tail - c.dd.head); live > peak+perHour/60 {
+		t.Errorf("the log holds %d entries for %d ids", live, c.dd.len())
 	}
-	if listed != c.dd.len() {
-		t.Errorf("the buckets list %d ids, the table holds %d", listed, c.dd.len())
-	}
-	if slots := len(c.dd.seen.slots); slots > 4*peak {
-		t.Errorf("the table has %d slots for at most %d ids", slots, peak)
+	if slots := len(c.dd.index); slots > 4*peak {
+		t.Errorf("the index has %d slots for at most %d ids", slots, peak)
 	}
 
 	// After a burst, the table gives its memory back once the burst is out of the window.
 	for i := range 50_000 {
 		c.Check(&ctc.Record{Decoded: true, Trade: trade(1e6+i, t0.Add(3*time.Hour))}, new(ctc.Trade))
 	}
-	if slots := len(c.dd.seen.slots); slots < 100_000 {
+	if slots := len(c.dd.index); slots < 100_000 {
 		t.Fatalf("the table has %d slots for 50,000 ids", slots)
 	}
 	c.Check(&ctc.Record{Decoded: true, Trade: trade(2e6, t0.Add(10*time.Hour))}, new(ctc.Trade))
-	if n, slots := c.dd.len(), len(c.dd.seen.slots); n != 1 || slots != minTable {
-		t.Errorf("after the burst: %d ids in %d slots, want 1 in %d", n, slots, minTable)
+	if n, slots := c.dd.len(), len(c.dd.index); n != 1 || slots != minIndex || len(c.dd.log) != minLog {
+		t.Errorf("after the burst: %d ids in %d slots and a log of %d, want 1 in %d and %d", n, slots, len(c.dd.log), minIndex, minLog)
 	}
 }
 

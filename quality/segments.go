@@ -59,7 +59,7 @@ func (c *Chain) SnapshotSegments(prefix string) ([]byte, []ctc.Segment, error) {
 	if !c.dd.track {
 		// First save by segments: everything remembered goes into the first segment.
 		if c.dd.has {
-			c.dd.seen.all(func(id uuid.UUID, ts etime) {
+			c.dd.all(func(id uuid.UUID, ts etime) {
 				if !ts.less(cut) {
 					fresh = append(fresh, entry{id, ts})
 				}
@@ -238,10 +238,9 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 	dd := newDedup(c.cfg.DedupWindow)
 	if has == 1 {
 		dd.has, dd.max = true, maxT
-		dd.lo = dd.bucketOf(dd.cutoff())
 	}
 	cut := dd.cutoff()
-	// Size the table once for every id the segments hold, instead of doubling it twenty times.
+	// Size the memory once for every id the segments hold.
 	total := 0
 	for _, m := range st.live {
 		if data, ok := segs[m.name]; ok && bytes.HasPrefix(data, []byte(segmentMagic)) {
@@ -250,7 +249,6 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 			}
 		}
 	}
-	dd.seen.reserve(total)
 	live := make([]entry, 0, total)
 	for _, m := range st.live {
 		data, ok := segs[m.name]
@@ -279,12 +277,7 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 			return fmt.Errorf("segment %q: %w", m.name, err)
 		}
 	}
-	// Insert in the order of the table's slots, so that the writes sweep the table once instead
-	// of landing at random: a restore is bound by memory latency otherwise. An id can be in two
-	// segments only if it passed again after it expired; the later time counts (restoreEntry).
-	for _, e := range dd.seen.inSlotOrder(live) {
-		dd.restoreEntry(e.id, e.ts)
-	}
+	dd.restore(live)
 	dd.track = true
 	c.n, c.dd, c.seg = n, dd, st
 	return nil

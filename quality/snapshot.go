@@ -45,7 +45,7 @@ func (c *Chain) Snapshot() ([]byte, error) {
 	if c.dd.has {
 		cut := c.dd.cutoff()
 		entries = make([]entry, 0, c.dd.len())
-		c.dd.seen.all(func(id uuid.UUID, ts etime) {
+		c.dd.all(func(id uuid.UUID, ts etime) {
 			if !ts.less(cut) {
 				entries = append(entries, entry{id, ts})
 			}
@@ -127,9 +127,8 @@ func (c *Chain) Restore(b []byte) error {
 	dd := newDedup(c.cfg.DedupWindow)
 	if has == 1 {
 		dd.has, dd.max = true, maxT
-		dd.lo = dd.bucketOf(dd.cutoff())
 		for _, e := range entries {
-			if _, dup := dd.seen.get(e.id); dup {
+			if _, dup := dd.find(&e.id, dd.tag(&e.id)); dup {
 				return fmt.Errorf("%w: id %s appears twice", errSnapshot, e.id)
 			}
 			dd.add(e.id, e.ts)
