@@ -220,7 +220,7 @@ type chunk struct {
 // goroutine of their own: records travel in chunks, in order, to the Run goroutine, which does
 // the rest exactly as runBounded does. Output and checkpoints are the same, byte for byte.
 func (p *Pipeline) runAhead(ctx context.Context, examine func(*Record)) error {
-	const chunkSize, depth = 512, 4
+	const chunkSize, depth = 1024, 16
 	rctx, cancel := context.WithCancel(ctx)
 	free := make(chan *chunk, depth+1)
 	full := make(chan *chunk, depth)

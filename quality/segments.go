@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
+	"hash/crc32"
 	"slices"
 
 	"github.com/coattailcapital/ctc"
@@ -39,6 +39,9 @@ const (
 	headMagic    = "CTCQ\x02"
 	segmentMagic = "CTCS\x01"
 )
+
+// castagnoli is the CRC-32C table: hardware-accelerated on amd64 and arm64.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // segState is what the chain knows of its saved segments.
 type segState struct {
@@ -92,11 +95,9 @@ func (c *Chain) SnapshotSegments(prefix string) ([]byte, []ctc.Segment, error) {
 		// Later segments keep the order the ids passed in: already almost in time order, so
 		// the time deltas stay one byte, and sorting would cost more than the whole encoding.
 		data := encodeSegment(fresh)
-		h := fnv.New64a()
-		h.Write(data)
-		// The number keeps names unique; the hash makes two hosts that saved different
+		// The number keeps names unique; the checksum makes two hosts that saved different
 		// segments under one number (a zombie and the new owner of a shard) name them apart.
-		name := fmt.Sprintf("%s%d-%016x", prefix, c.seg.next, h.Sum64())
+		name := fmt.Sprintf("%s%d-%08x", prefix, c.seg.next, crc32.Checksum(data, castagnoli))
 		c.seg.next++
 		newest := fresh[0].ts
 		for _, e := range fresh[1:] {

@@ -6,7 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"hash/crc32"
 	"strings"
 	"sync"
 
@@ -85,6 +85,8 @@ func DecodeState(b []byte) (*ShardState, error) {
 	return &st, nil
 }
 
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // SplitState separates what a store writes apart from a shard state's head, so that a save
 // costs what changed: it returns the head (every segment by name alone, the pending output
 // replaced by the name of its segment), the segments new in st with their data (the pending
@@ -120,9 +122,7 @@ func SplitState(key string, st *ShardState) (head *ShardState, fresh []ctc.Segme
 	h.Pending = nil
 	if st.Pending != nil {
 		data := st.Pending.AppendBinary(nil)
-		sum := fnv.New64a()
-		sum.Write(data)
-		h.PendingSegment = fmt.Sprintf("%s/pending/%d-%016x", key, st.Seq, sum.Sum64())
+		h.PendingSegment = fmt.Sprintf("%s/pending/%d-%08x", key, st.Seq, crc32.Checksum(data, castagnoli))
 		fresh = append(fresh, ctc.Segment{Name: h.PendingSegment, Data: data})
 		names = append(names, h.PendingSegment)
 	}
