@@ -77,6 +77,10 @@ type CheckpointConfig struct {
 	EveryRecords int64
 	// Interval checkpoints a live pipeline (WithClock) every so much processing time; default 60 s.
 	Interval time.Duration
+	// MaxPending bounds the output a checkpoint holds in memory until it is saved (write-ahead):
+	// a bounded pipeline also checkpoints when that many records (trades, alerts, aggregates,
+	// dead letters) are waiting; default 250,000. Checkpoint boundaries never change outputs.
+	MaxPending int
 }
 
 // WithCheckpoints makes the pipeline save its state at checkpoints and resume from the last one.
@@ -93,6 +97,9 @@ func WithCheckpoints(c CheckpointConfig) PipelineOption {
 		if c.Interval == 0 {
 			c.Interval = time.Minute
 		}
+		if c.MaxPending == 0 {
+			c.MaxPending = 250_000
+		}
 		p.ckpt = &c
 	})
 }
@@ -103,7 +110,7 @@ func (c *CheckpointConfig) validate(p *Pipeline) error {
 		return errors.New("ctc: checkpoints need a state store")
 	case c.PipelineID == "":
 		return errors.New("ctc: checkpoints need a pipeline id")
-	case c.EveryRecords < 0 || c.Interval < 0:
+	case c.EveryRecords < 0 || c.Interval < 0 || c.MaxPending < 0:
 		return errors.New("ctc: checkpoint intervals must not be negative")
 	}
 	for _, d := range p.pr.detectors {

@@ -176,3 +176,34 @@ func TestCheckpointCrashRestartIsExactlyOnce(t *testing.T) {
 		}
 	})
 }
+
+// Write-ahead holds a checkpoint's output in memory until the checkpoint: MaxPending bounds it
+// by checkpointing early, without changing what is committed.
+func TestMaxPendingCheckpointsEarly(t *testing.T) {
+	trades := ctctest.Trades(ctctest.TradeGen{MaxTrades: 3000}).Example(1)
+	run := func(maxPending int) (*table, *memState) {
+		chain, _ := quality.New(quality.Config{})
+		sink, store := &table{}, &memState{}
+		p, err := ctc.NewPipeline(replay.Trades(trades), ctc.WithChecker(chain), ctc.WithDetectors(detect.Defaults()...),
+			ctc.WithSinks(sink), ctc.WithBatchSize(10),
+			ctc.WithCheckpoints(ctc.CheckpointConfig{Store: store, PipelineID: "p", MaxPending: maxPending}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return sink, store
+	}
+	whole, wholeState := run(0)
+	bounded, boundedState := run(50)
+	if wholeState.st.Checkpoint.Seq != 1 {
+		t.Fatalf("without a bound: %d checkpoints, want 1 (at the end)", wholeState.st.Checkpoint.Seq)
+	}
+	if n := boundedState.st.Checkpoint.Seq; n < int64(len(trades)/60) {
+		t.Fatalf("with MaxPending 50: %d checkpoints for %d trades", n, len(trades))
+	}
+	if d := cmp.Diff(whole.committed, bounded.committed); d != "" {
+		t.Fatalf("MaxPending changed what was committed (-without +with):\n%s", d)
+	}
+}

@@ -204,7 +204,13 @@ func (p *Pipeline) step(ctx context.Context, rec *Record) error {
 		return p.checkpoint(ctx)
 	}
 	if p.pr.batch.Len() >= p.batchSize {
-		return p.write(ctx)
+		if err := p.write(ctx); err != nil {
+			return err
+		}
+		// Write-ahead keeps a checkpoint's output in memory until the checkpoint: bound it.
+		if p.ckpt != nil && p.pending.Len() >= p.ckpt.MaxPending {
+			return p.checkpoint(ctx)
+		}
 	}
 	return nil
 }
