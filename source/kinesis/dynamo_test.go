@@ -222,3 +222,71 @@ func TestDynamoStateStoreRetriedSaveLanded(t *testing.T) {
 		})
 	}
 }
+
+// TestDynamoStateStoreSegments: segments are written once, before the head that names them; a
+// save deletes the shard's own segments its head no longer names and leaves inherited ones; a
+// fresh store (another host) loads every named segment; a warm one reads only the head.
+func TestDynamoStateStoreSegments(t *testing.T) {
+	for _, withS3 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("s3=%v", withS3), func(t *testing.T) {
+			ctx := context.Background()
+			s := newDynamoStore(t, withS3, 4<<10)
+			const key = "app/shardId-000000000002"
+			seg := func(name string, n int) ctc.Segment {
+				d := make([]byte, n)
+				rand.Read(d)
+				return ctc.Segment{Name: name, Data: d}
+			}
+			inherited := seg("app/shardId-000000000000/00/quality/0-aa", 100)
+			one := seg(key+"/00/quality/1-bb", 8<<10) // over the inline limit: S3, or an error without it
+			two := seg(key+"/00/quality/2-cc", 300)
+			state := func(version int64, segs ...ctc.Segment) *ShardState {
+				st := sampleState(version, 10)
+				st.Ranges[0].State.Segments = segs
+				return st
+			}
+			// The parent's segment is in the store already, as its own save left it.
+			if err := s.putSegment(ctx, inherited.Name, inherited.Data); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Save(ctx, key, state(1, ctc.Segment{Name: inherited.Name}, one))
+			if !withS3 {
+				if err == nil || !strings.Contains(err.Error(), "configure DynamoConfig.S3") {
+					t.Fatalf("a segment over the item limit without S3: %v", err)
+				}
+				one = seg(key+"/00/quality/1-bb", 200)
+				err = s.Save(ctx, key, state(1, ctc.Segment{Name: inherited.Name}, one))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Save(ctx, key, state(2, ctc.Segment{Name: inherited.Name}, ctc.Segment{Name: one.Name}, two)); err != nil {
+				t.Fatal(err)
+			}
+			// The third state no longer names "one" (expired) nor the inherited segment.
+			if err := s.Save(ctx, key, state(3, ctc.Segment{Name: two.Name})); err != nil {
+				t.Fatal(err)
+			}
+			cold, err := NewDynamoStateStore(s.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := cold.Load(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Ranges[0].State.Segments; len(got) != 1 || !bytes.Equal(got[0].Data, two.Data) {
+				t.Fatalf("loaded segments %v", got)
+			}
+			if _, err := cold.segment(ctx, one.Name); err == nil {
+				t.Error("the shard's superseded segment was not deleted")
+			}
+			if _, err := cold.segment(ctx, inherited.Name); err != nil {
+				t.Errorf("the inherited segment was deleted: %v", err)
+			}
+			if st.Pending == nil || len(st.Pending.DeadLetters) != 1 {
+				t.Fatalf("pending output %+v", st.Pending)
+			}
+		})
+	}
+}
