@@ -50,18 +50,71 @@
 // Lambda invocations. ctctest.TestDetector checks the laws every detector must obey (reordering
 // within lateness, snapshot and restore, batch splits, equality with a batch oracle).
 //
+// # One engine, two shapes
+//
+// [Processor] is the one per-record engine: quality ([Checker]), then the detectors, then the
+// completion of alerts (ids, TTL, EmittedAt), with State and Restore to carry what it remembers
+// between hosts. Every host runs it:
+//
+//   - laptop: a [Pipeline] is a pull loop around one Processor — replay or simulator → Pipeline →
+//     NDJSON files, the local Iceberg warehouse, the embedded alert store;
+//   - cloud: source/kinesis keeps one Processor per hash-key range of a shard in a Runner, which
+//     the Kinesis consumer drives from GetRecords and the stream Lambda from its events →
+//     DynamoDB alerts + Iceberg on S3.
+//
+// The same records therefore give the same output, byte for byte, whichever host runs them and
+// however they are split into calls. Options say where they apply: an [Option] (WithChecker,
+// WithDetectors, WithClock) configures the engine and is accepted by NewProcessor and NewPipeline
+// alike; a [PipelineOption] (sinks, batching, flushing, idleness, checkpoints) only NewPipeline,
+// so passing one to a Processor does not compile.
+//
+// # Checkpoints
+//
+// Every host checkpoints with one protocol, write-ahead:
+//
+//  1. Processor.State takes the state: detector snapshots, the quality chain's counters and its
+//     dedup memory, the counters, under a [Checkpoint] (pipeline id, sequence, source position).
+//  2. The state is saved together with the output the checkpoint covers ([State].Pending) by a
+//     [StateStore] (checkpoint.Dir for files; the shard runner's stores for DynamoDB and S3).
+//  3. [CommitBatch] then commits every sink under the checkpoint: Committers (Iceberg, NDJSON)
+//     record it with their data and skip one they have; the alert stores are idempotent on alert
+//     id.
+//
+// A host that dies between 2 and 3 finds the pending output in the state and commits it again,
+// after resuming [Resumer] sinks at the checkpoint before; one that dies before 2 resumes from the
+// previous checkpoint and reprocesses. Either way every table row and alert is committed once.
+//
+// A checkpoint costs what changed, not what is remembered. State that grows with event time is a
+// [SegmentSnapshotter]: the quality chain writes its dedup memory (an hour of event ids) as one
+// immutable [Segment] per checkpoint — the ids since the previous one, about 19 bytes each — plus
+// a head of a few hundred bytes naming the live segments; a segment whose ids have all left the
+// window is dropped whole, never rewritten. Stores write each segment once and delete it when no
+// saved head names it; restoring reads only the live segments. A checkpoint at 1,000 trades a
+// second every minute writes about 1.2 MB of state, and a restart after an hour restores in a
+// quarter of a second (BenchmarkVolumeStateHour, BenchmarkVolumeRestoreHour).
+//
 // # Optional interfaces
 //
 // Components grow by optional interfaces, found by type assertion:
 //
 //   - [Snapshotter]: detectors (and the quality chain) whose state can be saved and restored;
-//   - [Flusher]: sinks that buffer; the pipeline flushes them at checkpoints and at the end;
+//   - [SegmentSnapshotter]: parts whose state grows with time, saved by segments;
+//   - [Predecoder]: checkers whose stateless steps (decoding, validation) may run ahead on
+//     another goroutine; quality.Chain is one;
+//   - [Flusher]: sinks that buffer; the pipeline flushes them at the end and, without
+//     checkpoints, every flush interval;
+//   - [Committer]: sinks that commit in checkpoints and recognise one they have;
+//   - [Resumer]: sinks that must go back to a checkpoint before a restored pipeline writes again;
+//   - [Seeker]: sources that can resume after a checkpointed position;
 //   - [Closer]: sources and sinks that hold resources.
 //
 // # Concurrency
 //
-// [Pipeline.Run] blocks until its source ends or its context is done. A bounded pipeline runs
-// entirely on the caller's goroutine. A live one (WithClock) also reads its source on one
-// goroutine of its own, which has ended before Run returns. Detectors, checkers and sinks are
-// called from one goroutine at a time and need no locking of their own for the pipeline's sake.
+// [Pipeline.Run] blocks until its source ends or its context is done; it owns its goroutines and
+// they have ended before it returns. A bounded pipeline whose checker is a Predecoder reads and
+// decodes its source on one goroutine of its own (when GOMAXPROCS > 1), handing records over in
+// order, and runs everything else on the caller's; otherwise it runs entirely on the caller's. A
+// live one (WithClock) reads its source on one goroutine of its own. Detectors, checkers (but for
+// their Predecoder function) and sinks are called from one goroutine at a time and need no
+// locking of their own for the pipeline's sake. A Processor is not safe for concurrent use.
 package ctc
