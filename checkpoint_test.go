@@ -180,7 +180,10 @@ func TestCheckpointCrashRestartIsExactlyOnce(t *testing.T) {
 // Write-ahead holds a checkpoint's output in memory until the checkpoint: MaxPending bounds it
 // by checkpointing early, without changing what is committed.
 func TestMaxPendingCheckpointsEarly(t *testing.T) {
-	trades := ctctest.Trades(ctctest.TradeGen{MaxTrades: 3000}).Example(1)
+	var trades []ctc.Trade
+	for seed := 1; len(trades) < 1000; seed++ {
+		trades = ctctest.Trades(ctctest.TradeGen{MaxTrades: 3000}).Example(seed)
+	}
 	run := func(maxPending int) (*table, *memState) {
 		chain, _ := quality.New(quality.Config{})
 		sink, store := &table{}, &memState{}
@@ -206,4 +209,53 @@ func TestMaxPendingCheckpointsEarly(t *testing.T) {
 	if d := cmp.Diff(whole.committed, bounded.committed); d != "" {
 		t.Fatalf("MaxPending changed what was committed (-without +with):\n%s", d)
 	}
+}
+
+// blind is a table that says it does not read trades (ctc.TradeReader).
+type blind struct{ table }
+
+func (*blind) ReadsTrades() bool { return false }
+
+// A checkpoint saves the trades of its output only when some sink reads them.
+func TestPendingKeepsTradesOnlyForSinksThatReadThem(t *testing.T) {
+	var trades []ctc.Trade
+	for seed := 1; len(trades) < 20; seed++ {
+		trades = ctctest.Trades(ctctest.TradeGen{MaxTrades: 200}).Example(seed)
+	}
+	for _, c := range []struct {
+		name  string
+		sinks []ctc.Sink
+		want  bool
+	}{
+		{"one reads", []ctc.Sink{&blind{}, &table{}}, true},
+		{"none reads", []ctc.Sink{&blind{}}, false},
+	} {
+		chain, _ := quality.New(quality.Config{})
+		store := &memState{}
+		p, err := ctc.NewPipeline(replay.Trades(trades), ctc.WithChecker(chain), ctc.WithDetectors(detect.Defaults()...),
+			ctc.WithSinks(c.sinks...), ctc.WithCheckpoints(ctc.CheckpointConfig{Store: store, PipelineID: "p"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(store.st.Pending.Trades) > 0; got != c.want || len(trades) == 0 {
+			t.Errorf("%s: pending holds %d trades of %d", c.name, len(store.st.Pending.Trades), len(trades))
+		}
+		if b := c.sinks[0].(*blind); len(b.committed.Trades) != len(trades)-countDups(trades) {
+			t.Errorf("%s: the sink got %d trades, want them all", c.name, len(b.committed.Trades))
+		}
+	}
+}
+
+func countDups(ts []ctc.Trade) int {
+	seen, n := map[[16]byte]bool{}, 0
+	for _, t := range ts {
+		if seen[t.EventID] {
+			n++
+		}
+		seen[t.EventID] = true
+	}
+	return n
 }

@@ -349,6 +349,14 @@ type Sink interface {
 	Write(ctx context.Context, b *Batch) error
 }
 
+// TradeReader is implemented by sinks that may not read a batch's trades (Batch.Trades): the
+// NDJSON sink without raw trades, the console, the alert stores. When no sink of a checkpointed
+// pipeline reads them, its checkpoints save their output without the trades, which for a replay
+// is most of the bytes. A sink that does not implement it is taken to read them.
+type TradeReader interface {
+	ReadsTrades() bool
+}
+
 // Flusher is implemented by sinks that buffer: Flush makes everything written so far durable. The
 // pipeline calls it at every checkpoint and at the end of input.
 type Flusher interface {

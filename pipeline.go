@@ -39,8 +39,10 @@ type Pipeline struct {
 	ckpt      *CheckpointConfig
 	seq       int64
 	sinceCkpt int64
-	// pending is the output since the last checkpoint: what the next one saves with its state.
-	pending Batch
+	// pending is the output since the last checkpoint: what the next one saves with its state;
+	// without trades when no sink reads them (TradeReader).
+	pending     Batch
+	savesTrades bool
 
 	lastFlush time.Time
 }
@@ -136,6 +138,9 @@ func NewPipeline(src Source, opts ...PipelineOption) (*Pipeline, error) {
 			return nil, errors.New("ctc: nil sink")
 		}
 		p.sinkNames = append(p.sinkNames, strings.TrimPrefix(fmt.Sprintf("%T", s), "*"))
+		if tr, ok := s.(TradeReader); !ok || tr.ReadsTrades() {
+			p.savesTrades = true
+		}
 	}
 	if p.ckpt != nil {
 		if err := p.ckpt.validate(p); err != nil {
@@ -433,7 +438,12 @@ func (p *Pipeline) write(ctx context.Context) error {
 	}
 	p.pr.stats.Batches++
 	if p.ckpt != nil {
+		trades := p.pr.batch.Trades
+		if !p.savesTrades {
+			p.pr.batch.Trades = nil
+		}
 		p.pending.Append(&p.pr.batch)
+		p.pr.batch.Trades = trades
 	}
 	p.pr.batch.Reset()
 	p.publish()

@@ -48,3 +48,9 @@ func AppendLine(b []byte, a *ctc.Alert) []byte {
 		strings.ReplaceAll(a.Message, "\n", " "))
 	return b
 }
+
+// ReadsTrades implements ctc.TradeReader: only alerts (and what they are about) are kept here,
+// so a checkpoint of a pipeline writing only here need not save its trades.
+func (s *Sink) ReadsTrades() bool { return false }
+
+var _ ctc.TradeReader = (*Sink)(nil)

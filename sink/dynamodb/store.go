@@ -336,3 +336,9 @@ func (s *Store) register(ctx context.Context, reg map[registryKey]int64) error {
 	}
 	return nil
 }
+
+// ReadsTrades implements ctc.TradeReader: only alerts (and what they are about) are kept here,
+// so a checkpoint of a pipeline writing only here need not save its trades.
+func (s *Store) ReadsTrades() bool { return false }
+
+var _ ctc.TradeReader = (*Store)(nil)

@@ -646,3 +646,9 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// ReadsTrades implements ctc.TradeReader: only alerts (and what they are about) are kept here,
+// so a checkpoint of a pipeline writing only here need not save its trades.
+func (s *Store) ReadsTrades() bool { return false }
+
+var _ ctc.TradeReader = (*Store)(nil)

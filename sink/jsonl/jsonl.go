@@ -60,9 +60,10 @@ type Sink struct {
 }
 
 var (
-	_ ctc.Sink    = (*Sink)(nil)
-	_ ctc.Flusher = (*Sink)(nil)
-	_ ctc.Closer  = (*Sink)(nil)
+	_ ctc.Sink        = (*Sink)(nil)
+	_ ctc.Flusher     = (*Sink)(nil)
+	_ ctc.Closer      = (*Sink)(nil)
+	_ ctc.TradeReader = (*Sink)(nil)
 )
 
 type file struct {
@@ -90,6 +91,9 @@ type options struct {
 	trades bool
 	append bool
 }
+
+// ReadsTrades implements ctc.TradeReader: the sink writes trades only WithTrades.
+func (s *Sink) ReadsTrades() bool { return s.files[trades] != nil }
 
 // WithTrades also writes every valid trade to raw_trades.ndjson. It is off by default because
 // trades outnumber everything else by orders of magnitude.
