@@ -23,6 +23,10 @@ timer=(/usr/bin/time -v)
 [ -x /usr/bin/time ] || { echo "perf.sh: /usr/bin/time missing (apt-get install time); timing with bash" >&2; timer=(); }
 for n in $sizes; do
   head -n "$n" "$work/all.ndjson" >"$work/in-$n.ndjson"
+  # Time the consumer, not the disk catching up with the files just written: flush them, and
+  # read the input once so that it is in the page cache, as a warm run would find it.
+  sync
+  cat "$work/in-$n.ndjson" >/dev/null
   rm -rf "$work/out-$n"
   echo "== $n trades"
   start=$(date +%s.%N)

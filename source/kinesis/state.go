@@ -80,7 +80,9 @@ func EncodeState(st *ShardState) ([]byte, error) {
 func DecodeState(b []byte) (*ShardState, error) {
 	var st ShardState
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
-		return nil, fmt.Errorf("kinesis: decode shard state: %w", err)
+		return nil, fmt.Errorf("kinesis: decode shard state: %w (a state saved by a ctc from before "+
+			"segmented states cannot be read: let the old version finish the shard, or delete the "+
+			"shard's item to process it afresh from the start of the stream's retention)", err)
 	}
 	return &st, nil
 }
