@@ -197,6 +197,10 @@ func (pr *Processor) Take(dst *Batch) {
 	pr.batch, *dst = *dst, pr.batch
 }
 
+// Checker returns the quality checker the processor runs, for hosts that read its own counters
+// (quality.Chain.Stats).
+func (pr *Processor) Checker() Checker { return pr.checker }
+
 // Stats returns the processor's counters (Late and Batches count what has been taken).
 func (pr *Processor) Stats() Stats { return pr.stats }
 

@@ -4,13 +4,15 @@
 //	api/     API Gateway HTTP API (payload 2.0) → the same net/http handler as the local server
 //	         (internal/apigw converts the events), reading the DynamoDB alert store
 //	stream/  Kinesis event-source mapping → per-shard kinesis.Runners with state in DynamoDB →
-//	         DynamoDB alert store + Iceberg, failures as BatchItemFailures (internal/streamfn)
+//	         DynamoDB alert store + Iceberg, failures as BatchItemFailures (the public package
+//	         source/kinesis/kinesislambda, so a service builds the same Lambda with its own
+//	         detectors: examples/customdetector/lambda)
 //	batch/   the Step Functions tasks, chosen by the input's "task" field: historical_load,
 //	         reprocess, reprocess_status, quality_check, catalog_update (internal/batchfn)
 //
-// Every function reads its configuration from environment variables (internal/awsenv lists them;
-// internal/lakeenv opens the Iceberg catalog they name, Glue on AWS). The adapters are thin: their
-// logic lives in the internal library packages, which have their own tests, and the tests of this
+// Every function reads its configuration from environment variables (the public package awsenv
+// lists them; awsenv/lakeenv opens the Iceberg catalog they name, Glue on AWS). The adapters are
+// thin: their logic lives in library packages, which have their own tests, and the tests of this
 // package run the built binaries under the Lambda Runtime Interface Emulator against kinesalite,
 // dynalite, s3rver and the Binance test server.
 package lambda

@@ -17,8 +17,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/lakeenv"
+	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/internal/awstest"
 	"github.com/coattailcapital/ctc/quality"

@@ -280,12 +280,24 @@ func (c *Consumer) count(f func(s *Stats)) {
 // listShards lists every shard of the stream, following NextToken (calls with a token must not
 // name the stream).
 func (c *Consumer) listShards(ctx context.Context) (map[string]Shard, error) {
+	return ListShards(ctx, c.cfg.Client, c.cfg.Stream)
+}
+
+// ShardLister lists a stream's shards; *kinesis.Client (the SDK's) implements it.
+type ShardLister interface {
+	ListShards(ctx context.Context, in *kin.ListShardsInput, opts ...func(*kin.Options)) (*kin.ListShardsOutput, error)
+}
+
+// ListShards lists every shard of a stream, page by page, with its parents (ParentShardId and
+// AdjacentParentShardId) and hash-key range: the lineage a Runner needs to start a child from its
+// parents' states. The consumer and the stream Lambda both list with it.
+func ListShards(ctx context.Context, client ShardLister, stream string) (map[string]Shard, error) {
 	out := map[string]Shard{}
-	in := &kin.ListShardsInput{StreamName: aws.String(c.cfg.Stream)}
+	in := &kin.ListShardsInput{StreamName: aws.String(stream)}
 	for {
-		page, err := c.cfg.Client.ListShards(ctx, in)
+		page, err := client.ListShards(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("kinesis: list shards of %s: %w", c.cfg.Stream, err)
+			return nil, fmt.Errorf("kinesis: list shards of %s: %w", stream, err)
 		}
 		for _, s := range page.Shards {
 			id := aws.ToString(s.ShardId)
@@ -297,11 +309,11 @@ func (c *Consumer) listShards(ctx context.Context) (map[string]Shard, error) {
 				sh.Parents = append(sh.Parents, p)
 			}
 			if s.HashKeyRange == nil {
-				return nil, fmt.Errorf("kinesis: shard %s of %s has no hash key range", id, c.cfg.Stream)
+				return nil, fmt.Errorf("kinesis: shard %s of %s has no hash key range", id, stream)
 			}
 			r, err := ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
 			if err != nil {
-				return nil, fmt.Errorf("kinesis: shard %s of %s: %w", id, c.cfg.Stream, err)
+				return nil, fmt.Errorf("kinesis: shard %s of %s: %w", id, stream, err)
 			}
 			sh.Range = r
 			out[id] = sh

@@ -184,6 +184,16 @@ func (r *Runner) inherit(ctx context.Context) error {
 	return nil
 }
 
+// Processors returns the shard's engines, one per hash-key range of its ancestry, for hosts that
+// read their counters (Processor.Stats, or the quality chain's through Processor.Checker).
+func (r *Runner) Processors() []*ctc.Processor {
+	ps := make([]*ctc.Processor, len(r.ranges))
+	for i, rp := range r.ranges {
+		ps[i] = rp.p
+	}
+	return ps
+}
+
 // Sequence is the sequence number of the last record processed, where reading resumes (after
 // it); empty when the shard has not been read.
 func (r *Runner) Sequence() string { return r.st.Sequence }

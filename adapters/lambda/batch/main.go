@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
+	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/batchfn"
 )
 

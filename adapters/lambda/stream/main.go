@@ -1,7 +1,7 @@
 // Command stream is the stream Lambda: a Kinesis event-source mapping's batches through the
 // quality chain and detectors, per shard with state that survives across invocations, into the
 // DynamoDB alert store and the Iceberg tables, reporting failed records with BatchItemFailures
-// (package streamfn). Built as bootstrap for provided.al2023 (scripts/build-lambdas.sh);
+// (package source/kinesis/kinesislambda), with the built-in detectors. Built as bootstrap for provided.al2023 (scripts/build-lambdas.sh);
 // configured by the environment variables of package awsenv.
 package main
 
@@ -13,13 +13,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/streamfn"
+	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/source/kinesis/kinesislambda"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	h, _, err := streamfn.FromEnv(context.Background(), awsenv.FromEnv(os.Getenv), os.Stdout, log)
+	h, _, err := kinesislambda.FromEnv(context.Background(), awsenv.FromEnv(os.Getenv), nil, os.Stdout, log)
 	if err != nil {
 		log.Error("stream: cannot start", "err", err)
 		os.Exit(1)

@@ -6,8 +6,8 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/lakeenv"
+	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 )
 

@@ -1,4 +1,4 @@
-package streamfn
+package kinesislambda
 
 import (
 	"context"
@@ -7,8 +7,10 @@ import (
 	"log/slog"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/lakeenv"
+	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/awsenv/lakeenv"
+	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
@@ -21,9 +23,13 @@ const StatePrefix = "shard-state"
 // FromEnv builds the stream Lambda's handler from the environment (package awsenv): shard states
 // in CTC_STATE_TABLE (large ones in CTC_RAW_BUCKET), alerts and aggregates in the DynamoDB tables,
 // the Iceberg tables through the CTC_CATALOG catalog (opened here, once per container), dead
-// letters on CTC_DLQ_STREAM when it is set, and EMF metrics on metrics (os.Stdout). close
-// releases the catalog.
-func FromEnv(ctx context.Context, e awsenv.Env, metrics io.Writer, log *slog.Logger) (h *Handler, close func() error, err error) {
+// letters on CTC_DLQ_STREAM when it is set, and EMF metrics on metrics (os.Stdout). newProcessor
+// builds the engine (Config.NewProcessor); nil runs the built-in detectors with their default
+// thresholds and the default quality chain. close releases the catalog.
+func FromEnv(ctx context.Context, e awsenv.Env, newProcessor func() (*ctc.Processor, error), metrics io.Writer, log *slog.Logger) (h *Handler, close func() error, err error) {
+	if newProcessor == nil {
+		newProcessor = kinesis.Processors(quality.Config{}, detect.DefaultThresholds(), nil)
+	}
 	cfg, err := e.AWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -46,7 +52,7 @@ func FromEnv(ctx context.Context, e awsenv.Env, metrics io.Writer, log *slog.Log
 		return nil, nil, err
 	}
 	kc := e.Kinesis(cfg)
-	c := Config{Store: store, Shards: kc, Sinks: []ctc.Sink{alerts}, Metrics: em, Log: log}
+	c := Config{Store: store, Shards: kc, NewProcessor: newProcessor, Sinks: []ctc.Sink{alerts}, Metrics: em, Log: log}
 	if e.DLQStream != "" {
 		if c.DeadLetters, err = sinkkinesis.New(kc, sinkkinesis.Config{Stream: e.Stream, DLQStream: e.DLQStream}); err != nil {
 			return nil, nil, err

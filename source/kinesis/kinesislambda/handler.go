@@ -1,7 +1,15 @@
-// Package streamfn is the stream Lambda's handler: a Kinesis event-source mapping's batches
-// through the same per-shard kinesis.Runner the consumer runs, so that for the same records it
-// emits exactly what the consumer emits, however the mapping splits them into batches and however
-// often it retries one.
+// Package kinesislambda is the stream Lambda's handler as a library: a Kinesis event-source
+// mapping's batches through the same per-shard kinesis.Runner the consumer runs, so that for the
+// same records it emits exactly what the consumer emits, however the mapping splits them into
+// batches and however often it retries one. It runs whatever engine Config.NewProcessor builds —
+// the built-in detectors (kinesis.Processors) or your own beside them — so a service that imports
+// ctc builds its own stream Lambda with a main of a few lines (examples/customdetector/lambda):
+//
+//	h, _, err := kinesislambda.FromEnv(ctx, awsenv.FromEnv(os.Getenv), newProcessor, os.Stdout, log)
+//	...
+//	lambda.Start(func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+//		return h.Handle(ctx, &ev)
+//	})
 //
 // # One invocation
 //
@@ -18,8 +26,8 @@
 // # Failures
 //
 // When a shard fails (its state cannot be loaded or saved, a sink cannot be committed, another
-// owner saved the state first) the response names, in BatchItemFailures, the first record whose
-// processing is not durable: the first record after the sequence number the stored state holds.
+// owner saved the state first) Process returns a *BatchError naming the first record whose
+// processing is not durable, and Handle puts it in the response's BatchItemFailures: the first record after the sequence number the stored state holds.
 // The mapping retries from it; the records before it are in the state and are not processed
 // again. When the state holds every record but the sinks were not committed, the last record is
 // named: its redelivery reopens the shard, which commits the saved output again (idempotently),
@@ -35,7 +43,7 @@
 // cannot know was sent. Each invocation writes one EMF line of
 // quality counters (what this invocation's records did to the quality chains) and one of alert
 // counts.
-package streamfn
+package kinesislambda
 
 import (
 	"context"
@@ -46,11 +54,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	kin "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
@@ -61,9 +66,7 @@ import (
 const DefaultApp = "ctc-stream-lambda"
 
 // ShardLister lists a stream's shards; *kinesis.Client implements it.
-type ShardLister interface {
-	ListShards(ctx context.Context, in *kin.ListShardsInput, opts ...func(*kin.Options)) (*kin.ListShardsOutput, error)
-}
+type ShardLister = kinesis.ShardLister
 
 // Config configures a Handler.
 type Config struct {
@@ -74,10 +77,10 @@ type Config struct {
 	Store kinesis.StateStore
 	// Shards lists the streams' shards. Required.
 	Shards ShardLister
-	// Quality configures the quality chain and Thresholds the detectors, as the consumer's; the
-	// zero Thresholds are detect.DefaultThresholds.
-	Quality    quality.Config
-	Thresholds detect.Thresholds
+	// NewProcessor builds the engine of one hash-key range: the quality chain and the detectors,
+	// built the same way at every call. kinesis.Processors builds the built-in ones; add your own
+	// detectors to ctc.WithDetectors. Required.
+	NewProcessor func() (*ctc.Processor, error)
 	// Sinks are shared by all invocations and must write through (the DynamoDB alert store).
 	Sinks []ctc.Sink
 	// NewSinks, when set, returns the sinks of one invocation (an Iceberg sink); those that are
@@ -106,21 +109,19 @@ type Handler struct {
 func New(cfg Config) (*Handler, error) {
 	switch {
 	case cfg.Store == nil:
-		return nil, errors.New("streamfn: Config.Store is required")
+		return nil, errors.New("kinesislambda: Config.Store is required")
 	case cfg.Shards == nil:
-		return nil, errors.New("streamfn: Config.Shards is required")
+		return nil, errors.New("kinesislambda: Config.Shards is required")
+	case cfg.NewProcessor == nil:
+		return nil, errors.New("kinesislambda: Config.NewProcessor is required (kinesis.Processors builds the built-in detectors)")
 	}
 	if cfg.App == "" {
 		cfg.App = DefaultApp
 	}
-	if cfg.Thresholds == (detect.Thresholds{}) {
-		cfg.Thresholds = detect.DefaultThresholds()
-	}
-	if _, err := cfg.Thresholds.Detectors(); err != nil {
-		return nil, fmt.Errorf("streamfn: %w", err)
-	}
-	if err := cfg.Quality.Validate(); err != nil {
-		return nil, fmt.Errorf("streamfn: %w", err)
+	// Build one engine now, so that a configuration that cannot build one fails at start, not
+	// at the first record.
+	if _, err := cfg.NewProcessor(); err != nil {
+		return nil, fmt.Errorf("kinesislambda: %w", err)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -165,14 +166,14 @@ func groups(ev *events.KinesisEvent) ([]group, error) {
 		r := &ev.Records[i]
 		shard, _, err := ParseEventID(r.EventID)
 		if err != nil {
-			return nil, fmt.Errorf("streamfn: record %d: %w", i, err)
+			return nil, fmt.Errorf("kinesislambda: record %d: %w", i, err)
 		}
 		stream, err := StreamName(r.EventSourceArn)
 		if err != nil {
-			return nil, fmt.Errorf("streamfn: record %d: %w", i, err)
+			return nil, fmt.Errorf("kinesislambda: record %d: %w", i, err)
 		}
 		if r.Kinesis.SequenceNumber == "" {
-			return nil, fmt.Errorf("streamfn: record %d has no kinesis.sequenceNumber", i)
+			return nil, fmt.Errorf("kinesislambda: record %d has no kinesis.sequenceNumber", i)
 		}
 		k := stream + "\x00" + shard
 		j, ok := idx[k]
@@ -186,8 +187,25 @@ func groups(ev *events.KinesisEvent) ([]group, error) {
 	return gs, nil
 }
 
-// Handle processes one event. Shards that fail are reported in BatchItemFailures; the error is
-// non-nil only for an event that is not a Kinesis event.
+// BatchError says where a shard's batch must be delivered again from: the records before Retry
+// are durable (in the saved state, their output committed), Retry and those after it are not.
+// Err is why. The Lambda adapter turns it into a BatchItemFailure; another host would seek its
+// reader back to Retry.
+type BatchError struct {
+	Stream, Shard string
+	// Retry is the sequence number of the first record to deliver again.
+	Retry string
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("kinesislambda: %s/%s: retry from %s: %v", e.Stream, e.Shard, e.Retry, e.Err)
+}
+
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// Handle processes one event. Shards that fail are reported in BatchItemFailures (one per shard,
+// from its BatchError); the error is non-nil only for an event that is not a Kinesis event.
 func (h *Handler) Handle(ctx context.Context, ev *events.KinesisEvent) (events.KinesisEventResponse, error) {
 	var resp events.KinesisEventResponse
 	gs, err := groups(ev)
@@ -195,27 +213,38 @@ func (h *Handler) Handle(ctx context.Context, ev *events.KinesisEvent) (events.K
 		return resp, err
 	}
 	for _, g := range gs {
-		if seq := h.run(ctx, &g); seq != "" {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: seq})
+		if err := h.Process(ctx, g.stream, g.shard, g.recs); err != nil {
+			var be *BatchError
+			if !errors.As(err, &be) {
+				return resp, err
+			}
+			h.cfg.Log.ErrorContext(ctx, "kinesislambda: shard failed", "stream", g.stream, "shard", g.shard, "retry", be.Retry, "err", be.Err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: be.Retry})
 		}
 	}
 	return resp, nil
 }
 
-// run processes one shard's records and returns "" or the sequence number to retry from.
-func (h *Handler) run(ctx context.Context, g *group) string {
+// Process runs one shard's records, in order, through its Runner and checkpoints. It returns nil
+// or a *BatchError naming the first record to deliver again.
+func (h *Handler) Process(ctx context.Context, stream, shardID string, recs []events.KinesisEventRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	g := &group{stream: stream, shard: shardID, recs: recs}
+	fail := func(retry string, err error) error {
+		return &BatchError{Stream: stream, Shard: shardID, Retry: retry, Err: err}
+	}
 	log := h.cfg.Log.With("stream", g.stream, "shard", g.shard)
 	shard, err := h.shard(ctx, g.stream, g.shard)
 	if err != nil {
-		log.ErrorContext(ctx, "streamfn: cannot find the shard", "err", err)
-		return g.recs[0].Kinesis.SequenceNumber
+		return fail(g.recs[0].Kinesis.SequenceNumber, fmt.Errorf("cannot find the shard: %w", err))
 	}
 	sinks := append([]ctc.Sink(nil), h.cfg.Sinks...)
 	if h.cfg.NewSinks != nil {
 		own, err := h.cfg.NewSinks(ctx)
 		if err != nil {
-			log.ErrorContext(ctx, "streamfn: cannot open the invocation's sinks", "err", err)
-			return g.recs[0].Kinesis.SequenceNumber
+			return fail(g.recs[0].Kinesis.SequenceNumber, fmt.Errorf("cannot open the invocation's sinks: %w", err))
 		}
 		defer closeAll(context.WithoutCancel(ctx), own, log)
 		sinks = append(sinks, own...)
@@ -226,37 +255,33 @@ func (h *Handler) run(ctx context.Context, g *group) string {
 	counter := &alertCounter{}
 	sinks = append(sinks, counter)
 
-	var chains []*quality.Chain
-	cfg := &kinesis.Config{App: h.cfg.App, Store: h.cfg.Store, Sinks: sinks,
-		NewProcessor: kinesis.Processors(h.cfg.Quality, h.cfg.Thresholds, func(c *quality.Chain) { chains = append(chains, c) })}
+	cfg := &kinesis.Config{App: h.cfg.App, Store: h.cfg.Store, Sinks: sinks, NewProcessor: h.cfg.NewProcessor}
 	r, err := kinesis.Open(ctx, cfg, shard)
 	if err != nil {
-		log.ErrorContext(ctx, "streamfn: cannot open the shard", "err", err)
-		return h.retryFrom(ctx, cfg.Key(g.shard), g.recs)
+		return fail(h.retryFrom(ctx, cfg.Key(g.shard), g.recs), fmt.Errorf("cannot open the shard: %w", err))
 	}
-	before := sumStats(chains)
+	before := qualityStats(r)
 	counter.armed = true // what Open re-committed was counted by the invocation that produced it
-	recs := make([]kinesis.Record, len(g.recs))
+	krecs := make([]kinesis.Record, len(g.recs))
 	for i := range g.recs {
 		k := &g.recs[i].Kinesis
-		recs[i] = kinesis.Record{SequenceNumber: k.SequenceNumber, PartitionKey: k.PartitionKey, Data: k.Data,
+		krecs[i] = kinesis.Record{SequenceNumber: k.SequenceNumber, PartitionKey: k.PartitionKey, Data: k.Data,
 			ArrivalTime: k.ApproximateArrivalTimestamp.Time}
 	}
-	r.Process(recs)
+	r.Process(krecs)
 	err = r.Checkpoint(ctx)
 	if m := h.cfg.Metrics; m != nil {
-		if err := m.Quality(emf.Since(before, sumStats(chains))); err != nil {
-			log.WarnContext(ctx, "streamfn: quality metrics", "err", err)
+		if err := m.Quality(emf.Since(before, qualityStats(r))); err != nil {
+			log.WarnContext(ctx, "kinesislambda: quality metrics", "err", err)
 		}
 		if err := m.Alerts(counter.n); err != nil {
-			log.WarnContext(ctx, "streamfn: alert metrics", "err", err)
+			log.WarnContext(ctx, "kinesislambda: alert metrics", "err", err)
 		}
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "streamfn: checkpoint failed", "err", err)
-		return h.retryFrom(ctx, cfg.Key(g.shard), g.recs)
+		return fail(h.retryFrom(ctx, cfg.Key(g.shard), g.recs), fmt.Errorf("checkpoint: %w", err))
 	}
-	return ""
+	return nil
 }
 
 // retryFrom returns the first record whose processing the stored state does not hold, or the
@@ -284,59 +309,35 @@ func (h *Handler) shard(ctx context.Context, stream, id string) (kinesis.Shard, 
 	if ok {
 		return s, nil
 	}
-	all, err := ListShards(ctx, h.cfg.Shards, stream)
+	all, err := kinesis.ListShards(ctx, h.cfg.Shards, stream)
 	if err != nil {
 		return kinesis.Shard{}, err
+	}
+	for id, s := range all {
+		s.ParentsDone = true
+		all[id] = s
 	}
 	h.mu.Lock()
 	h.shards[stream] = all
 	h.mu.Unlock()
 	s, ok = all[id]
 	if !ok {
-		h.cfg.Log.WarnContext(ctx, "streamfn: shard not listed; processing it without parents", "stream", stream, "shard", id)
+		h.cfg.Log.WarnContext(ctx, "kinesislambda: shard not listed; processing it without parents", "stream", stream, "shard", id)
 		s = kinesis.Shard{ID: id, Range: kinesis.FullRange}
 	}
 	s.ParentsDone = true
 	return s, nil
 }
 
-// ListShards lists every shard of a stream with its parents and hash-key range.
-func ListShards(ctx context.Context, client ShardLister, stream string) (map[string]kinesis.Shard, error) {
-	out := map[string]kinesis.Shard{}
-	in := &kin.ListShardsInput{StreamName: aws.String(stream)}
-	for {
-		page, err := client.ListShards(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("streamfn: list the shards of %s: %w", stream, err)
-		}
-		for _, s := range page.Shards {
-			id := aws.ToString(s.ShardId)
-			sh := kinesis.Shard{ID: id, ParentsDone: true}
-			for _, p := range []*string{s.ParentShardId, s.AdjacentParentShardId} {
-				if aws.ToString(p) != "" {
-					sh.Parents = append(sh.Parents, *p)
-				}
-			}
-			if s.HashKeyRange == nil {
-				return nil, fmt.Errorf("streamfn: shard %s of %s has no hash key range", id, stream)
-			}
-			r, err := kinesis.ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
-			if err != nil {
-				return nil, fmt.Errorf("streamfn: shard %s of %s: %w", id, stream, err)
-			}
-			sh.Range = r
-			out[id] = sh
-		}
-		if aws.ToString(page.NextToken) == "" {
-			return out, nil
-		}
-		in = &kin.ListShardsInput{NextToken: page.NextToken}
-	}
-}
-
-func sumStats(chains []*quality.Chain) quality.Stats {
+// qualityStats sums the quality counters of a runner's engines, for those whose checker keeps
+// them (quality.Chain does).
+func qualityStats(r *kinesis.Runner) quality.Stats {
 	var s quality.Stats
-	for _, c := range chains {
+	for _, p := range r.Processors() {
+		c, ok := p.Checker().(interface{ Stats() quality.Stats })
+		if !ok {
+			continue
+		}
 		x := c.Stats()
 		s.Processed += x.Processed
 		s.Passed += x.Passed
@@ -352,7 +353,7 @@ func closeAll(ctx context.Context, sinks []ctc.Sink, log *slog.Logger) {
 	for _, s := range sinks {
 		if c, ok := s.(ctc.Closer); ok {
 			if err := c.Close(ctx); err != nil {
-				log.WarnContext(ctx, "streamfn: close sink", "sink", fmt.Sprintf("%T", s), "err", err)
+				log.WarnContext(ctx, "kinesislambda: close sink", "sink", fmt.Sprintf("%T", s), "err", err)
 			}
 		}
 	}

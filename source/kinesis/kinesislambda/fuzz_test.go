@@ -1,4 +1,4 @@
-package streamfn
+package kinesislambda
 
 import (
 	"encoding/json"

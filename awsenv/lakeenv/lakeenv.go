@@ -26,7 +26,7 @@ import (
 	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3:// warehouses
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
+	"github.com/coattailcapital/ctc/awsenv"
 	icebergsink "github.com/coattailcapital/ctc/sink/iceberg"
 )
 

@@ -1,4 +1,4 @@
-package streamfn_test
+package kinesislambda_test
 
 import (
 	"context"
@@ -14,11 +14,11 @@ import (
 
 	"github.com/coattailcapital/ctc"
 
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/awsenv"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/streamfn"
+	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/internal/awstest"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 	"github.com/coattailcapital/ctc/source/kinesis"
+	"github.com/coattailcapital/ctc/source/kinesis/kinesislambda"
 )
 
 // BenchmarkInvocation measures one stream Lambda invocation of 100 new records, in process (no
@@ -63,7 +63,7 @@ func benchInvocation(b *testing.B, lake bool) {
 		Catalog: "sql", Warehouse: b.TempDir(), Namespace: "coattail", Region: awstest.Region,
 		QualityNS: "CoatTail/Quality", AlertsNS: "CoatTail/Alerts", BatchNS: "CoatTail/Batch",
 		DynamoDBEndpoint: awstest.DynamoDB(b).URL, KinesisEndpoint: awstest.Kinesis(b).URL}
-	h, closeCat, err := streamfn.FromEnv(ctx, e, io.Discard, slog.New(slog.DiscardHandler))
+	h, closeCat, err := kinesislambda.FromEnv(ctx, e, nil, io.Discard, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func benchInvocation(b *testing.B, lake bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if h, err = streamfn.New(streamfn.Config{Store: store, Shards: kc, Sinks: []ctc.Sink{alerts}}); err != nil {
+		if h, err = kinesislambda.New(kinesislambda.Config{Store: store, Shards: kc, NewProcessor: builtins, Sinks: []ctc.Sink{alerts}}); err != nil {
 			b.Fatal(err)
 		}
 	}

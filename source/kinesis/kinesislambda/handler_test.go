@@ -1,4 +1,4 @@
-package streamfn_test
+package kinesislambda_test
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/adapters/lambda/internal/streamfn"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/internal/awstest"
 	"github.com/coattailcapital/ctc/metrics/emf"
@@ -28,6 +27,7 @@ import (
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
 	"github.com/coattailcapital/ctc/sink/memory"
 	"github.com/coattailcapital/ctc/source/kinesis"
+	"github.com/coattailcapital/ctc/source/kinesis/kinesislambda"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -166,9 +166,9 @@ func ids(alerts []ctc.Alert) []uuid.UUID {
 	return slices.Compact(out)
 }
 
-func handler(t *testing.T, store kinesis.StateStore, sinks ...ctc.Sink) *streamfn.Handler {
+func handler(t *testing.T, store kinesis.StateStore, sinks ...ctc.Sink) *kinesislambda.Handler {
 	t.Helper()
-	h, err := streamfn.New(streamfn.Config{Store: store, Shards: awstest.KinesisClient(t), Sinks: sinks})
+	h, err := kinesislambda.New(kinesislambda.Config{Store: store, Shards: awstest.KinesisClient(t), NewProcessor: builtins, Sinks: sinks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := streamfn.New(streamfn.Config{Store: &kinesis.MemoryStateStore{}, Shards: s.c, Metrics: m, DeadLetters: prod})
+	h, err := kinesislambda.New(kinesislambda.Config{Store: &kinesis.MemoryStateStore{}, Shards: s.c, NewProcessor: builtins, Metrics: m, DeadLetters: prod})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,3 +416,6 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("DLQ: %+v", envs)
 	}
 }
+
+// builtins builds the engines of the built-in detectors, as the stream Lambda's main does.
+var builtins = kinesis.Processors(quality.Config{}, detect.DefaultThresholds(), nil)
