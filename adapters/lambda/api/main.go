@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/apigw"
-	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/api"
+	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 )
 

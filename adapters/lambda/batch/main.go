@@ -13,8 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/batchfn"
+	"github.com/coattailcapital/ctc/awsenv"
 )
 
 func main() {
