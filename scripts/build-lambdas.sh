@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds every Lambda under adapters/lambda/*/ (each folder with a main package) as `bootstrap`
-# for the provided.al2023 runtime on arm64 (Graviton) and zips it reproducibly into
-# build/lambda/<name>.zip, the files deploy/terraform uploads:
+# Builds every Lambda under adapters/lambda/*/ (each folder with a main package), and
+# examples/customdetector/lambda as "customdetector" (the stream Lambda with a detector of your
+# own), as `bootstrap` for the provided.al2023 runtime on arm64 (Graviton) and zips it
+# reproducibly into build/lambda/<name>.zip, the files deploy/terraform uploads:
 #   GOOS=linux GOARCH=arm64 CGO_ENABLED=0, -tags lambda.norpc (no net/rpc: the custom runtime
 #   speaks the Runtime API only), -trimpath -ldflags "-s -w -buildid=" -buildvcs=false (no paths,
 #   symbols, build ids or VCS stamps), zipped by deploy/internal/zipper (sorted entries, fixed time
@@ -18,13 +19,17 @@ fail() { printf 'build-lambdas: %s\n' "$*" >&2; exit 1; }
 
 out=build/lambda
 names=()
+declare -A src
 for d in adapters/lambda/*/; do
   name=$(basename "$d")
   [ "$name" = internal ] && continue
   if [ "$(go list -f '{{.Name}}' "./$d" 2>/dev/null)" = main ]; then
     names+=("$name")
+    src[$name]="./adapters/lambda/$name"
   fi
 done
+names+=(customdetector)
+src[customdetector]=./examples/customdetector/lambda
 if [ ${#names[@]} -eq 0 ]; then
   say "no Lambda found (no main package under adapters/lambda/*/): nothing to build"
   exit 0
@@ -40,8 +45,8 @@ build() {
   local name=$1 dir="$out/$name"
   mkdir -p "$dir"
   GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -buildvcs=false \
-    -ldflags "-s -w -buildid=" -o "$dir/bootstrap" "./adapters/lambda/$name" ||
-    fail "go build ./adapters/lambda/$name failed"
+    -ldflags "-s -w -buildid=" -o "$dir/bootstrap" "${src[$name]}" ||
+    fail "go build ${src[$name]} failed"
   "$zipper" "$out/$name.zip" "bootstrap=$dir/bootstrap"
 }
 

@@ -37,6 +37,7 @@ module "lambdas" {
   region     = var.region
   account_id = local.account_id
   zip_dir    = "${path.root}/${var.lambda_zip_dir}"
+  zip_names  = { stream = var.stream_zip }
   environment = {
     CTC_STREAM                    = module.kinesis.stream_name
     CTC_DLQ_STREAM                = module.kinesis.dlq_name

@@ -27,6 +27,12 @@ variable "lambda_zip_dir" {
   default     = "../../build/lambda"
 }
 
+variable "stream_zip" {
+  description = "Zip in lambda_zip_dir the stream function runs: stream (the built-in detectors), or a build of your own such as customdetector (examples/customdetector/lambda)."
+  type        = string
+  default     = "stream"
+}
+
 variable "streaming_enabled" {
   description = "Whether the stream Lambda's Kinesis event-source mapping starts enabled (deploy/scripts/start-streaming.sh and stop-streaming.sh toggle it)."
   type        = bool

@@ -3,8 +3,9 @@
 //
 //	go run ./examples/customdetector
 //
-// The detector itself (imbalance.go) is checked against ctc's detector laws in main_test.go with
-// ctctest.TestDetector; read the two files as the template for your own.
+// The detector itself (imbalance/imbalance.go) is checked against ctc's detector laws in
+// imbalance/imbalance_test.go with ctctest.TestDetector; read the two files as the template for
+// your own. lambda/ deploys the same detectors as the stream Lambda.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/examples/customdetector/imbalance"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/console"
 	"github.com/coattailcapital/ctc/source/sim"
@@ -36,7 +38,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mine, err := NewImbalance(0.85, 100)
+	mine, err := imbalance.New(0.85, 100)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,12 @@ variable "zip_dir" {
   type        = string
 }
 
+variable "zip_names" {
+  description = "Zip to run for a function, by function name, when not <function>.zip: stream = \"customdetector\" runs your own detectors."
+  type        = map(string)
+  default     = {}
+}
+
 variable "environment" {
   description = "CTC_* environment variables shared by the functions."
   type        = map(string)
@@ -232,8 +238,8 @@ resource "aws_lambda_function" "this" {
   function_name    = "${var.project}-${each.key}"
   description      = each.value.description
   role             = aws_iam_role.this[each.key].arn
-  filename         = "${var.zip_dir}/${each.key}.zip"
-  source_code_hash = filebase64sha256("${var.zip_dir}/${each.key}.zip")
+  filename         = "${var.zip_dir}/${lookup(var.zip_names, each.key, each.key)}.zip"
+  source_code_hash = filebase64sha256("${var.zip_dir}/${lookup(var.zip_names, each.key, each.key)}.zip")
   handler          = "bootstrap"
   runtime          = "provided.al2023"
   architectures    = ["arm64"]

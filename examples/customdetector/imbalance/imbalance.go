@@ -1,4 +1,7 @@
-package main
+// Package imbalance is a user-written detector, the template for your own: buy or sell pressure
+// per (symbol, exchange) window. examples/customdetector runs it on a laptop beside the built-in
+// detectors; examples/customdetector/lambda deploys it as the stream Lambda.
+package imbalance
 
 import (
 	"bytes"
@@ -36,8 +39,8 @@ var (
 	_ ctc.Snapshotter = (*Imbalance)(nil)
 )
 
-// NewImbalance returns the detector over 60 s windows with 30 s of allowed lateness.
-func NewImbalance(share float64, minTrades int64) (*Imbalance, error) {
+// New returns the detector over 60 s windows with 30 s of allowed lateness.
+func New(share float64, minTrades int64) (*Imbalance, error) {
 	if !(share > 0.5 && share < 1) {
 		return nil, fmt.Errorf("share must be in (0.5, 1), got %g", share)
 	}

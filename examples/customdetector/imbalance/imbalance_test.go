@@ -1,4 +1,4 @@
-package main
+package imbalance
 
 import (
 	"cmp"
@@ -64,7 +64,7 @@ func TestImbalanceObeysTheDetectorLaws(t *testing.T) {
 	const share, minTrades = 0.6, 3
 	ctctest.TestDetector(t, ctctest.DetectorSpec{
 		New: func() ctc.Detector {
-			d, err := NewImbalance(share, minTrades)
+			d, err := New(share, minTrades)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +96,7 @@ func (d noMessages) Advance(t time.Time, out *ctc.Output) {
 
 func TestNewImbalanceRejectsShares(t *testing.T) {
 	for _, s := range []float64{0.5, 1, -1} {
-		if _, err := NewImbalance(s, 1); err == nil {
+		if _, err := New(s, 1); err == nil {
 			t.Errorf("share %g: want an error", s)
 		}
 	}
