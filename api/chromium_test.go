@@ -222,6 +222,33 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	})
 
+	t.Run("a detector's own alert type", func(t *testing.T) {
+		at := f.now.Add(-2 * time.Minute)
+		own := ctc.Alert{
+			AlertID: ctc.NewAlertID("buy_pressure", ctc.Binance, "BTC-USDT", "1"), AlertType: "buy_pressure",
+			Symbol: "BTC-USDT", Exchange: ctc.Binance, Severity: ctc.Medium, ActualValue: 0.93, ThresholdValue: 0.85,
+			WindowStart: at.Add(-time.Minute), DetectedAt: at, Message: "buyers took 93 % of the window",
+			TTLEpoch: at.Add(ctc.AlertTTL).Unix(), EmittedAt: at,
+		}
+		alerts := append([]ctc.Alert{own}, f.alerts...) // newest first
+		store := newFakeStore(func() time.Time { return f.now }, alerts, f.volumes, f.spreads)
+		h := newTestHandler(t, Config{Store: store, Now: func() time.Time { return f.now }})
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		dom, stderr := runChromium(t, bin, srv.URL+"/?type=buy_pressure", "--dump-dom")
+		if errs := consoleErrors(stderr); len(errs) > 0 {
+			t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+		}
+		got := rows(dom)
+		if len(got) != 1 || got[0].typ != "buy_pressure" || got[0].id != own.AlertID.String() {
+			t.Fatalf("rows %+v, want the one buy_pressure alert", got)
+		}
+		sel := element(t, dom, `<select id="f-type"`, "</select>")
+		if !strings.Contains(sel, `<option value="buy_pressure">buy_pressure</option>`) {
+			t.Errorf("the type filter does not offer the detector's type:\n%s", sel)
+		}
+	})
+
 	t.Run("quality not configured", func(t *testing.T) {
 		h := newTestHandler(t, Config{Store: f.store(), Now: func() time.Time { return f.now }})
 		srv := httptest.NewServer(h)

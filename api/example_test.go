@@ -74,14 +74,14 @@ func Example_badParameter() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, target := range []string{"/alerts?limit=500", "/alerts?type=whales", "/alerts?order=asc"} {
+	for _, target := range []string{"/alerts?limit=500", "/alerts?type=Whale", "/alerts?order=asc"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 		fmt.Println(rec.Code, rec.Body)
 	}
 	// Output:
 	// 400 {"error":"limit must be 1..200, got 500","parameter":"limit","allowed":"1..200"}
-	// 400 {"error":"type must be one of volume_spike, whale, spread, got \"whales\"","parameter":"type","allowed":"volume_spike, whale, spread"}
+	// 400 {"error":"type must be an alert type: 1 to 64 lower-case letters, digits or '_', starting with a letter (volume_spike, whale, spread, or a detector's own), got \"Whale\"","parameter":"type","allowed":"an alert type: 1 to 64 lower-case letters, digits or '_', starting with a letter (volume_spike, whale, spread, or a detector's own)"}
 	// 400 {"error":"unknown parameter \"order\": this endpoint takes type, symbol, limit, since","parameter":"order","allowed":"type, symbol, limit, since"}
 }
 

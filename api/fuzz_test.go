@@ -5,13 +5,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/coattailcapital/ctc"
 )
+
+// validType is the form of an alert type the API accepts: built-in or a detector's own.
+var validType = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // FuzzAlertsParams holds the /alerts parameter parser to its contract: it never panics, and every
 // query string either parses into a valid AlertQuery (which encodes back to the same query) or
@@ -21,7 +24,7 @@ func FuzzAlertsParams(f *testing.F) {
 		"", "limit=50", "type=whale&symbol=BTC-USDT&limit=200&since=2025-03-14T00:00:00Z",
 		"type=volume_spike", "type=spread&limit=1", "symbol=eth-usd", "since=2025-03-14T00:00:00.123456789%2B02:00",
 		"since=2025-03-14T00:00:00+02:00", "limit=500", "limit=-1", "limit=0x10", "limit=%zz", "%zz=1",
-		"type=whales", "sort=asc", "limit=1&limit=2", "a=1;b=2", "&&&", "=", "type=&symbol=&limit=&since=",
+		"type=whales", "type=Whale", "type=buy_pressure", "sort=asc", "limit=1&limit=2", "a=1;b=2", "&&&", "=", "type=&symbol=&limit=&since=",
 		"symbol=%3Cimg%20src%3Dx%3E", "symbol=" + string([]byte{0xff, 0xfe}), "since=9999-12-31T23:59:59Z",
 	} {
 		f.Add(seed)
@@ -66,7 +69,7 @@ func checkAlertQuery(t *testing.T, raw string, q ctc.AlertQuery, now time.Time) 
 	if q.Limit < 1 || q.Limit > MaxLimit {
 		t.Fatalf("%q: limit %d", raw, q.Limit)
 	}
-	if q.Type != "" && !slices.Contains([]ctc.AlertType{ctc.VolumeSpike, ctc.Whale, ctc.Spread}, q.Type) {
+	if q.Type != "" && !validType.MatchString(string(q.Type)) {
 		t.Fatalf("%q: type %q", raw, q.Type)
 	}
 	if q.Symbol != "" {

@@ -133,8 +133,8 @@ func unknownParam(key string, names []string) *apiError {
 	}
 }
 
-// parseAlertsQuery turns the query string of /alerts into a store query: type one of the built-in
-// alert types, symbol a valid symbol, limit 1..MaxLimit (default DefaultLimit), since RFC 3339
+// parseAlertsQuery turns the query string of /alerts into a store query: type a well-formed
+// alert type (built-in or a detector's own), symbol a valid symbol, limit 1..MaxLimit (default DefaultLimit), since RFC 3339
 // (default now − DefaultAlertsSince).
 func parseAlertsQuery(raw string, now time.Time) (ctc.AlertQuery, *apiError) {
 	p, e := parseParams(raw, alertsParams)
@@ -204,15 +204,21 @@ func parseSeriesQuery(raw string, now time.Time) (seriesQuery, *apiError) {
 	return q, nil
 }
 
-const typeAllowed = "volume_spike, whale, spread"
+const typeAllowed = "an alert type: 1 to 64 lower-case letters, digits or '_', starting with a letter (volume_spike, whale, spread, or a detector's own)"
 
+// parseType accepts any well-formed alert type, not only the built-in ones: a user's detector
+// raises alerts of its own types, and the stores keep and query them like the others.
 func parseType(v string) (ctc.AlertType, *apiError) {
-	switch t := ctc.AlertType(v); t {
-	case ctc.VolumeSpike, ctc.Whale, ctc.Spread:
-		return t, nil
+	ok := len(v) >= 1 && len(v) <= 64 && 'a' <= v[0] && v[0] <= 'z'
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_'
+	}
+	if ok {
+		return ctc.AlertType(v), nil
 	}
 	return "", &apiError{
-		Message:   fmt.Sprintf("type must be one of %s, got %s", typeAllowed, quoteTrunc(v)),
+		Message:   fmt.Sprintf("type must be %s, got %s", typeAllowed, quoteTrunc(v)),
 		Parameter: "type",
 		Allowed:   typeAllowed,
 	}

@@ -10,6 +10,9 @@
   const TYPES = { volume_spike: "Volume spike", whale: "Whale", spread: "Spread" };
   const SEVERITIES = ["low", "medium", "high", "critical"];
   const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+  // Alert types are open: a user's detector raises its own, and the filter offers every type
+  // the alerts show (as the API accepts it: lower-case letters, digits and '_').
+  const TYPE_RE = /^[a-z][a-z0-9_]{0,63}$/;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const EXCHANGE_COLOURS = ["#f59e0b", "#38bdf8", "#a78bfa", "#34d399"];
 
@@ -20,7 +23,7 @@
   // that a filtered view can be bookmarked or shared.
   const url = new URLSearchParams(location.search);
   const state = {
-    type: TYPES[url.get("type")] ? url.get("type") : "",
+    type: TYPE_RE.test(url.get("type") || "") ? url.get("type") : "",
     symbol: SYMBOL_RE.test(url.get("symbol") || "") ? url.get("symbol").toUpperCase() : "",
     chart: SYMBOL_RE.test(url.get("chart") || "") ? url.get("chart").toUpperCase() : "",
     symbols: [],
@@ -124,7 +127,22 @@
 
   async function loadAlerts() {
     const body = await api("/alerts", { type: state.type, symbol: state.symbol, limit: ALERT_LIMIT });
-    renderAlerts(Array.isArray(body.alerts) ? body.alerts : []);
+    const alerts = Array.isArray(body.alerts) ? body.alerts : [];
+    addTypes(alerts.map((a) => String(a.alert_type)).concat(state.type ? [state.type] : []));
+    renderAlerts(alerts);
+  }
+
+  // addTypes adds to the type filter the types it does not offer yet.
+  function addTypes(types) {
+    const select = $("f-type");
+    const have = new Set([...select.options].map((o) => o.value));
+    for (const t of new Set(types)) {
+      if (TYPE_RE.test(t) && !have.has(t)) {
+        select.append(el("option", { value: t }, TYPES[t] || t));
+        have.add(t);
+      }
+    }
+    select.value = state.type;
   }
 
   function renderAlerts(alerts) {
