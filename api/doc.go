@@ -19,7 +19,7 @@
 //
 //	GET /alerts?type=&symbol=&limit=&since=
 //	    {"alerts":[<alert>...],"count":N}, newest first.
-//	    type    volume_spike | whale | spread; default every type
+//	    type    volume_spike | whale | spread | a detector's own (lower-case letters, digits, _); default every type
 //	    symbol  e.g. BTC-USDT (case-insensitive); spread alerts carry the instrument, e.g. BTC
 //	    limit   1..200, default 50
 //	    since   RFC 3339, default now − 24 h
