@@ -38,6 +38,10 @@ type Store interface {
 type Config struct {
 	// Store is where alerts and aggregates are read. Required.
 	Store Store
+	// Instruments names the instrument of a symbol for /spreads and /metrics (spread windows and
+	// alerts are kept by instrument): nil is the default rule, ctc.InstrumentOf; give the spread
+	// detector's pairs (detect.SpreadConfig.InstrumentMap) when their bases differ.
+	Instruments ctc.Instruments
 	// Now is the clock behind the default time ranges (24 h of alerts, 1 h of chart series).
 	// Default time.Now.
 	Now func() time.Time
@@ -74,6 +78,7 @@ const (
 // so one handler serves any number of requests concurrently.
 type handler struct {
 	store   Store
+	inst    ctc.Instruments
 	now     func() time.Time
 	quality func() quality.Stats
 	log     *slog.Logger
@@ -91,6 +96,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	h := &handler{
 		store:   cfg.Store,
+		inst:    cfg.Instruments,
 		now:     cfg.Now,
 		quality: cfg.Quality,
 		log:     cfg.Logger,

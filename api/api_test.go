@@ -628,3 +628,28 @@ func TestConcurrentRequests(t *testing.T) {
 		}
 	}
 }
+
+// With an instrument map, a symbol whose base differs from its instrument's (XBT-USD for BTC)
+// finds the instrument's spreads, as the partition key and the spread join name them.
+func TestSpreadsFollowTheInstrumentRule(t *testing.T) {
+	t.Parallel()
+	get := func(h http.Handler, target string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	byBase := get(newTestHandler(t, Config{}), "/spreads?symbol=BTC")
+	if !strings.Contains(byBase, `"symbol":"BTC"`) {
+		t.Fatalf("the fixture has no BTC spreads: %s", byBase)
+	}
+	if got := get(newTestHandler(t, Config{}), "/spreads?symbol=XBT-USD"); got == byBase {
+		t.Fatal("without a map, XBT-USD found BTC's spreads")
+	}
+	mapped := newTestHandler(t, Config{Instruments: ctc.Instruments{"XBT-USD": "BTC"}})
+	if got := get(mapped, "/spreads?symbol=XBT-USD"); got != byBase {
+		t.Errorf("with XBT-USD → BTC:\n%s\nwant\n%s", got, byBase)
+	}
+}

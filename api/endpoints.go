@@ -88,7 +88,7 @@ func (h *handler) serveSpreads(w http.ResponseWriter, r *http.Request, _ string)
 	if e != nil {
 		return writeError(w, http.StatusBadRequest, *e)
 	}
-	inst := instrument(q.symbol)
+	inst := h.inst.Of(q.symbol)
 	ss, err := h.store.Spreads(r.Context(), inst, q.since)
 	if err != nil {
 		return h.storeFailed(w, r, "/spreads", err)
@@ -216,7 +216,7 @@ func (h *handler) serveMetrics(w http.ResponseWriter, r *http.Request, arg strin
 	ctx := r.Context()
 	now := h.now()
 	since := now.Add(-metricsLookback)
-	inst := instrument(sym)
+	inst := h.inst.Of(sym)
 
 	syms, err := h.symbolsOf(ctx, sym)
 	if err != nil {

@@ -297,9 +297,3 @@ func parseSince(v string) (time.Time, *apiError) {
 	return t.UTC(), nil
 }
 
-// instrument is the instrument a symbol belongs to, the key of spread windows and spread
-// alerts: the base currency, the part before '-' (BTC-USDT → BTC). A bare instrument is itself.
-func instrument(symbol string) string {
-	base, _, _ := strings.Cut(symbol, "-")
-	return base
-}

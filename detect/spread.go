@@ -113,6 +113,21 @@ func NewSpread(cfg SpreadConfig) (*Spread, error) {
 	return s, nil
 }
 
+// InstrumentMap returns the instrument rule of the pairs the configuration joins, for the producer's
+// partition key, the consumer and the API (ctc.Instruments): nil under the default rule, whose
+// names are ctc.InstrumentOf's.
+func (c SpreadConfig) InstrumentMap() ctc.Instruments {
+	if len(c.Instruments) == 0 {
+		return nil
+	}
+	m := ctc.Instruments{}
+	for _, in := range c.Instruments {
+		m[in.Binance] = in.Name
+		m[in.Coinbase] = in.Name
+	}
+	return m
+}
+
 // Name returns "spread".
 func (s *Spread) Name() string { return string(ctc.Spread) }
 
@@ -123,15 +138,17 @@ func (s *Spread) instrument(t *ctc.Trade) string {
 		if s.binance != nil {
 			return s.binance[t.Symbol]
 		}
-		if base, ok := strings.CutSuffix(t.Symbol, "-USDT"); ok {
-			return base
+		// The default rule joins Binance X-USDT with Coinbase X-USD; the instrument is named by
+		// the one rule every part of ctc uses.
+		if strings.HasSuffix(t.Symbol, "-USDT") {
+			return ctc.InstrumentOf(t.Symbol)
 		}
 	case ctc.Coinbase:
 		if s.coinbase != nil {
 			return s.coinbase[t.Symbol]
 		}
-		if base, ok := strings.CutSuffix(t.Symbol, "-USD"); ok {
-			return base
+		if strings.HasSuffix(t.Symbol, "-USD") {
+			return ctc.InstrumentOf(t.Symbol)
 		}
 	}
 	return ""

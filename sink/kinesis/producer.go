@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +64,11 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a uniformly random int64 in [0, n]; default math/rand/v2. Tests fix it.
 	Jitter func(n int64) int64
+	// Instruments maps symbols to the instruments they are written under (the partition key);
+	// nil is the default rule, ctc.InstrumentOf. Give it the spread detector's pairs
+	// (detect.SpreadConfig.InstrumentMap) when their bases differ, so that both exchanges of a
+	// pair meet on one shard; the consumer's Runners take the same map.
+	Instruments ctc.Instruments
 }
 
 // Validate reports a configuration that cannot work.
@@ -204,16 +208,11 @@ func (p *Producer) Stats() Stats {
 	}
 }
 
-// PartitionKey is the Kinesis partition key of a trade of symbol: its instrument, the base asset
-// before the first '-' (BTC-USDT and BTC-USD are both BTC), so that both exchanges of an instrument
-// land on one shard and the spread join stays within a shard (DESIGN §4). A symbol without '-' is
-// its own key. Consumers that route or check records by key use this function too.
-func PartitionKey(symbol string) string {
-	if i := strings.IndexByte(symbol, '-'); i > 0 {
-		return symbol[:i]
-	}
-	return symbol
-}
+// PartitionKey is the Kinesis partition key of a trade of symbol under the default instrument rule,
+// ctc.InstrumentOf: the base asset before the first '-' (BTC-USDT and BTC-USD are both BTC), so
+// that both exchanges of an instrument land on one shard and the spread join stays within a shard
+// (DESIGN §4). A Producer with Config.Instruments writes under that map's instruments instead.
+func PartitionKey(symbol string) string { return ctc.InstrumentOf(symbol) }
 
 // Put puts trades on the stream, in order, partitioned by PartitionKey(symbol). Trades that cannot
 // be put go to the DLQ stream; the error is non-nil only when some trade is neither on the stream
@@ -243,7 +242,7 @@ func (p *Producer) write(ctx context.Context, trades []ctc.Trade, dls []ctc.Dead
 	for i := range trades {
 		start := len(buf)
 		buf = trades[i].AppendJSON(buf)
-		recs[i] = entry{key: PartitionKey(trades[i].Symbol), data: buf[start:len(buf):len(buf)]}
+		recs[i] = entry{key: p.cfg.Instruments.Of(trades[i].Symbol), data: buf[start:len(buf):len(buf)]}
 	}
 	var dead []entry
 	for i := range dls {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
-	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
 )
 
 // Record is one Kinesis record as a host received it, from GetRecords or from a Lambda event.
@@ -55,14 +54,15 @@ type Config struct {
 	// safe for concurrent use.
 	Sinks []ctc.Sink
 	// PartitionKey maps a symbol to the partition key its trades are written under; default
-	// Instrument, the producer's rule.
+	// Instrument, the producer's default rule. With a producer configured with an instrument map,
+	// give that map's Of (ctc.Instruments.Of).
 	PartitionKey func(symbol string) string
 }
 
 // Instrument is the partition key the producer (sink/kinesis) writes a symbol's trades under:
 // its base asset (BTC-USDT and BTC-USD → BTC), so that both exchanges of one instrument share a
 // shard and the spread detector sees them together.
-func Instrument(symbol string) string { return sinkkinesis.PartitionKey(symbol) }
+func Instrument(symbol string) string { return ctc.InstrumentOf(symbol) }
 
 // Key is the state key and pipeline id of a shard: App/shard-id.
 func (c *Config) Key(shardID string) string { return c.App + "/" + shardID }
