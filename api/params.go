@@ -296,4 +296,3 @@ func parseSince(v string) (time.Time, *apiError) {
 	}
 	return t.UTC(), nil
 }
-
