@@ -280,6 +280,20 @@ func (r *Record) Reset() {
 	*r = Record{Data: data}
 }
 
+// BulkSource is implemented by sources that read from storage — a file, a slice, a table, an
+// unpaced simulator — rather than wait for a feed: Next never blocks for long. A bounded Pipeline
+// reads such a source ahead in chunks, decoding on a second core (Predecoder); a source that
+// trickles is read record by record, so that no record waits for a chunk to fill.
+type BulkSource interface {
+	Source
+	Bulk() bool
+}
+
+func isBulk(s Source) bool {
+	b, ok := s.(BulkSource)
+	return ok && b.Bulk()
+}
+
 // ErrEndOfInput is returned by a bounded Source after its last record.
 var ErrEndOfInput = errors.New("ctc: end of input")
 

@@ -101,6 +101,10 @@
 //   - [SegmentSnapshotter]: parts whose state grows with time, saved by segments;
 //   - [Predecoder]: checkers whose stateless steps (decoding, validation) may run ahead on
 //     another goroutine; quality.Chain is one;
+//   - [BulkSource]: sources that read storage and never wait for a feed, which a bounded pipeline
+//     reads and decodes ahead in chunks (replay, the unpaced simulator);
+//   - [TradeReader]: sinks that may not read a batch's trades, so that checkpoints need not save
+//     them;
 //   - [Flusher]: sinks that buffer; the pipeline flushes them at the end and, without
 //     checkpoints, every flush interval;
 //   - [Committer]: sinks that commit in checkpoints and recognise one they have;
@@ -111,9 +115,9 @@
 // # Concurrency
 //
 // [Pipeline.Run] blocks until its source ends or its context is done; it owns its goroutines and
-// they have ended before it returns. A bounded pipeline whose checker is a Predecoder reads and
-// decodes its source on one goroutine of its own (when GOMAXPROCS > 1), handing records over in
-// order, and runs everything else on the caller's; otherwise it runs entirely on the caller's. A
+// they have ended before it returns. A bounded pipeline over a BulkSource whose checker is a
+// Predecoder reads and decodes its source on one goroutine of its own (when GOMAXPROCS > 1),
+// handing records over in order, and runs everything else on the caller's; otherwise it runs entirely on the caller's. A
 // live one (WithClock) reads its source on one goroutine of its own. Detectors, checkers (but for
 // their Predecoder function) and sinks are called from one goroutine at a time and need no
 // locking of their own for the pipeline's sake. A Processor is not safe for concurrent use.

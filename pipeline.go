@@ -183,7 +183,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 func (p *Pipeline) runBounded(ctx context.Context) error {
-	if pd, ok := p.pr.checker.(Predecoder); ok && runtime.GOMAXPROCS(0) > 1 {
+	// Reading ahead in chunks suits a source that reads storage; one that waits for a feed would
+	// hold records back until a chunk fills.
+	if pd, ok := p.pr.checker.(Predecoder); ok && runtime.GOMAXPROCS(0) > 1 && isBulk(p.src) {
 		return p.runAhead(ctx, pd.Predecoder())
 	}
 	var rec Record

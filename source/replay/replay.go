@@ -196,6 +196,12 @@ func Trades(trades []ctc.Trade, opts ...Option) *Source {
 	return s
 }
 
+// Bulk implements ctc.BulkSource: a replay as fast as possible reads storage and never waits; one
+// paced to real time (WithSpeed) does.
+func (s *Source) Bulk() bool { return s.opt.speed == 0 }
+
+var _ ctc.BulkSource = (*Source)(nil)
+
 // Next fills rec with the next record, or returns ctc.ErrEndOfInput after the last one. rec.Data
 // may point into the Source's buffers: it is valid until the next call, and its capacity is cut to
 // its length so that appending to it copies rather than overwrites what the Source has not read yet.

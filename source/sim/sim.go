@@ -191,6 +191,12 @@ func mix(x uint64) uint64 {
 
 func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
 
+// Bulk implements ctc.BulkSource: the simulator run as fast as possible (Speed 0) never waits;
+// a paced one does.
+func (s *Source) Bulk() bool { return s.cfg.Speed == 0 }
+
+var _ ctc.BulkSource = (*Source)(nil)
+
 // Next fills rec with the next trade (rec.Decoded = true, rec.Data = nil) at Position{"sim", n}.
 func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 	if err := ctx.Err(); err != nil {
