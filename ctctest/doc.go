@@ -31,6 +31,10 @@
 //
 // # Detectors
 //
+// [TestStateStore] checks a ctc.StateStore (checkpoint.Dir): a checkpoint's head, segments and
+// pending output load back as saved, segments saved by an earlier state and named again without
+// data included, and pipelines keep apart.
+//
 // [TestDetector] checks the laws DESIGN §8 states for any ctc.Detector, built in or user
 // written: its streaming output equals a batch oracle, shuffling trades within the allowed lateness
 // changes nothing, snapshot and restore mid-stream change nothing, and neither do random splits of
