@@ -29,11 +29,13 @@
 //	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{},
 //		func(t *testing.T, now func() time.Time) ctc.AlertStore { return memory.NewAlertStore(now) })
 //
-// # Detectors
+// # State stores
 //
 // [TestStateStore] checks a ctc.StateStore (checkpoint.Dir): a checkpoint's head, segments and
 // pending output load back as saved, segments saved by an earlier state and named again without
 // data included, and pipelines keep apart.
+//
+// # Detectors
 //
 // [TestDetector] checks the laws DESIGN §8 states for any ctc.Detector, built in or user
 // written: its streaming output equals a batch oracle, shuffling trades within the allowed lateness

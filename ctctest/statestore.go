@@ -133,4 +133,3 @@ func TestStateStore(t *testing.T, newStore func(t *testing.T) ctc.StateStore, re
 		check(t, reopen(t, s), "p1", want(st, nil))
 	})
 }
-
