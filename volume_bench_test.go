@@ -3,7 +3,6 @@ package ctc_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -165,35 +164,61 @@ func peakHeap(stop <-chan struct{}) <-chan uint64 {
 	return res
 }
 
-// BenchmarkVolumeStateHour is an hour of live traffic as the consumer sees it: 1,000 trades a
-// second over 40 instruments (3.6 million trades), with a checkpoint every 60,000 records — one a
-// minute — into the file state store. It reports the state bytes a checkpoint writes (mean and
-// largest; the pending output apart), the time to load and restore the last state into a fresh
-// engine, and the peak live heap. One op is the whole hour.
+// hourPipeline is an hour of live traffic as the consumer sees it — 1,000 trades a second over 40
+// instruments (3.6 million trades) — with a checkpoint every 60,000 records, one a minute, into
+// store.
+func hourPipeline(b *testing.B, store ctc.StateStore) *ctc.Pipeline {
+	b.Helper()
+	src, err := sim.New(sim.Config{Seed: 2, Start: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC),
+		Instruments: sim.ManyInstruments(40), Rate: 12.5, Jitter: 2 * time.Second, Duration: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain, _ := quality.New(quality.Config{})
+	p, err := ctc.NewPipeline(src, ctc.WithChecker(chain), ctc.WithDetectors(detect.Defaults()...),
+		ctc.WithSinks(&discard{}), ctc.WithCheckpoints(ctc.CheckpointConfig{Store: store, PipelineID: "hour", EveryRecords: 60_000}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// restoreHour loads the hour's last checkpoint from dir into a fresh engine, as a restarted
+// consumer does, and returns its quality chain.
+func restoreHour(b *testing.B, dir ctc.StateStore) *quality.Chain {
+	b.Helper()
+	st, err := dir.Load(context.Background(), "hour")
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain, _ := quality.New(quality.Config{})
+	pr, err := ctc.NewProcessor(ctc.WithChecker(chain), ctc.WithDetectors(detect.Defaults()...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pr.Restore(st); err != nil {
+		b.Fatal(err)
+	}
+	return chain
+}
+
+// BenchmarkVolumeStateHour runs hourPipeline into the file state store. It reports the state
+// bytes a checkpoint writes (mean and largest; the pending output apart), the time to load and
+// restore the last state into a fresh engine, and the peak live heap. One op is the whole hour.
 func BenchmarkVolumeStateHour(b *testing.B) {
 	skipQuick(b)
-	const n = 3_600_000
 	var restore time.Duration
 	var peak uint64
 	var store *countingStore
+	var trades int64
 	for range b.N {
 		b.StopTimer()
-		src, err := sim.New(sim.Config{Seed: 2, Start: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC),
-			Instruments: sim.ManyInstruments(40), Rate: 12.5, Jitter: 2 * time.Second, Duration: time.Hour})
-		if err != nil {
-			b.Fatal(err)
-		}
 		dir, err := checkpoint.NewDir(b.TempDir())
 		if err != nil {
 			b.Fatal(err)
 		}
 		store = &countingStore{StateStore: dir}
-		chain, _ := quality.New(quality.Config{})
-		p, err := ctc.NewPipeline(&limit{Source: src, n: n}, ctc.WithChecker(chain), ctc.WithDetectors(detect.Defaults()...),
-			ctc.WithSinks(&discard{}), ctc.WithCheckpoints(ctc.CheckpointConfig{Store: store, PipelineID: "hour", EveryRecords: 60_000}))
-		if err != nil {
-			b.Fatal(err)
-		}
+		p := hourPipeline(b, store)
 		runtime.GC()
 		stop := make(chan struct{})
 		heap := peakHeap(stop)
@@ -204,30 +229,19 @@ func BenchmarkVolumeStateHour(b *testing.B) {
 		b.StopTimer()
 		close(stop)
 		peak = max(peak, <-heap)
+		trades += p.Stats().Records
 
-		// Restore the last checkpoint into a fresh engine, as a restarted consumer does.
 		runtime.GC()
 		start := time.Now()
-		st, err := dir.Load(context.Background(), "hour")
-		if err != nil {
-			b.Fatal(err)
-		}
-		chain2, _ := quality.New(quality.Config{})
-		pr, err := ctc.NewProcessor(ctc.WithChecker(chain2), ctc.WithDetectors(detect.Defaults()...))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pr.Restore(st); err != nil {
-			b.Fatal(err)
-		}
+		chain := restoreHour(b, dir)
 		restore = max(restore, time.Since(start))
-		if got, want := chain2.Stats().Processed, p.Stats().Records; got != want {
+		if got, want := chain.Stats().Processed, p.Stats().Records; got != want {
 			b.Fatalf("restored chain has processed %d, want %d", got, want)
 		}
 		b.StartTimer()
 	}
 	saves := store.saves.Load()
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "trades/s")
+	b.ReportMetric(float64(trades)/b.Elapsed().Seconds(), "trades/s")
 	b.ReportMetric(float64(store.state.Load())/float64(saves), "state-B/ckpt")
 	b.ReportMetric(float64(store.maxState.Load()), "max-state-B/ckpt")
 	b.ReportMetric(float64(store.pending.Load())/float64(saves), "pending-B/ckpt")
@@ -235,61 +249,21 @@ func BenchmarkVolumeStateHour(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
 
-// limit ends a source after n records.
-type limit struct {
-	ctc.Source
-	n, i int
-}
-
-func (l *limit) Next(ctx context.Context, rec *ctc.Record) error {
-	if l.i >= l.n {
-		return ctc.ErrEndOfInput
-	}
-	l.i++
-	err := l.Source.Next(ctx, rec)
-	if errors.Is(err, ctc.ErrEndOfInput) {
-		l.i = l.n
-	}
-	return err
-}
-
-// BenchmarkVolumeRestoreHour measures what a restarted consumer pays after an hour at 1,000
-// trades a second over 40 instruments: loading the last checkpoint (head and the segments of the
-// dedup window) from the file store and restoring it into a fresh engine. One op is one restore.
+// BenchmarkVolumeRestoreHour measures what a restarted consumer pays after hourPipeline's hour:
+// loading the last checkpoint (head and the segments of the dedup window) from the file store
+// and restoring it into a fresh engine. One op is one restore.
 func BenchmarkVolumeRestoreHour(b *testing.B) {
 	skipQuick(b)
-	src, err := sim.New(sim.Config{Seed: 2, Start: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC),
-		Instruments: sim.ManyInstruments(40), Rate: 12.5, Jitter: 2 * time.Second, Duration: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
 	dir, err := checkpoint.NewDir(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	chain, _ := quality.New(quality.Config{})
-	p, err := ctc.NewPipeline(src, ctc.WithChecker(chain), ctc.WithDetectors(detect.Defaults()...),
-		ctc.WithSinks(&discard{}), ctc.WithCheckpoints(ctc.CheckpointConfig{Store: dir, PipelineID: "hour", EveryRecords: 60_000}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Run(context.Background()); err != nil {
+	if err := hourPipeline(b, dir).Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()
 	b.ResetTimer()
 	for range b.N {
-		st, err := dir.Load(context.Background(), "hour")
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, _ := quality.New(quality.Config{})
-		pr, err := ctc.NewProcessor(ctc.WithChecker(c), ctc.WithDetectors(detect.Defaults()...))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pr.Restore(st); err != nil {
-			b.Fatal(err)
-		}
+		restoreHour(b, dir)
 	}
 }
