@@ -294,6 +294,10 @@ func isBulk(s Source) bool {
 	return ok && b.Bulk()
 }
 
+// ErrClosed is what every ctc source, sink and store returns, wrapped in its own error, when it is
+// used after Close: errors.Is(err, ctc.ErrClosed) recognises them all.
+var ErrClosed = errors.New("ctc: used after Close")
+
 // ErrEndOfInput is returned by a bounded Source after its last record.
 var ErrEndOfInput = errors.New("ctc: end of input")
 

@@ -16,8 +16,8 @@ import (
 	"github.com/coattailcapital/ctc/internal/fsx"
 )
 
-// ErrClosed is returned by every method of a Store after Close.
-var ErrClosed = errors.New("embedded: store is closed")
+// ErrClosed (which wraps ctc.ErrClosed) is returned by every method of a Store after Close.
+var ErrClosed = fmt.Errorf("embedded: store is closed: %w", ctc.ErrClosed)
 
 // ErrLocked is returned by Open when another Store, in this process or another, has the file open.
 var ErrLocked = errors.New("embedded: store file is in use by another Store")

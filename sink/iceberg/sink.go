@@ -53,8 +53,8 @@ type Config struct {
 	Props iceberg.Properties
 }
 
-// ErrClosed is returned by every method after Close.
-var ErrClosed = errors.New("iceberg: sink is closed")
+// ErrClosed (which wraps ctc.ErrClosed) is returned by every method after Close.
+var ErrClosed = fmt.Errorf("iceberg: sink is closed: %w", ctc.ErrClosed)
 
 // Sink writes the pipeline's records to the Iceberg tables of DESIGN §3.3: trades to raw_trades,
 // alerts to anomaly_alerts, volume windows to volume_aggregates, whale trades to whale_trades and

@@ -30,8 +30,8 @@ const (
 // costs a handful of write calls, small enough for seven of them to be negligible.
 const BufferSize = 256 << 10
 
-// ErrClosed is returned by Write and Flush after Close.
-var ErrClosed = errors.New("jsonl: sink is closed")
+// ErrClosed (which wraps ctc.ErrClosed) is returned by Write and Flush after Close.
+var ErrClosed = fmt.Errorf("jsonl: sink is closed: %w", ctc.ErrClosed)
 
 // kind indexes the files; trades last, since it is the only optional one.
 type kind int

@@ -167,8 +167,8 @@ var (
 	_ ctc.Closer = (*Producer)(nil)
 )
 
-// ErrClosed is returned by calls on a closed Producer.
-var ErrClosed = errors.New("kinesis: producer is closed")
+// ErrClosed (which wraps ctc.ErrClosed) is returned by calls on a closed Producer.
+var ErrClosed = fmt.Errorf("kinesis: producer is closed: %w", ctc.ErrClosed)
 
 // Close makes later calls fail with ErrClosed. A Producer holds nothing to release (the client is
 // the caller's), and Write returns only when its records are settled, so there is nothing to

@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
 	"github.com/coattailcapital/ctc"
 )
 
-// ErrClosed is returned by Write and Flush after Close.
-var ErrClosed = errors.New("memory: sink is closed")
+// ErrClosed (which wraps ctc.ErrClosed) is returned by Write and Flush after Close.
+var ErrClosed = fmt.Errorf("memory: sink is closed: %w", ctc.ErrClosed)
 
 // ErrInjected is what an injected failure returns when FailWrites or FailFlushes was given a nil error.
 var ErrInjected = errors.New("memory: injected failure")

@@ -65,8 +65,8 @@ type Config struct {
 	MaxRepair int
 }
 
-// ErrClosed is returned by Next after Close.
-var ErrClosed = errors.New("coinbase: source closed")
+// ErrClosed (which wraps ctc.ErrClosed) is returned by Next after Close.
+var ErrClosed = fmt.Errorf("coinbase: source closed: %w", ctc.ErrClosed)
 
 // ExchangeError is an error frame from the exchange, handed over as a record's Err.
 type ExchangeError struct{ Message, Reason string }

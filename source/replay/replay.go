@@ -123,7 +123,7 @@ var (
 	_ ctc.Closer = (*Source)(nil)
 )
 
-var errClosed = errors.New("replay: Next after Close")
+var errClosed = fmt.Errorf("replay: Next after Close: %w", ctc.ErrClosed)
 
 func newOptions(partition string, opts []Option) options {
 	o := options{partition: partition}
