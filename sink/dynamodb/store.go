@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"github.com/coattailcapital/ctc/internal/backoff"
 	"sync"
 	"time"
 
@@ -277,14 +277,7 @@ func (s *Store) batchWrite(ctx context.Context, req map[string][]types.WriteRequ
 
 // backoff is the wait after the attempt-th call: exponential, capped, with equal jitter.
 func (s *Store) backoff(attempt int) time.Duration {
-	d := s.cfg.MaxBackoff
-	if attempt < 30 {
-		d = min(d, s.cfg.BaseBackoff<<attempt)
-	}
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1)
+	return backoff.Equal(backoff.Cap(s.cfg.BaseBackoff, s.cfg.MaxBackoff, 2, attempt), backoff.Uniform)
 }
 
 // throttleCodes are the error codes after which the same request may succeed later.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/backoff"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -496,13 +497,7 @@ func (p *Producer) request(ctx context.Context, stream string, pending []entry, 
 
 // backoff is the wait after attempt n (1-based): full jitter over an exponentially growing cap.
 func (p *Producer) backoff(n int) time.Duration {
-	d := p.cfg.BackoffCap
-	if n-1 < 30 {
-		if e := p.cfg.BackoffBase << (n - 1); e < d && e > 0 {
-			d = e
-		}
-	}
-	return time.Duration(p.cfg.Jitter(int64(d)))
+	return backoff.Full(backoff.Cap(p.cfg.BackoffBase, p.cfg.BackoffCap, 2, n-1), p.cfg.Jitter)
 }
 
 // The per-record and per-request error codes that a later attempt may cure.

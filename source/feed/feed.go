@@ -8,16 +8,17 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/backoff"
 	"io"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
 )
 
-// Backoff computes reconnect delays: exponential from Initial by Multiplier up to Max, with full
-// jitter (a uniform draw in [d/2, d]) so that many clients cut off at once do not come back at once.
+// Backoff computes reconnect delays: exponential from Initial by Multiplier up to Max, with equal
+// jitter (a uniform draw in [d/2, d]) so that many clients cut off at once do not come back at
+// once, and never sooner than half the delay.
 type Backoff struct {
 	Initial    time.Duration // default 500 ms
 	Max        time.Duration // default 30 s
@@ -38,15 +39,11 @@ func (b Backoff) Delay(n int) time.Duration {
 	if mult < 1 {
 		mult = 2
 	}
-	d := float64(initial) * math.Pow(mult, float64(max(n, 0)))
-	if d > float64(maxD) || math.IsInf(d, 0) || math.IsNaN(d) {
-		d = float64(maxD)
+	rnd := backoff.Uniform
+	if b.Rand != nil {
+		rnd = backoff.FromFloat(b.Rand)
 	}
-	r := b.Rand
-	if r == nil {
-		r = rand.Float64
-	}
-	return time.Duration(d/2 + r()*d/2)
+	return backoff.Equal(backoff.Cap(initial, maxD, mult, n), rnd)
 }
 
 // Gap is a range of trades a source found missing: by trade id where the exchange numbers its

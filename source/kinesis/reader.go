@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,21 +12,14 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/backoff"
 	"github.com/coattailcapital/ctc/internal/clock"
 )
 
 // backoff is the wait before retry n (0-based): exponential from RetryBackoff up to MaxBackoff,
-// drawn from [d/2, d] so that shards throttled together do not retry together.
+// with equal jitter (drawn from [d/2, d]) so that shards throttled together do not retry together.
 func (c *Consumer) backoff(n int) time.Duration {
-	d := c.cfg.RetryBackoff
-	for i := 0; i < n && d < c.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, c.cfg.MaxBackoff)
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
+	return backoff.Equal(backoff.Cap(c.cfg.RetryBackoff, c.cfg.MaxBackoff, 2, n), backoff.Uniform)
 }
 
 // throttled reports whether err is Kinesis refusing a call for throughput or rate.
