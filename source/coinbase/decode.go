@@ -3,6 +3,7 @@ package coinbase
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/coattailcapital/ctc/internal/rfc3339"
 	"math/bits"
 	"strconv"
 	"sync"
@@ -736,93 +737,8 @@ func validProduct(p []byte) bool {
 	return dash > 0 && dash < len(p)-1 && len(p) <= 32
 }
 
-// parseTime parses RFC 3339 ("2021-04-17T16:43:37.089723Z", any fraction, Z or ±hh:mm) without
-// allocating, to UTC.
-func parseTime(b []byte) (time.Time, bool) {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') ||
-		b[13] != ':' || b[16] != ':' {
-		return time.Time{}, false
-	}
-	num := func(i, n int) (int, bool) {
-		v := 0
-		for _, c := range b[i : i+n] {
-			if c-'0' > 9 {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	year, ok1 := num(0, 4)
-	month, ok2 := num(5, 2)
-	day, ok3 := num(8, 2)
-	hour, ok4 := num(11, 2)
-	minute, ok5 := num(14, 2)
-	sec, ok6 := num(17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
-		day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	i := 19
-	nsec := 0
-	if b[i] == '.' {
-		i++
-		s := i
-		scale := 100000000
-		for i < len(b) && b[i]-'0' <= 9 {
-			nsec += int(b[i]-'0') * scale
-			scale /= 10
-			i++
-		}
-		if i == s {
-			return time.Time{}, false
-		}
-	}
-	off := 0
-	switch {
-	case i == len(b)-1 && (b[i] == 'Z' || b[i] == 'z'):
-	case i == len(b)-6 && (b[i] == '+' || b[i] == '-') && b[i+3] == ':':
-		oh, ok1 := num(i+1, 2)
-		om, ok2 := num(i+4, 2)
-		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return time.Time{}, false
-		}
-		off = (oh*60 + om) * 60
-		if b[i] == '-' {
-			off = -off
-		}
-	default:
-		return time.Time{}, false
-	}
-	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - int64(off)
-	return time.Unix(unix, int64(nsec)).UTC(), true
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil is Howard Hinnant's days_from_civil: days since 1970-01-01.
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era*146097 + doe - 719468)
-}
+// parseTime is ctc's one RFC 3339 parser (internal/rfc3339), as the quality chain uses it.
+func parseTime(b []byte) (time.Time, bool) { return rfc3339.Parse(b) }
 
 // --- interning ---
 
