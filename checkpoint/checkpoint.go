@@ -57,11 +57,16 @@ func (d *Dir) file(id string) (string, error) {
 }
 
 // head is the JSON of the state file: the state without segment data, and where its pending
-// output is.
+// output is. Format is 2 for this layout; a file without it was written before segments, as one
+// JSON file holding everything, and loads as it is.
 type head struct {
+	Format int `json:",omitempty"`
 	ctc.State
 	PendingFile string `json:",omitempty"`
 }
+
+// format is the layout Save writes.
+const format = 2
 
 func (d *Dir) segmentDir() string { return filepath.Join(d.path, "segments") }
 
@@ -86,6 +91,9 @@ func (d *Dir) Load(ctx context.Context, pipelineID string) (*ctc.State, error) {
 	var h head
 	if err := json.Unmarshal(b, &h); err != nil {
 		return nil, fmt.Errorf("checkpoint: %s is not a saved state: %w", name, err)
+	}
+	if h.Format > format {
+		return nil, fmt.Errorf("checkpoint: %s is in format %d, written by a newer ctc than this one (format %d): run that version, or start afresh in an empty directory", name, h.Format, format)
 	}
 	st := h.State
 	if st.Checkpoint.PipelineID != pipelineID {
@@ -119,7 +127,7 @@ func (d *Dir) Save(ctx context.Context, st *ctc.State) error {
 	if err != nil {
 		return err
 	}
-	h := head{State: *st}
+	h := head{Format: format, State: *st}
 	h.Segments = make([]ctc.Segment, len(st.Segments))
 	named := make(map[string]bool, len(st.Segments))
 	wrote := false

@@ -61,3 +61,13 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("want a clear error for a damaged file, got %v", err)
 	}
 }
+
+// A state written by a newer ctc says so instead of loading wrongly.
+func TestNewerFormat(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := checkpoint.NewDir(dir)
+	os.WriteFile(filepath.Join(dir, "p3.state.json"), []byte(`{"Format":3,"Checkpoint":{"PipelineID":"p3"}}`), 0o644)
+	if _, err := s.Load(context.Background(), "p3"); err == nil || !strings.Contains(err.Error(), "newer ctc") {
+		t.Fatalf("want a clear error for a newer format, got %v", err)
+	}
+}

@@ -22,6 +22,10 @@ import (
 // commits it again — a no-op for the sinks that already have it (Iceberg skips a checkpoint
 // sequence it has committed, the alert stores are idempotent on alert_id).
 type ShardState struct {
+	// Format is the layout of a stored head: StateFormat since states were segmented. SplitState
+	// sets it and JoinState checks it (a newer format fails with a clear error) and clears it, as
+	// it clears PendingSegment: a loaded state is 0.
+	Format int
 	// Version increases by one at every save; a save succeeds only over the version it was
 	// derived from, so that two hosts can never both advance one shard.
 	Version int64
@@ -89,6 +93,10 @@ func DecodeState(b []byte) (*ShardState, error) {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// StateFormat is the layout SplitState writes: a head naming its segments, the pending output a
+// segment of its own.
+const StateFormat = 2
+
 // SplitState separates what a store writes apart from a shard state's head, so that a save
 // costs what changed: it returns the head (every segment by name alone, the pending output
 // replaced by the name of its segment), the segments new in st with their data (the pending
@@ -96,6 +104,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // names of every segment the head needs. st is not modified.
 func SplitState(key string, st *ShardState) (head *ShardState, fresh []ctc.Segment, names []string) {
 	h := *st
+	h.Format = StateFormat
 	h.Ranges = make([]RangeState, len(st.Ranges))
 	seen := map[string]bool{}
 	for i, rs := range st.Ranges {
@@ -134,6 +143,10 @@ func SplitState(key string, st *ShardState) (head *ShardState, fresh []ctc.Segme
 // JoinState fills a head SplitState returned with its segments' data and its pending output,
 // fetching each by name.
 func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error {
+	if head.Format > StateFormat {
+		return fmt.Errorf("kinesis: the state of %s is in format %d, written by a newer ctc than this one (format %d): run that version", head.Shard, head.Format, StateFormat)
+	}
+	head.Format = 0
 	for _, rs := range head.Ranges {
 		if rs.State == nil {
 			continue
