@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -286,6 +287,11 @@ func parseSince(v string) (time.Time, *apiError) {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil && strings.Count(v, " ") == 1 {
 		t, err = time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1))
+	}
+	// A zone can move a time at the edge of the format out of it (0000-01-01T00:30:00+01:00 is in
+	// year -1 in UTC): such a time could not be written back, and no alert is that old or new.
+	if y := t.UTC().Year(); err == nil && (y < 1 || y > 9999) {
+		err = errors.New("out of range")
 	}
 	if err != nil {
 		return time.Time{}, &apiError{
