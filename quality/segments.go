@@ -226,6 +226,9 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 		if r.err == nil && l > uint64(len(r.b)) {
 			r.fail("truncated name")
 		}
+		if r.err != nil {
+			break
+		}
 		name := string(r.take(int(l)))
 		st.live = append(st.live, segMeta{name: name, newest: etime{r.varint(), r.nsec()}})
 	}

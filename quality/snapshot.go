@@ -222,9 +222,11 @@ func (r *reader) byte() byte {
 }
 
 func (r *reader) take(n int) []byte {
-	if len(r.b) < n {
+	if n < 0 || len(r.b) < n {
+		// Never allocate what a hostile length asks for: callers copy from the result, and
+		// copying from nil copies nothing.
 		r.fail("truncated")
-		return make([]byte, n)
+		return nil
 	}
 	v := r.b[:n]
 	r.b = r.b[n:]
