@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/decimal"
 	"math"
 	"strconv"
 	"time"
@@ -167,27 +168,35 @@ func parseInt(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
-// pow10 holds the powers of ten that are exact in a float64.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
 // parseDecimal parses an unsigned decimal: digits with an optional fraction and an optional
 // exponent, nothing else (no sign, inf, nan, hex or underscores, which strconv would accept).
-//
-// Prices and quantities are exact decimals of at most 15 significant digits, so almost every
-// value takes Clinger's fast path: an integer mantissa below 2^53 and a power of ten up to 1e22
-// are both exact in a float64, and one IEEE division or multiplication of exact operands is
-// correctly rounded, which is what strconv.ParseFloat returns too. Anything longer falls back to
-// strconv, whose argument the compiler converts on the stack for inputs of up to 32 bytes.
+// Plain decimals take ctc's one exact fast path (internal/decimal, shared with the exchange
+// decoders); the rest — exponents, mantissas beyond 2^53 — go to strconv, whose argument the
+// compiler converts on the stack for inputs of up to 32 bytes. An overflow is +Inf and an
+// underflow 0, as strconv rounds them; validation rejects both later.
 func parseDecimal(b []byte) (float64, bool) {
-	var mant uint64
-	exp, nd, i := 0, 0, 0
-	digits, dot, truncated := false, false, false
+	if f, ok := decimal.Fast(b); ok {
+		return f, true
+	}
+	if !unsignedDecimal(b) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil && !math.IsInf(f, 0) && f != 0 {
+		return 0, false
+	}
+	return f, true
+}
+
+// unsignedDecimal reports whether b is digits with at most one point (at least one digit) and
+// an optional exponent: e or E, an optional sign, digits.
+func unsignedDecimal(b []byte) bool {
+	i, digits, dot := 0, false, false
 	for ; i < len(b); i++ {
 		c := b[i]
 		if c == '.' {
 			if dot {
-				return 0, false
+				return false
 			}
 			dot = true
 			continue
@@ -196,74 +205,27 @@ func parseDecimal(b []byte) (float64, bool) {
 			break
 		}
 		digits = true
-		switch {
-		case mant == 0 && c == '0':
-			if dot {
-				exp--
-			}
-		case nd < 19:
-			mant = mant*10 + uint64(c-'0')
-			nd++
-			if dot {
-				exp--
-			}
-		default:
-			truncated = true
-			if !dot {
-				exp++
-			}
-		}
 	}
 	if !digits {
-		return 0, false
+		return false
 	}
-	if i < len(b) {
-		if b[i] != 'e' && b[i] != 'E' {
-			return 0, false
-		}
+	if i == len(b) {
+		return true
+	}
+	if b[i] != 'e' && b[i] != 'E' {
+		return false
+	}
+	i++
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
 		i++
-		neg := false
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			neg = b[i] == '-'
-			i++
-		}
-		if i == len(b) {
-			return 0, false
-		}
-		e := 0
-		for ; i < len(b); i++ {
-			c := b[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			if e < 100000 {
-				e = e*10 + int(c-'0')
-			}
-		}
-		if neg {
-			e = -e
-		}
-		exp += e
 	}
-	if mant == 0 {
-		return 0, true
+	if i == len(b) {
+		return false
 	}
-	if !truncated {
-		for exp < 0 && mant%10 == 0 {
-			mant /= 10
-			exp++
-		}
-		if mant < 1<<53 && exp >= -22 && exp <= 22 {
-			f := float64(mant)
-			if exp < 0 {
-				return f / pow10[-exp], true
-			}
-			return f * pow10[exp], true
+	for ; i < len(b); i++ {
+		if b[i] < '0' || b[i] > '9' {
+			return false
 		}
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil && !math.IsInf(f, 0) && f != 0 {
-		return 0, false
-	}
-	return f, true
+	return true
 }
