@@ -20,10 +20,18 @@ import (
 )
 
 // AlertStoreFeatures declares where an alert store may depart from the strictest reading of the
-// ctc.AlertStore contract. It has no fields yet: the in-memory and embedded stores meet all of it.
-// A field belongs here only when a real store cannot meet a rule and users can live with the
-// difference — say, a store whose reads may lag its writes, which the suite would then poll.
-type AlertStoreFeatures struct{}
+// ctc.AlertStore contract, or what it does not serve. The in-memory, embedded and DynamoDB stores
+// meet all of it. A field belongs here only when a real store cannot meet a rule and users can
+// live with the difference — say, a store whose reads may lag its writes.
+type AlertStoreFeatures struct {
+	// NoAggregates says the store keeps alerts only: it is not an AggregateStore, and the
+	// dashboard's charts and symbol picker cannot run on it.
+	NoAggregates bool
+	// SymbolsLinger is how long after its last alert or window expired Symbols may still list a
+	// symbol: the DynamoDB store keeps a registry of symbols whose entries outlive the data they
+	// name by up to an hour, so that listing them needs no scan. 0: not at all.
+	SymbolsLinger time.Duration
+}
 
 // TestAlertStore checks that a hot alert store meets the contract of ctc.AlertStore (DESIGN §3.4).
 // Every subtest calls newStore for a fresh, empty store; newStore should register any cleanup with
@@ -60,6 +68,9 @@ type AlertStoreFeatures struct{}
 //     every result is well ordered, filtered and made of alerts as written.
 //   - CancelledContext: Write with a cancelled context stores all of the batch or none of it;
 //     QueryAlerts with a cancelled context returns an error wrapping context.Canceled.
+//   - Aggregates: the volume and spread windows and the symbols the API reads (AggregateStore):
+//     by symbol or all, since a time (inclusive), oldest first, floats to the bit, written twice
+//     but kept once, gone a day after their window ended; Symbols is every live symbol, sorted.
 //   - ExactValues: floats from 1e-8 to 1e12 (and across the JSON encoders' format boundaries),
 //     millisecond timestamps from 1970 to 2099 given in any time zone, the zero emitted_at, and
 //     unicode, quotes and control characters in messages and types come back exactly.
@@ -85,6 +96,7 @@ func TestAlertStore(t *testing.T, f AlertStoreFeatures, newStore func(t *testing
 	t.Run("Concurrent", s.concurrent)
 	t.Run("CancelledContext", s.cancelledContext)
 	t.Run("ExactValues", s.exactValues)
+	t.Run("Aggregates", s.aggregates)
 }
 
 type alertSuite struct {

@@ -122,7 +122,7 @@ func (s *fakeAlertStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]c
 }
 
 func runFakeAlertStore(t *testing.T, mode string) {
-	TestAlertStore(t, AlertStoreFeatures{}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
+	TestAlertStore(t, AlertStoreFeatures{NoAggregates: true}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
 		return &fakeAlertStore{mode: mode, now: now}
 	})
 }
@@ -251,4 +251,67 @@ func TestAlertHistoryCoverage(t *testing.T) {
 	if !zero || !zoned {
 		t.Errorf("exactAlerts misses a case: zero emitted_at=%v zoned=%v", zero, zoned)
 	}
+}
+
+// brokenAggregates is the in-memory store with one defect in what the API reads besides alerts.
+type brokenAggregates struct {
+	*memory.AlertStore
+	mode string
+}
+
+func (b brokenAggregates) Volumes(ctx context.Context, symbol string, since time.Time) ([]ctc.VolumeWindow, error) {
+	if b.mode == "volumes-ignore-since" {
+		since = time.Time{}
+	}
+	v, err := b.AlertStore.Volumes(ctx, symbol, since)
+	if b.mode == "volumes-newest-first" {
+		slices.Reverse(v)
+	}
+	return v, err
+}
+
+func (b brokenAggregates) Spreads(ctx context.Context, symbol string, since time.Time) ([]ctc.SpreadWindow, error) {
+	if b.mode == "spreads-all-instruments" {
+		symbol = ""
+	}
+	return b.AlertStore.Spreads(ctx, symbol, since)
+}
+
+func (b brokenAggregates) Symbols(ctx context.Context) ([]string, error) {
+	s, err := b.AlertStore.Symbols(ctx)
+	if b.mode == "symbols-unsorted" && len(s) > 1 {
+		s[0], s[1] = s[1], s[0]
+	}
+	return s, err
+}
+
+// TestAggregatesCatchBrokenStores runs TestAlertStore on a store whose aggregates have a defect,
+// in a child process, and checks that the Aggregates subtest fails.
+func TestAggregatesCatchBrokenStores(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"volumes-ignore-since", "volumes-newest-first", "spreads-all-instruments", "symbols-unsorted"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestBrokenAggregateStore$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), "CTCTEST_BROKEN_AGGREGATES="+mode)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("TestAlertStore passed a store with defect %q:\n%s", mode, out)
+			}
+			if !bytes.Contains(out, []byte("--- FAIL: TestBrokenAggregateStore/Aggregates ")) {
+				t.Fatalf("defect %q: want the Aggregates subtest to fail; output:\n%s", mode, out)
+			}
+		})
+	}
+}
+
+// TestBrokenAggregateStore is run by TestAggregatesCatchBrokenStores in a child process.
+func TestBrokenAggregateStore(t *testing.T) {
+	mode := os.Getenv("CTCTEST_BROKEN_AGGREGATES")
+	if mode == "" {
+		t.Skip("run by TestAggregatesCatchBrokenStores")
+	}
+	TestAlertStore(t, AlertStoreFeatures{}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
+		return brokenAggregates{memory.NewAlertStore(now), mode}
+	})
 }

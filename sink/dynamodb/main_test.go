@@ -38,13 +38,13 @@ func newStore(t testing.TB, client *ddb.Client, cfg dynamodb.Config) *dynamodb.S
 }
 
 func TestAlertStore(t *testing.T) {
-	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
+	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{SymbolsLinger: time.Hour}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
 		return newStore(t, nil, dynamodb.Config{Now: now})
 	})
 }
 
 func TestAlertStoreSmallPages(t *testing.T) {
-	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
+	ctctest.TestAlertStore(t, ctctest.AlertStoreFeatures{SymbolsLinger: time.Hour}, func(t *testing.T, now func() time.Time) ctc.AlertStore {
 		return newStore(t, nil, dynamodb.Config{Now: now, PageSize: 3})
 	})
 }

@@ -88,6 +88,28 @@ func (r *reopening) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Al
 	return r.s.QueryAlerts(ctx, q)
 }
 
+// The aggregates the API reads come from the file too.
+func (r *reopening) Volumes(ctx context.Context, symbol string, since time.Time) ([]ctc.VolumeWindow, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reopen()
+	return r.s.Volumes(ctx, symbol, since)
+}
+
+func (r *reopening) Spreads(ctx context.Context, symbol string, since time.Time) ([]ctc.SpreadWindow, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reopen()
+	return r.s.Spreads(ctx, symbol, since)
+}
+
+func (r *reopening) Symbols(ctx context.Context) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reopen()
+	return r.s.Symbols(ctx)
+}
+
 // The store is a sink of alerts too; read checks what reached the file.
 func TestSinkConformance(t *testing.T) {
 	t.Parallel()
