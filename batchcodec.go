@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
+	"github.com/coattailcapital/ctc/internal/binx"
 	"slices"
 	"time"
 
@@ -109,19 +109,19 @@ var errBatch = errors.New("ctc: invalid binary batch")
 
 // UnmarshalBinary replaces the batch with what AppendBinary wrote. It never panics on any input.
 func (b *Batch) UnmarshalBinary(data []byte) error {
-	r := br{b: data}
-	if string(r.take(len(batchMagic))) != batchMagic {
+	r := br{Reader: binx.Reader{B: data, Base: errBatch}}
+	if string(r.Take(len(batchMagic))) != batchMagic {
 		return fmt.Errorf("%w: not a batch (version 1)", errBatch)
 	}
 	var nb Batch
 	nb.Position.Partition = r.str()
-	nb.Position.Offset = r.varint()
+	nb.Position.Offset = r.Varint()
 	// Each record takes at least a few bytes: a count larger than the data is corrupt, and
 	// checking it first keeps a hostile count from allocating.
 	count := func(min int) int {
-		n := r.uvarint()
-		if n > uint64(len(r.b)/min) {
-			r.fail("count exceeds the data")
+		n := r.Uvarint()
+		if n > uint64(len(r.B)/min) {
+			r.Fail("count exceeds the data")
 			return 0
 		}
 		return int(n)
@@ -141,14 +141,14 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 			a.AlertType = AlertType(r.str())
 			a.Symbol = r.str()
 			a.Exchange = r.str()
-			a.Severity = Severity(r.byte())
-			a.ZScore = r.f64()
-			a.ThresholdValue = r.f64()
-			a.ActualValue = r.f64()
+			a.Severity = Severity(r.Byte())
+			a.ZScore = r.Float64()
+			a.ThresholdValue = r.Float64()
+			a.ActualValue = r.Float64()
 			a.WindowStart = r.time()
 			a.DetectedAt = r.time()
 			a.Message = r.str()
-			a.TTLEpoch = r.varint()
+			a.TTLEpoch = r.Varint()
 			a.EmittedAt = r.time()
 		}
 	}
@@ -160,9 +160,9 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 			v.Exchange = r.str()
 			v.WindowStart = r.time()
 			v.WindowEnd = r.time()
-			v.TradeCount = r.varint()
+			v.TradeCount = r.Varint()
 			for _, f := range [...]*float64{&v.TotalVolume, &v.AvgPrice, &v.MaxPrice, &v.MinPrice, &v.BuyVolume, &v.SellVolume} {
-				*f = r.f64()
+				*f = r.Float64()
 			}
 		}
 	}
@@ -173,9 +173,9 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 			s.Symbol = r.str()
 			s.WindowStart = r.time()
 			s.WindowEnd = r.time()
-			s.BinanceVWAP = r.f64()
-			s.CoinbaseVWAP = r.f64()
-			s.SpreadPct = r.f64()
+			s.BinanceVWAP = r.Float64()
+			s.CoinbaseVWAP = r.Float64()
+			s.SpreadPct = r.Float64()
 		}
 	}
 	if n := count(40); n > 0 {
@@ -183,8 +183,8 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 		for i := range o.Whales {
 			w := &o.Whales[i]
 			w.AlertID = r.raw16()
-			w.Severity = Severity(r.byte())
-			w.ThresholdValue = r.f64()
+			w.Severity = Severity(r.Byte())
+			w.ThresholdValue = r.Float64()
 			w.DetectedAt = r.time()
 			r.trade(&w.Trade)
 		}
@@ -204,14 +204,14 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 			d.Detail = r.str()
 			d.Data = []byte(r.str())
 			d.Position.Partition = r.str()
-			d.Position.Offset = r.varint()
+			d.Position.Offset = r.Varint()
 		}
 	}
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("trailing bytes")
+	if r.Err() == nil && len(r.B) > 0 {
+		r.Fail("trailing bytes")
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	*b = nb
 	return nil
@@ -224,8 +224,8 @@ func (w *bw) raw16(u [16]byte) { w.b = append(w.b, u[:]...) }
 func (w *bw) byte(c byte)      { w.b = append(w.b, c) }
 func (w *bw) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
 func (w *bw) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
-func (w *bw) f64(v float64)    { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v)) }
-func (w *bw) str(s string)     { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
+func (w *bw) f64(v float64)    { w.b = binx.AppendFloat64(w.b, v) }
+func (w *bw) str(s string)     { w.b = binx.AppendBytes(w.b, s) }
 func (w *bw) time(t time.Time) {
 	if t.IsZero() {
 		w.byte(0)
@@ -248,76 +248,20 @@ func (w *bw) trade(t *Trade) {
 	w.time(t.IngestionTimestamp)
 }
 
+// br reads the batch's binary form: binx's primitives, strings interned against the last few
+// (a batch repeats a handful of exchanges and symbols), and the batch's times and trades.
 type br struct {
-	b   []byte
-	err error
-	// last interns the previous strings: a batch repeats a few exchanges and symbols.
+	binx.Reader
 	last [4]string
 }
 
-func (r *br) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s", errBatch, what)
-	}
-	r.b = nil
-}
-
-func (r *br) take(n int) []byte {
-	if n < 0 || len(r.b) < n {
-		r.fail("truncated")
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *br) byte() byte {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
 func (r *br) raw16() (u uuid.UUID) {
-	copy(u[:], r.take(16))
+	copy(u[:], r.Take(16))
 	return u
 }
 
-func (r *br) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *br) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *br) f64() float64 {
-	if v := r.take(8); v != nil {
-		return math.Float64frombits(binary.LittleEndian.Uint64(v))
-	}
-	return 0
-}
-
 func (r *br) str() string {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.fail("truncated string")
-		return ""
-	}
-	v := r.take(int(n))
+	v := r.Bytes()
 	for _, s := range r.last {
 		if s == string(v) {
 			return s
@@ -330,19 +274,19 @@ func (r *br) str() string {
 }
 
 func (r *br) time() time.Time {
-	switch r.byte() {
+	switch r.Byte() {
 	case 0:
 		return time.Time{}
 	case 1:
-		sec := r.varint()
-		nsec := r.uvarint()
+		sec := r.Varint()
+		nsec := r.Uvarint()
 		if nsec >= 1e9 {
-			r.fail("nanoseconds out of range")
+			r.Fail("nanoseconds out of range")
 			return time.Time{}
 		}
 		return time.Unix(sec, int64(nsec)).UTC()
 	}
-	r.fail("bad time flag")
+	r.Fail("bad time flag")
 	return time.Time{}
 }
 
@@ -350,10 +294,10 @@ func (r *br) trade(t *Trade) {
 	t.EventID = r.raw16()
 	t.Exchange = r.str()
 	t.Symbol = r.str()
-	t.Price = r.f64()
-	t.Quantity = r.f64()
-	t.QuoteVolume = r.f64()
-	t.Side = Side(r.byte())
+	t.Price = r.Float64()
+	t.Quantity = r.Float64()
+	t.QuoteVolume = r.Float64()
+	t.Side = Side(r.Byte())
 	t.Timestamp = r.time()
 	t.IngestionTimestamp = r.time()
 }

@@ -122,13 +122,7 @@ func (c *Chain) SnapshotSegments(prefix string) ([]byte, []ctc.Segment, error) {
 func (c *Chain) appendHead(b []byte) []byte {
 	b = append(b, headMagic...)
 	b = c.n.appendTo(b)
-	if !c.dd.has {
-		b = append(b, 0)
-	} else {
-		b = append(b, 1)
-		b = binary.AppendVarint(b, c.dd.max.sec)
-		b = binary.AppendUvarint(b, uint64(c.dd.max.nsec))
-	}
+	b = c.dd.appendNewest(b)
 	b = binary.AppendUvarint(b, uint64(c.seg.next))
 	b = binary.AppendUvarint(b, uint64(len(c.seg.live)))
 	for _, m := range c.seg.live {
@@ -163,35 +157,35 @@ func decodeSegment(b []byte, f func(entry)) error {
 	if !bytes.HasPrefix(b, []byte(segmentMagic)) {
 		return fmt.Errorf("%w: not a dedup segment (version 1)", errSnapshot)
 	}
-	r := reader{b: b[len(segmentMagic):]}
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b))/18 {
-		r.fail("entry count exceeds the data")
+	r := newReader(b[len(segmentMagic):])
+	n := r.Uvarint()
+	if r.Err() == nil && n > uint64(len(r.B))/18 {
+		r.Fail("entry count exceeds the data")
 	}
 	prev := int64(0)
-	for i := uint64(0); r.err == nil && i < n; i++ {
+	for i := uint64(0); r.Err() == nil && i < n; i++ {
 		var e entry
-		copy(e.id[:], r.take(16))
-		e.ts.sec = prev + r.varint()
+		copy(e.id[:], r.Take(16))
+		e.ts.sec = prev + r.Varint()
 		prev = e.ts.sec
-		ns := r.uvarint()
+		ns := r.Uvarint()
 		if ns&1 == 0 {
 			ns = ns / 2 * 1e6
 		} else {
 			ns /= 2
 		}
 		if ns >= 1e9 {
-			r.fail("nanoseconds out of range")
+			r.Fail("nanoseconds out of range")
 		}
 		e.ts.nsec = int32(ns)
-		if r.err == nil {
+		if r.Err() == nil {
 			f(e)
 		}
 	}
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("trailing bytes")
+	if r.Err() == nil && len(r.B) > 0 {
+		r.Fail("trailing bytes")
 	}
-	return r.err
+	return r.Err()
 }
 
 // RestoreSegments implements ctc.SegmentSnapshotter. It restores a head that SnapshotSegments
@@ -204,43 +198,35 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 		}
 		return fmt.Errorf("%w: not a quality chain state (version 1 or 2): was it written by another program?", errSnapshot)
 	}
-	r := reader{b: head[len(headMagic):]}
+	r := newReader(head[len(headMagic):])
 	n := r.counters()
-	has := r.byte()
-	var maxT etime
-	switch {
-	case r.err != nil:
-	case has == 1:
-		maxT = etime{r.varint(), r.nsec()}
-	case has != 0:
-		r.fail("bad flag")
-	}
+	has, maxT := r.newest()
 	var st segState
 	st.next = int64(r.count())
-	cnt := r.uvarint()
-	if r.err == nil && cnt > uint64(len(r.b))/3 {
-		r.fail("segment count exceeds the data")
+	cnt := r.Uvarint()
+	if r.Err() == nil && cnt > uint64(len(r.B))/3 {
+		r.Fail("segment count exceeds the data")
 	}
-	for i := uint64(0); r.err == nil && i < cnt; i++ {
-		l := r.uvarint()
-		if r.err == nil && l > uint64(len(r.b)) {
-			r.fail("truncated name")
+	for i := uint64(0); r.Err() == nil && i < cnt; i++ {
+		l := r.Uvarint()
+		if r.Err() == nil && l > uint64(len(r.B)) {
+			r.Fail("truncated name")
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
-		name := string(r.take(int(l)))
-		st.live = append(st.live, segMeta{name: name, newest: etime{r.varint(), r.nsec()}})
+		name := string(r.Take(int(l)))
+		st.live = append(st.live, segMeta{name: name, newest: etime{r.Varint(), r.nsec()}})
 	}
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("trailing bytes")
+	if r.Err() == nil && len(r.B) > 0 {
+		r.Fail("trailing bytes")
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 
 	dd := newDedup(c.cfg.DedupWindow)
-	if has == 1 {
+	if has {
 		dd.has, dd.max = true, maxT
 	}
 	cut := dd.cutoff()
@@ -259,7 +245,7 @@ func (c *Chain) RestoreSegments(head []byte, segs map[string][]byte) error {
 		if !ok {
 			return fmt.Errorf("%w: segment %q is missing from the state", errSnapshot, m.name)
 		}
-		if has != 1 {
+		if !has {
 			return fmt.Errorf("%w: segments without a newest time", errSnapshot)
 		}
 		var bad error

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/binx"
 	"slices"
 
 	"github.com/google/uuid"
@@ -55,12 +56,10 @@ func (c *Chain) Snapshot() ([]byte, error) {
 	b := make([]byte, 0, len(snapshotMagic)+64+len(entries)*24)
 	b = append(b, snapshotMagic...)
 	b = c.n.appendTo(b)
+	b = c.dd.appendNewest(b)
 	if !c.dd.has {
-		return append(b, 0), nil
+		return b, nil
 	}
-	b = append(b, 1)
-	b = binary.AppendVarint(b, c.dd.max.sec)
-	b = binary.AppendUvarint(b, uint64(c.dd.max.nsec))
 	b = binary.AppendUvarint(b, uint64(len(entries)))
 	prev := c.dd.max.sec
 	for _, e := range entries {
@@ -80,52 +79,46 @@ var errSnapshot = errors.New("quality: invalid snapshot")
 // ids older than the new window are forgotten; with a longer one the chain only knows what the
 // snapshot held.
 func (c *Chain) Restore(b []byte) error {
-	r := reader{b: b}
+	r := newReader(b)
 	if !bytes.HasPrefix(b, []byte(snapshotMagic)) {
 		return fmt.Errorf("%w: not a quality chain snapshot (version 1)", errSnapshot)
 	}
-	r.b = r.b[len(snapshotMagic):]
+	r.B = r.B[len(snapshotMagic):]
 	n := r.counters()
-	has := r.byte()
-	var maxT etime
+	has, maxT := r.newest()
 	var entries []entry
-	switch {
-	case r.err != nil:
-	case has == 1:
-		maxT = etime{r.varint(), r.nsec()}
-		cnt := r.uvarint()
-		if r.err == nil && cnt > uint64(len(r.b))/18 {
-			r.fail("entry count exceeds the data")
+	if has {
+		cnt := r.Uvarint()
+		if r.Err() == nil && cnt > uint64(len(r.B))/18 {
+			r.Fail("entry count exceeds the data")
 		}
-		if r.err == nil {
+		if r.Err() == nil {
 			entries = make([]entry, 0, cnt)
 		}
 		prev := maxT.sec
-		for i := uint64(0); r.err == nil && i < cnt; i++ {
+		for i := uint64(0); r.Err() == nil && i < cnt; i++ {
 			var e entry
-			copy(e.id[:], r.take(16))
-			e.ts = etime{prev + r.varint(), r.nsec()}
+			copy(e.id[:], r.Take(16))
+			e.ts = etime{prev + r.Varint(), r.nsec()}
 			prev = e.ts.sec
 			switch {
-			case r.err != nil:
+			case r.Err() != nil:
 			case maxT.less(e.ts):
-				r.fail("an id is newer than the newest time")
+				r.Fail("an id is newer than the newest time")
 			case len(entries) > 0 && compareEntries(entries[len(entries)-1], e) >= 0:
-				r.fail("ids are not sorted")
+				r.Fail("ids are not sorted")
 			}
 			entries = append(entries, e)
 		}
-	case has != 0:
-		r.fail("bad flag")
 	}
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("trailing bytes")
+	if r.Err() == nil && len(r.B) > 0 {
+		r.Fail("trailing bytes")
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	dd := newDedup(c.cfg.DedupWindow)
-	if has == 1 {
+	if has {
 		dd.has, dd.max = true, maxT
 		for _, e := range entries {
 			if _, dup := dd.find(&e.id, dd.tag(&e.id)); dup {
@@ -156,79 +149,52 @@ func (r *reader) counters() counters {
 		*p = r.count()
 	}
 	failed := n.failed[rMalformed] + n.failed[rIncomplete] + n.failed[rInvalid]
-	if r.err == nil && (failed < 0 || n.duplicate > n.processed-failed ||
+	if r.Err() == nil && (failed < 0 || n.duplicate > n.processed-failed ||
 		n.late > n.processed-failed-n.duplicate || n.warnings > n.processed-failed-n.duplicate) {
-		r.fail("counters do not add up")
+		r.Fail("counters do not add up")
 	}
 	return n
 }
 
-type reader struct {
-	b   []byte
-	err error
+// reader reads the chain's binary forms, its errors wrapping errSnapshot.
+type reader struct{ binx.Reader }
+
+func newReader(b []byte) *reader { return &reader{binx.Reader{B: b, Base: errSnapshot}} }
+
+// newest reads whether the dedup memory has seen a trade and, if so, its newest time.
+func (r *reader) newest() (bool, etime) {
+	switch has := r.Byte(); {
+	case r.Err() != nil:
+	case has == 1:
+		return true, etime{r.Varint(), r.nsec()}
+	case has != 0:
+		r.Fail("bad flag")
+	}
+	return false, etime{}
 }
 
-func (r *reader) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s", errSnapshot, what)
+// appendNewest writes what newest reads.
+func (d *dedup) appendNewest(b []byte) []byte {
+	if !d.has {
+		return append(b, 0)
 	}
-	r.b = nil
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("truncated or bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("truncated or bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+	b = append(b, 1)
+	b = binary.AppendVarint(b, d.max.sec)
+	return binary.AppendUvarint(b, uint64(d.max.nsec))
 }
 
 func (r *reader) count() int64 {
-	v := r.uvarint()
+	v := r.Uvarint()
 	if v > 1<<60 {
-		r.fail("counter out of range")
+		r.Fail("counter out of range")
 	}
 	return int64(v)
 }
 
 func (r *reader) nsec() int32 {
-	v := r.uvarint()
+	v := r.Uvarint()
 	if v >= 1e9 {
-		r.fail("nanoseconds out of range")
+		r.Fail("nanoseconds out of range")
 	}
 	return int32(v)
-}
-
-func (r *reader) byte() byte {
-	if len(r.b) == 0 {
-		r.fail("truncated")
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) take(n int) []byte {
-	if n < 0 || len(r.b) < n {
-		// Never allocate what a hostile length asks for: callers copy from the result, and
-		// copying from nil copies nothing.
-		r.fail("truncated")
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
 }

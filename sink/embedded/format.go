@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/binx"
 	"hash/crc32"
 	"io"
-	"math"
 	"time"
 
 	"github.com/coattailcapital/ctc"
@@ -56,15 +56,6 @@ func endRecord(b []byte, start int) ([]byte, error) {
 	return b, nil
 }
 
-func putString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func putFloat(b []byte, f float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
-}
-
 // putTime writes an instant as Unix seconds and nanoseconds, which covers every time.Time (the zero
 // time included) where Unix nanoseconds would overflow outside 1678–2262. The zone is not kept.
 func putTime(b []byte, t time.Time) []byte {
@@ -76,16 +67,16 @@ func appendAlert(b []byte, a *ctc.Alert) ([]byte, error) {
 	start := len(b)
 	b = beginRecord(b, kindAlert)
 	b = append(b, a.AlertID[:]...)
-	b = putString(b, string(a.AlertType))
-	b = putString(b, a.Symbol)
-	b = putString(b, a.Exchange)
+	b = binx.AppendBytes(b, string(a.AlertType))
+	b = binx.AppendBytes(b, a.Symbol)
+	b = binx.AppendBytes(b, a.Exchange)
 	b = append(b, byte(a.Severity))
-	b = putFloat(b, a.ZScore)
-	b = putFloat(b, a.ThresholdValue)
-	b = putFloat(b, a.ActualValue)
+	b = binx.AppendFloat64(b, a.ZScore)
+	b = binx.AppendFloat64(b, a.ThresholdValue)
+	b = binx.AppendFloat64(b, a.ActualValue)
 	b = putTime(b, a.WindowStart)
 	b = putTime(b, a.DetectedAt)
-	b = putString(b, a.Message)
+	b = binx.AppendBytes(b, a.Message)
 	b = binary.AppendVarint(b, a.TTLEpoch)
 	b = putTime(b, a.EmittedAt)
 	return endRecord(b, start)
@@ -94,13 +85,13 @@ func appendAlert(b []byte, a *ctc.Alert) ([]byte, error) {
 func appendVolume(b []byte, v *ctc.VolumeWindow) ([]byte, error) {
 	start := len(b)
 	b = beginRecord(b, kindVolume)
-	b = putString(b, v.Symbol)
-	b = putString(b, v.Exchange)
+	b = binx.AppendBytes(b, v.Symbol)
+	b = binx.AppendBytes(b, v.Exchange)
 	b = putTime(b, v.WindowStart)
 	b = putTime(b, v.WindowEnd)
 	b = binary.AppendVarint(b, v.TradeCount)
 	for _, f := range [...]float64{v.TotalVolume, v.AvgPrice, v.MaxPrice, v.MinPrice, v.BuyVolume, v.SellVolume} {
-		b = putFloat(b, f)
+		b = binx.AppendFloat64(b, f)
 	}
 	return endRecord(b, start)
 }
@@ -108,116 +99,64 @@ func appendVolume(b []byte, v *ctc.VolumeWindow) ([]byte, error) {
 func appendSpread(b []byte, w *ctc.SpreadWindow) ([]byte, error) {
 	start := len(b)
 	b = beginRecord(b, kindSpread)
-	b = putString(b, w.Symbol)
+	b = binx.AppendBytes(b, w.Symbol)
 	b = putTime(b, w.WindowStart)
 	b = putTime(b, w.WindowEnd)
-	b = putFloat(b, w.BinanceVWAP)
-	b = putFloat(b, w.CoinbaseVWAP)
-	b = putFloat(b, w.SpreadPct)
+	b = binx.AppendFloat64(b, w.BinanceVWAP)
+	b = binx.AppendFloat64(b, w.CoinbaseVWAP)
+	b = binx.AppendFloat64(b, w.SpreadPct)
 	return endRecord(b, start)
 }
 
-// decoder reads a payload's fields; the first error sticks and later reads return zero values.
+// decoder reads a payload's fields with binx's primitives; the first error sticks and later
+// reads return zero values.
 type decoder struct {
-	b      []byte
-	err    error
+	binx.Reader
 	intern func([]byte) string
-}
-
-var errShort = errors.New("payload ends inside a field")
-
-func (d *decoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-	d.b = nil
-}
-
-func (d *decoder) bytes(n int) []byte {
-	if d.err != nil || n > len(d.b) || n < 0 {
-		d.fail(errShort)
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errors.New("bad varint"))
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(errors.New("bad varint"))
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
 }
 
 // str decodes a string, interned if intern is set: symbols, exchanges and types repeat on every
 // record, so a reopened store holds one copy of each.
 func (d *decoder) str(intern bool) string {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.fail(errShort)
-		return ""
-	}
-	b := d.bytes(int(n))
+	b := d.Bytes()
 	if intern && d.intern != nil {
 		return d.intern(b)
 	}
 	return string(b)
 }
 
-func (d *decoder) float() float64 {
-	b := d.bytes(8)
-	if b == nil {
-		return 0
-	}
-	return math.Float64frombits(binary.LittleEndian.Uint64(b))
-}
-
 func (d *decoder) time() time.Time {
-	sec := d.varint()
-	nsec := d.uvarint()
+	sec := d.Varint()
+	nsec := d.Uvarint()
 	if nsec >= 1e9 {
-		d.fail(fmt.Errorf("nanoseconds %d out of range", nsec))
+		d.Fail(fmt.Sprintf("nanoseconds %d out of range", nsec))
 		return time.Time{}
 	}
 	return time.Unix(sec, int64(nsec)).UTC()
 }
 
 func (d *decoder) end() error {
-	if d.err == nil && len(d.b) > 0 {
-		d.err = fmt.Errorf("%d bytes after the last field", len(d.b))
+	if d.Err() == nil && len(d.B) > 0 {
+		d.Fail(fmt.Sprintf("%d bytes after the last field", len(d.B)))
 	}
-	return d.err
+	return d.Err()
 }
 
 func (d *decoder) alert() (a ctc.Alert, err error) {
-	copy(a.AlertID[:], d.bytes(16))
+	copy(a.AlertID[:], d.Take(16))
 	a.AlertType = ctc.AlertType(d.str(true))
 	a.Symbol = d.str(true)
 	a.Exchange = d.str(true)
-	if sev := d.bytes(1); sev != nil {
+	if sev := d.Take(1); sev != nil {
 		a.Severity = ctc.Severity(sev[0])
 	}
-	a.ZScore = d.float()
-	a.ThresholdValue = d.float()
-	a.ActualValue = d.float()
+	a.ZScore = d.Float64()
+	a.ThresholdValue = d.Float64()
+	a.ActualValue = d.Float64()
 	a.WindowStart = d.time()
 	a.DetectedAt = d.time()
 	a.Message = d.str(false)
-	a.TTLEpoch = d.varint()
+	a.TTLEpoch = d.Varint()
 	a.EmittedAt = d.time()
 	return a, d.end()
 }
@@ -227,13 +166,13 @@ func (d *decoder) volume() (v ctc.VolumeWindow, err error) {
 	v.Exchange = d.str(true)
 	v.WindowStart = d.time()
 	v.WindowEnd = d.time()
-	v.TradeCount = d.varint()
-	v.TotalVolume = d.float()
-	v.AvgPrice = d.float()
-	v.MaxPrice = d.float()
-	v.MinPrice = d.float()
-	v.BuyVolume = d.float()
-	v.SellVolume = d.float()
+	v.TradeCount = d.Varint()
+	v.TotalVolume = d.Float64()
+	v.AvgPrice = d.Float64()
+	v.MaxPrice = d.Float64()
+	v.MinPrice = d.Float64()
+	v.BuyVolume = d.Float64()
+	v.SellVolume = d.Float64()
 	return v, d.end()
 }
 
@@ -241,9 +180,9 @@ func (d *decoder) spread() (w ctc.SpreadWindow, err error) {
 	w.Symbol = d.str(true)
 	w.WindowStart = d.time()
 	w.WindowEnd = d.time()
-	w.BinanceVWAP = d.float()
-	w.CoinbaseVWAP = d.float()
-	w.SpreadPct = d.float()
+	w.BinanceVWAP = d.Float64()
+	w.CoinbaseVWAP = d.Float64()
+	w.SpreadPct = d.Float64()
 	return w, d.end()
 }
 

@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/binx"
 	"io"
 	"os"
 
@@ -54,7 +55,7 @@ func ReadFile(path string) (*ctc.Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		d := decoder{b: body}
+		d := decoder{Reader: binx.Reader{B: body}}
 		off := sc.off - int64(frameSize+1+len(body))
 		switch k {
 		case kindAlert:

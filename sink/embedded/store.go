@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/binx"
 	"io"
 	"os"
 	"path/filepath"
@@ -168,7 +169,7 @@ func (s *Store) open() error {
 			return err
 		}
 		size := int64(frameSize + 1 + len(body))
-		d := decoder{b: body, intern: s.internBytes}
+		d := decoder{Reader: binx.Reader{B: body}, intern: s.internBytes}
 		switch k {
 		case kindAlert:
 			a, err := d.alert()
