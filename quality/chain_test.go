@@ -434,3 +434,15 @@ func TestConfig(t *testing.T) {
 		t.Errorf("the chain saw a change to the caller's slice: %+v", v)
 	}
 }
+
+func TestStatsAdd(t *testing.T) {
+	a := Stats{Processed: 10, Passed: 7, Failed: 2, Duplicate: 1, Late: 1, Warnings: 1, FailedByReason: map[ctc.Reason]int64{ctc.Invalid: 2}}
+	b := Stats{Processed: 10, Passed: 9, Failed: 1, FailedByReason: map[ctc.Reason]int64{ctc.Malformed: 1}}
+	var sum Stats
+	sum.Add(a)
+	sum.Add(b)
+	if sum.Processed != 20 || sum.Passed != 16 || sum.Failed != 3 || sum.Duplicate != 1 || sum.Late != 1 || sum.Warnings != 1 ||
+		sum.FailedByReason[ctc.Invalid] != 2 || sum.FailedByReason[ctc.Malformed] != 1 || sum.QualityScore != 80 {
+		t.Fatalf("sum %+v", sum)
+	}
+}

@@ -25,6 +25,27 @@ type Stats struct {
 	QualityScore float64 `json:"quality_score"`
 }
 
+// Add adds o's counters to s, and recomputes the score: the totals of several chains (the hash-key
+// ranges of a shard).
+func (s *Stats) Add(o Stats) {
+	s.Processed += o.Processed
+	s.Passed += o.Passed
+	s.Failed += o.Failed
+	s.Duplicate += o.Duplicate
+	s.Late += o.Late
+	s.Warnings += o.Warnings
+	for r, n := range o.FailedByReason {
+		if s.FailedByReason == nil {
+			s.FailedByReason = make(map[ctc.Reason]int64, len(o.FailedByReason))
+		}
+		s.FailedByReason[r] += n
+	}
+	s.QualityScore = 100
+	if s.Processed > 0 {
+		s.QualityScore = float64(s.Passed) / float64(s.Processed) * 100
+	}
+}
+
 // AppendJSON appends the stats as a JSON object: processed, passed, failed, duplicate, late,
 // warnings, quality_score and failed_by_reason, in this order, with sorted reasons, so that the
 // same counters always give the same bytes.

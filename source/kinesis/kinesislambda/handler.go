@@ -338,13 +338,7 @@ func qualityStats(r *kinesis.Runner) quality.Stats {
 		if !ok {
 			continue
 		}
-		x := c.Stats()
-		s.Processed += x.Processed
-		s.Passed += x.Passed
-		s.Failed += x.Failed
-		s.Duplicate += x.Duplicate
-		s.Late += x.Late
-		s.Warnings += x.Warnings
+		s.Add(c.Stats())
 	}
 	return s
 }
