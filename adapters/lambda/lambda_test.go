@@ -3,18 +3,11 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	kin "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/coattailcapital/ctc"
@@ -23,46 +16,10 @@ import (
 	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
-var bin string // the folder of the built bootstraps
-
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "ctc-lambda-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = d
-	code := awstest.Main(m)
-	os.RemoveAll(d)
-	os.Exit(code)
-}
-
-var builds sync.Map // function name → *buildOnce
-
-type buildOnce struct {
-	once sync.Once
-	path string
-	err  error
-}
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 // bootstrap builds ./<fn> as a Lambda bootstrap for this machine (once per test binary).
-func bootstrap(t testing.TB, fn string) string {
-	t.Helper()
-	v, _ := builds.LoadOrStore(fn, &buildOnce{})
-	b := v.(*buildOnce)
-	b.once.Do(func() {
-		b.path = filepath.Join(bin, fn, "bootstrap")
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", b.path, "./"+fn)
-		cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("build %s: %v\n%s", fn, err, out)
-		}
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
-}
+func bootstrap(t testing.TB, fn string) string { return awstest.BuildBootstrap(t, fn) }
 
 // awsEnv is the environment of a function using the emulators.
 func awsEnv(t testing.TB, extra ...string) []string {
@@ -123,38 +80,12 @@ type shardRecords struct {
 	recs  []types.Record
 }
 
-// putAndRead puts trades on a new stream of n shards with PutRecords (partition key: the
-// instrument, as the producer writes them) and reads every shard back with GetRecords.
+// putAndRead puts trades on a new stream of n shards (partition key: the instrument, as the
+// producer writes them) and reads every shard back.
 func putAndRead(t testing.TB, trades []ctc.Trade, n int32) (arn string, shards []shardRecords) {
 	t.Helper()
-	ctx := context.Background()
-	c := awstest.KinesisClient(t)
-	name := awstest.Name(t, "trades")
-	if _, err := c.CreateStream(ctx, &kin.CreateStreamInput{StreamName: &name, ShardCount: &n}); err != nil {
-		t.Fatal(err)
-	}
-	awstest.Wait(t, 10*time.Second, "stream "+name, func() bool {
-		out, err := c.DescribeStreamSummary(ctx, &kin.DescribeStreamSummaryInput{StreamName: &name})
-		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			arn = aws.ToString(out.StreamDescriptionSummary.StreamARN)
-			return true
-		}
-		return false
-	})
-	for len(trades) > 0 {
-		k := min(len(trades), 500)
-		entries := make([]types.PutRecordsRequestEntry, k)
-		for i := range entries {
-			entries[i] = types.PutRecordsRequestEntry{Data: trades[i].AppendJSON(nil),
-				PartitionKey: aws.String(kinesis.Instrument(trades[i].Symbol))}
-		}
-		out, err := c.PutRecords(ctx, &kin.PutRecordsInput{StreamName: &name, Records: entries})
-		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-			t.Fatalf("PutRecords: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
-		}
-		trades = trades[k:]
-	}
-	for _, sr := range awstest.ReadShards(t, c, name) {
+	arn, read := awstest.PutAndRead(t, awstest.KinesisClient(t), trades, n)
+	for _, sr := range read {
 		shards = append(shards, shardRecords{shard: sr.Shard, recs: sr.Records})
 	}
 	return arn, shards

@@ -76,8 +76,9 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// Stop stops every running server.
+// Stop stops every running server and removes the bootstraps BuildBootstrap built.
 func Stop() {
+	removeBuilds()
 	mu.Lock()
 	defer mu.Unlock()
 	for k, s := range servers {

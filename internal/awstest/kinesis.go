@@ -3,11 +3,14 @@ package awstest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/coattailcapital/ctc"
 )
 
 // ShardRecords is what GetRecords returns for one shard, read from its start to its current end.
@@ -65,4 +68,38 @@ func KinesisEvent(arn, shard string, recs []types.Record) events.KinesisEvent {
 		})
 	}
 	return ev
+}
+
+// PutAndRead creates a stream of n shards, puts trades on it with PutRecords under their
+// instrument (ctc.InstrumentOf, as the producer writes them) and reads every shard back, as an
+// event-source mapping would see them. It returns the stream's ARN.
+func PutAndRead(t testing.TB, c *kinesis.Client, trades []ctc.Trade, n int32) (arn string, shards []ShardRecords) {
+	t.Helper()
+	ctx := context.Background()
+	name := Name(t, "trades")
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: &n}); err != nil {
+		t.Fatal(err)
+	}
+	Wait(t, 10*time.Second, "stream "+name, func() bool {
+		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
+		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			arn = aws.ToString(out.StreamDescriptionSummary.StreamARN)
+			return true
+		}
+		return false
+	})
+	for len(trades) > 0 {
+		k := min(len(trades), 500)
+		entries := make([]types.PutRecordsRequestEntry, k)
+		for i := range entries {
+			entries[i] = types.PutRecordsRequestEntry{Data: trades[i].AppendJSON(nil),
+				PartitionKey: aws.String(ctc.InstrumentOf(trades[i].Symbol))}
+		}
+		out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &name, Records: entries})
+		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+			t.Fatalf("PutRecords: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
+		}
+		trades = trades[k:]
+	}
+	return arn, ReadShards(t, c, name)
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -106,4 +108,51 @@ func freeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+var (
+	buildMu  sync.Mutex
+	buildDir string
+	builds   = map[string]string{} // package directory → built bootstrap
+)
+
+// BuildBootstrap builds the main package in pkg (a directory, relative to the test's) as a Lambda
+// bootstrap for this machine — -tags lambda.norpc, CGO off, as scripts/build-lambdas.sh builds
+// them for arm64 — once per test binary, and returns its path. Stop removes the builds.
+func BuildBootstrap(t testing.TB, pkg string) string {
+	t.Helper()
+	abs, err := filepath.Abs(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := builds[abs]; ok {
+		return p
+	}
+	if buildDir == "" {
+		if buildDir, err = os.MkdirTemp("", "ctc-bootstrap-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(buildDir, fmt.Sprint(len(builds)), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, ".")
+	cmd.Dir = abs
+	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("awstest: build the bootstrap of %s: %v\n%s", pkg, err, b)
+	}
+	builds[abs] = out
+	return out
+}
+
+// removeBuilds deletes what BuildBootstrap built.
+func removeBuilds() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+		buildDir = ""
+		clear(builds)
+	}
 }

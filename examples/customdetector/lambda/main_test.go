@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kin "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
@@ -69,42 +65,11 @@ func pressure() []ctc.Trade {
 // Iceberg anomaly_alerts table — exactly the alerts one engine computes over the records.
 func TestCustomDetectorLambda(t *testing.T) {
 	ctx := context.Background()
-	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, ".")
-	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the bootstrap: %v\n%s", err, out)
-	}
+	bootstrap := awstest.BuildBootstrap(t, ".")
 
 	// The trades on a stream of one shard, read back as the event-source mapping reads them.
-	kc := awstest.KinesisClient(t)
-	stream := awstest.Name(t, "trades")
-	if _, err := kc.CreateStream(ctx, &kin.CreateStreamInput{StreamName: &stream, ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	var arn string
-	awstest.Wait(t, 10*time.Second, "stream "+stream, func() bool {
-		out, err := kc.DescribeStreamSummary(ctx, &kin.DescribeStreamSummaryInput{StreamName: &stream})
-		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			arn = aws.ToString(out.StreamDescriptionSummary.StreamARN)
-			return true
-		}
-		return false
-	})
 	trades := pressure()
-	for rest := trades; len(rest) > 0; {
-		k := min(len(rest), 500)
-		entries := make([]types.PutRecordsRequestEntry, k)
-		for i := range entries {
-			entries[i] = types.PutRecordsRequestEntry{Data: rest[i].AppendJSON(nil), PartitionKey: aws.String(kinesis.Instrument(rest[i].Symbol))}
-		}
-		out, err := kc.PutRecords(ctx, &kin.PutRecordsInput{StreamName: &stream, Records: entries})
-		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-			t.Fatalf("PutRecords: %v", err)
-		}
-		rest = rest[k:]
-	}
-	shards := awstest.ReadShards(t, kc, stream)
+	arn, shards := awstest.PutAndRead(t, awstest.KinesisClient(t), trades, 1)
 	if len(shards) != 1 || len(shards[0].Records) != len(trades) {
 		t.Fatalf("read back %d shards", len(shards))
 	}
