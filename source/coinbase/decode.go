@@ -227,7 +227,7 @@ func (d Decoder) Decode(frame []byte, out []ctc.Trade) ([]ctc.Trade, Info, error
 		info.Sequence = n
 	}
 	if tm.kind == '"' {
-		if t, ok := parseTime(tm.of(frame)); ok {
+		if t, ok := rfc3339.Parse(tm.of(frame)); ok {
 			info.Time = t
 		} else if info.Kind == KindMatch || info.Kind == KindLastMatch || info.Kind == KindHeartbeat {
 			return out, info, errTime
@@ -396,7 +396,7 @@ func (d Decoder) advancedTrade(frame []byte, obj span, out []ctc.Trade, info *In
 	if tm.kind != '"' {
 		return out, errTime
 	}
-	ts, ok := parseTime(tm.of(frame))
+	ts, ok := rfc3339.Parse(tm.of(frame))
 	if !ok {
 		return out, errTime
 	}
@@ -736,9 +736,6 @@ func validProduct(p []byte) bool {
 	}
 	return dash > 0 && dash < len(p)-1 && len(p) <= 32
 }
-
-// parseTime is ctc's one RFC 3339 parser (internal/rfc3339), as the quality chain uses it.
-func parseTime(b []byte) (time.Time, bool) { return rfc3339.Parse(b) }
 
 // --- interning ---
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/coattailcapital/ctc/internal/rfc3339"
 	"io"
 	"net/http"
 	"net/url"
@@ -635,7 +636,7 @@ func restToTrade(prod string, rt restTrade) (ctc.Trade, error) {
 	pb, qb := []byte(`"`+ps+`"`), []byte(`"`+qs+`"`)
 	p, ok1 := parseDecimal(pb, span{1, int32(len(pb) - 1), '"'})
 	q, ok2 := parseDecimal(qb, span{1, int32(len(qb) - 1), '"'})
-	ts, ok3 := parseTime([]byte(rt.Time))
+	ts, ok3 := rfc3339.Parse([]byte(rt.Time))
 	if !ok1 || !ok2 || !ok3 || rt.TradeID <= 0 {
 		return ctc.Trade{}, errPrice
 	}
