@@ -95,38 +95,9 @@ func (s *DynamoStateStore) Load(ctx context.Context, key string) (*ShardState, e
 	if out.Item == nil {
 		return nil, nil
 	}
-	var z []byte
-	switch {
-	case out.Item["state"] != nil:
-		b, ok := out.Item["state"].(*types.AttributeValueMemberB)
-		if !ok {
-			return nil, fmt.Errorf("kinesis: %s in %s: state is not binary", key, s.cfg.Table)
-		}
-		z = b.Value
-	case out.Item["state_s3"] != nil:
-		k, ok := out.Item["state_s3"].(*types.AttributeValueMemberS)
-		if !ok || s.cfg.S3 == nil {
-			return nil, fmt.Errorf("kinesis: %s in %s is kept in S3: configure DynamoConfig.S3 and Bucket", key, s.cfg.Table)
-		}
-		obj, err := s.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(k.Value)})
-		if err != nil {
-			return nil, fmt.Errorf("kinesis: load %s from s3://%s/%s: %w", key, s.cfg.Bucket, k.Value, err)
-		}
-		z, err = io.ReadAll(obj.Body)
-		obj.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("kinesis: load %s from s3://%s/%s: %w", key, s.cfg.Bucket, k.Value, err)
-		}
-	default:
-		return nil, fmt.Errorf("kinesis: %s in %s has no state attribute", key, s.cfg.Table)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(z))
+	b, err := s.readBlob(ctx, out.Item, "state")
 	if err != nil {
-		return nil, fmt.Errorf("kinesis: %s: %w", key, err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("kinesis: %s: %w", key, err)
+		return nil, fmt.Errorf("kinesis: %s in %s: %w", key, s.cfg.Table, err)
 	}
 	st, err := DecodeState(b)
 	if err != nil {
@@ -164,20 +135,58 @@ func (s *DynamoStateStore) segment(ctx context.Context, name string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("no item %q in %s: the state was changed outside ctc", "seg#"+name, s.cfg.Table)
+	}
+	data, err = s.readBlob(ctx, out.Item, "data")
+	if err != nil {
+		return nil, err
+	}
+	s.cacheSegment(name, data)
+	return data, nil
+}
+
+// putBlob sets data, gzip-compressed, in item: inline under attr, or — larger than InlineLimit —
+// as the S3 object objKey names, whose key goes under attr+"_s3" and is returned. what names the
+// blob in errors. The head and the segments are kept alike.
+func (s *DynamoStateStore) putBlob(ctx context.Context, item map[string]types.AttributeValue, attr, what string, data []byte, objKey func() string) (string, error) {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	if z.Len() <= s.cfg.InlineLimit {
+		item[attr] = &types.AttributeValueMemberB{Value: z.Bytes()}
+		return "", nil
+	}
+	if s.cfg.S3 == nil {
+		return "", fmt.Errorf("kinesis: %s is %d bytes compressed, more than a DynamoDB item holds: configure DynamoConfig.S3 and Bucket", what, z.Len())
+	}
+	k := objKey()
+	if _, err := s.cfg.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(k), Body: bytes.NewReader(z.Bytes()),
+	}); err != nil {
+		return "", fmt.Errorf("kinesis: save %s to s3://%s/%s: %w", what, s.cfg.Bucket, k, err)
+	}
+	item[attr+"_s3"] = &types.AttributeValueMemberS{Value: k}
+	return k, nil
+}
+
+// readBlob returns what putBlob set in item under attr, decompressed.
+func (s *DynamoStateStore) readBlob(ctx context.Context, item map[string]types.AttributeValue, attr string) ([]byte, error) {
 	var z []byte
 	switch {
-	case out.Item == nil:
-		return nil, fmt.Errorf("no item %q in %s: the state was changed outside ctc", "seg#"+name, s.cfg.Table)
-	case out.Item["data"] != nil:
-		b, ok := out.Item["data"].(*types.AttributeValueMemberB)
+	case item[attr] != nil:
+		b, ok := item[attr].(*types.AttributeValueMemberB)
 		if !ok {
-			return nil, errors.New("data is not binary")
+			return nil, fmt.Errorf("%s is not binary", attr)
 		}
 		z = b.Value
-	default:
-		k, ok := out.Item["data_s3"].(*types.AttributeValueMemberS)
+	case item[attr+"_s3"] != nil:
+		k, ok := item[attr+"_s3"].(*types.AttributeValueMemberS)
 		if !ok || s.cfg.S3 == nil {
-			return nil, fmt.Errorf("kept in S3: configure DynamoConfig.S3 and Bucket")
+			return nil, errors.New("kept in S3: configure DynamoConfig.S3 and Bucket")
 		}
 		obj, err := s.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(k.Value)})
 		if err != nil {
@@ -188,17 +197,14 @@ func (s *DynamoStateStore) segment(ctx context.Context, name string) ([]byte, er
 		if err != nil {
 			return nil, fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, k.Value, err)
 		}
+	default:
+		return nil, fmt.Errorf("no %s attribute", attr)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(z))
 	if err != nil {
 		return nil, err
 	}
-	data, err = io.ReadAll(zr)
-	if err != nil {
-		return nil, err
-	}
-	s.cacheSegment(name, data)
-	return data, nil
+	return io.ReadAll(zr)
 }
 
 func (s *DynamoStateStore) cacheSegment(name string, data []byte) {
@@ -227,26 +233,9 @@ func (s *DynamoStateStore) keepCached(key string, names []string) {
 
 // putSegment writes one segment, unconditionally: a name is only ever written with one content.
 func (s *DynamoStateStore) putSegment(ctx context.Context, name string, data []byte) error {
-	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-	zw.Write(data)
-	if err := zw.Close(); err != nil {
-		return err
-	}
 	item := segmentKey(name)
-	if z.Len() <= s.cfg.InlineLimit {
-		item["data"] = &types.AttributeValueMemberB{Value: z.Bytes()}
-	} else {
-		if s.cfg.S3 == nil {
-			return fmt.Errorf("kinesis: segment %s is %d bytes compressed, more than a DynamoDB item holds: configure DynamoConfig.S3 and Bucket", name, z.Len())
-		}
-		objKey := s.prefix() + "seg/" + name
-		if _, err := s.cfg.S3.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(s.cfg.Bucket), Key: aws.String(objKey), Body: bytes.NewReader(z.Bytes()),
-		}); err != nil {
-			return fmt.Errorf("kinesis: save segment to s3://%s/%s: %w", s.cfg.Bucket, objKey, err)
-		}
-		item["data_s3"] = &types.AttributeValueMemberS{Value: objKey}
+	if _, err := s.putBlob(ctx, item, "data", "segment "+name, data, func() string { return s.prefix() + "seg/" + name }); err != nil {
+		return err
 	}
 	if _, err := s.cfg.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item}); err != nil {
 		return fmt.Errorf("kinesis: save segment %s to %s: %w", name, s.cfg.Table, err)
@@ -294,12 +283,6 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 	if err != nil {
 		return err
 	}
-	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		return err
-	}
 	item := map[string]types.AttributeValue{
 		"shard_key":  &types.AttributeValueMemberS{Value: key},
 		"version":    &types.AttributeValueMemberN{Value: strconv.FormatInt(st.Version, 10)},
@@ -312,20 +295,9 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 	if len(names) > 0 {
 		item["segments"] = &types.AttributeValueMemberSS{Value: names}
 	}
-	var objKey string
-	if z.Len() <= s.cfg.InlineLimit {
-		item["state"] = &types.AttributeValueMemberB{Value: z.Bytes()}
-	} else {
-		if s.cfg.S3 == nil {
-			return fmt.Errorf("kinesis: state of %s is %d bytes compressed, more than a DynamoDB item holds: configure DynamoConfig.S3 and Bucket", key, z.Len())
-		}
-		objKey = s.objectKey(key, st.Version)
-		if _, err := s.cfg.S3.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(s.cfg.Bucket), Key: aws.String(objKey), Body: bytes.NewReader(z.Bytes()),
-		}); err != nil {
-			return fmt.Errorf("kinesis: save %s to s3://%s/%s: %w", key, s.cfg.Bucket, objKey, err)
-		}
-		item["state_s3"] = &types.AttributeValueMemberS{Value: objKey}
+	objKey, err := s.putBlob(ctx, item, "state", "state of "+key, b, func() string { return s.objectKey(key, st.Version) })
+	if err != nil {
+		return err
 	}
 	in := &dynamodb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item, ReturnValues: types.ReturnValueAllOld}
 	if st.Version <= 1 {
