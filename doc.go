@@ -58,7 +58,7 @@
 //
 //   - laptop: a [Pipeline] is a pull loop around one Processor — replay or simulator → Pipeline →
 //     NDJSON files, the local Iceberg warehouse, the embedded alert store;
-//   - cloud: source/kinesis keeps one Processor per hash-key range of a shard in a Runner, which
+//   - cloud: shardrunner keeps one Processor per hash-key range of a shard in a Runner, which
 //     the Kinesis consumer drives from GetRecords and the stream Lambda from its events →
 //     DynamoDB alerts + Iceberg on S3.
 //

@@ -7,8 +7,8 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/shardrunner"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
-	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
 // One rule: the partition key, the shard runner's routing and the spread join name an
@@ -19,8 +19,8 @@ func TestOneInstrumentRule(t *testing.T) {
 		if got := sinkkinesis.PartitionKey(sym); got != want {
 			t.Errorf("PartitionKey(%q) = %q, InstrumentOf %q", sym, got, want)
 		}
-		if got := kinesis.Instrument(sym); got != want {
-			t.Errorf("kinesis.Instrument(%q) = %q, InstrumentOf %q", sym, got, want)
+		if got := shardrunner.Instrument(sym); got != want {
+			t.Errorf("shardrunner.Instrument(%q) = %q, InstrumentOf %q", sym, got, want)
 		}
 		if got := ctc.Instruments(nil).Of(sym); got != want {
 			t.Errorf("nil Instruments.Of(%q) = %q, InstrumentOf %q", sym, got, want)

@@ -9,7 +9,7 @@
 // table, each taking about as many as the others, and when one stops or dies the others take its
 // shards over (at once after a clean stop, after -lease-duration after a crash). Each shard
 // checkpoints every -checkpoint-every: its state (detectors, dedup, position) to the state table,
-// then its output to the Iceberg tables and the alert store, exactly once (see source/kinesis).
+// then its output to the Iceberg tables and the alert store, exactly once (see package shardrunner).
 //
 // AWS configuration is the SDK's default chain (environment, shared files, SSO, instance role);
 // the endpoint flags point the clients at local servers (kinesalite, dynalite, an S3-compatible
@@ -75,9 +75,9 @@ import (
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/shardrunner"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 	ctciceberg "github.com/coattailcapital/ctc/sink/iceberg"
-	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
 func main() {
@@ -129,9 +129,9 @@ Flags:
 	}
 	fs.StringVar(&o.stream, "stream", env("CTC_STREAM", "coattail-trades"), "trade stream `name` (CTC_STREAM)")
 	fs.StringVar(&o.app, "app", env("CTC_APP", "coattail-consumer"), "application `name`: its leases, shard states and Iceberg pipeline ids (CTC_APP)")
-	fs.StringVar(&o.stateTable, "state-table", env("CTC_STATE_TABLE", kinesis.DefaultStateTable), "DynamoDB table of shard states (CTC_STATE_TABLE)")
+	fs.StringVar(&o.stateTable, "state-table", env("CTC_STATE_TABLE", shardrunner.DefaultStateTable), "DynamoDB table of shard states (CTC_STATE_TABLE)")
 	fs.StringVar(&o.stateBucket, "state-bucket", env("CTC_STATE_BUCKET", ""), "S3 `bucket` for shard states too large for a DynamoDB item (CTC_STATE_BUCKET)")
-	fs.StringVar(&o.leasesTable, "leases-table", env("CTC_LEASES_TABLE", kinesis.DefaultLeaseTable), "DynamoDB table of shard leases (CTC_LEASES_TABLE)")
+	fs.StringVar(&o.leasesTable, "leases-table", env("CTC_LEASES_TABLE", shardrunner.DefaultLeaseTable), "DynamoDB table of shard leases (CTC_LEASES_TABLE)")
 	fs.StringVar(&o.alertsTable, "alerts-table", env("CTC_ALERTS_TABLE", dynamodb.DefaultAlertsTable), "DynamoDB alerts table (CTC_ALERTS_TABLE)")
 	fs.StringVar(&o.aggregatesTable, "aggregates-table", env("CTC_AGGREGATES_TABLE", dynamodb.DefaultAggregatesTable), "DynamoDB aggregates table (CTC_AGGREGATES_TABLE)")
 	fs.StringVar(&o.catalog, "catalog", env("CTC_CATALOG", "sql"), "Iceberg catalog: sql or glue (CTC_CATALOG)")
@@ -144,10 +144,10 @@ Flags:
 	fs.StringVar(&o.region, "region", os.Getenv("AWS_REGION"), "AWS `region` (AWS_REGION; default: the SDK's configuration)")
 	fs.StringVar(&o.start, "start", env("CTC_START", "trim_horizon"), "where shards without a checkpoint start: trim_horizon or latest (CTC_START)")
 	fs.StringVar(&o.owner, "owner", env("CTC_OWNER", ""), "this process's `name` in the lease table (CTC_OWNER; default host-pid-random)")
-	fs.DurationVar(&o.checkpointEvery, "checkpoint-every", kinesis.DefaultCheckpointEvery, "checkpoint each shard this often")
-	fs.DurationVar(&o.leaseDuration, "lease-duration", kinesis.DefaultLeaseDuration, "a lease not renewed for this long is taken over")
-	fs.DurationVar(&o.sync, "shard-sync", kinesis.DefaultShardSync, "list the stream's shards this often, for resharding")
-	fs.DurationVar(&o.grace, "grace", kinesis.DefaultGrace, "on SIGINT or SIGTERM, time allowed for the final checkpoints")
+	fs.DurationVar(&o.checkpointEvery, "checkpoint-every", shardrunner.DefaultCheckpointEvery, "checkpoint each shard this often")
+	fs.DurationVar(&o.leaseDuration, "lease-duration", shardrunner.DefaultLeaseDuration, "a lease not renewed for this long is taken over")
+	fs.DurationVar(&o.sync, "shard-sync", shardrunner.DefaultShardSync, "list the stream's shards this often, for resharding")
+	fs.DurationVar(&o.grace, "grace", shardrunner.DefaultGrace, "on SIGINT or SIGTERM, time allowed for the final checkpoints")
 	fs.BoolVar(&o.createTables, "create-tables", false, "create the DynamoDB tables (states, leases, alerts, aggregates) if missing: for local use")
 	fs.BoolVar(&o.emf, "emf", true, "write CloudWatch embedded-metric-format lines to stdout at each checkpoint")
 	o.thresholds.RegisterFlags(fs)
@@ -220,25 +220,25 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	})
 	alertsCfg := dynamodb.Config{AlertsTable: o.alertsTable, AggregatesTable: o.aggregatesTable}
 	if o.createTables {
-		if err := kinesis.CreateStateTable(ctx, db, o.stateTable); err != nil {
+		if err := shardrunner.CreateStateTable(ctx, db, o.stateTable); err != nil {
 			return err
 		}
-		if err := kinesis.CreateLeaseTable(ctx, db, o.leasesTable); err != nil {
+		if err := shardrunner.CreateLeaseTable(ctx, db, o.leasesTable); err != nil {
 			return err
 		}
 		if err := dynamodb.CreateTables(ctx, db, alertsCfg); err != nil {
 			return err
 		}
 	}
-	stateCfg := kinesis.DynamoConfig{Client: db, Table: o.stateTable}
+	stateCfg := shardrunner.DynamoConfig{Client: db, Table: o.stateTable}
 	if o.stateBucket != "" {
 		stateCfg.S3, stateCfg.Bucket, stateCfg.Prefix = s3c, o.stateBucket, o.app
 	}
-	states, err := kinesis.NewDynamoStateStore(stateCfg)
+	states, err := shardrunner.NewDynamoStateStore(stateCfg)
 	if err != nil {
 		return err
 	}
-	leases, err := kinesis.NewLeaseTable(db, o.leasesTable)
+	leases, err := shardrunner.NewLeaseTable(db, o.leasesTable)
 	if err != nil {
 		return err
 	}
@@ -266,15 +266,15 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	start := kinesis.TrimHorizon
+	start := shardrunner.TrimHorizon
 	if o.start == "latest" {
-		start = kinesis.Latest
+		start = shardrunner.Latest
 	}
-	c, err := kinesis.NewConsumer(kinesis.ConsumerConfig{
+	c, err := shardrunner.NewConsumer(shardrunner.ConsumerConfig{
 		Client: kc, Stream: o.stream, Leases: leases, Owner: o.owner, Start: start,
-		Runner: kinesis.Config{
+		Runner: shardrunner.Config{
 			App: o.app, Store: states, Sinks: []ctc.Sink{alerts},
-			NewProcessor: kinesis.Processors(quality.Config{}, o.thresholds, nil),
+			NewProcessor: shardrunner.Processors(quality.Config{}, o.thresholds, nil),
 		},
 		NewSinks: func(ctx context.Context, shard string) ([]ctc.Sink, error) {
 			s, err := lake.shardSink(ctx)
@@ -284,9 +284,9 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return []ctc.Sink{s}, nil
 		},
 		CheckpointEvery: o.checkpointEvery, LeaseDuration: o.leaseDuration, ShardSync: o.sync, Grace: o.grace,
-		OnEvent: func(e kinesis.Event) {
+		OnEvent: func(e shardrunner.Event) {
 			switch e.Kind {
-			case kinesis.EventCheckpointed, kinesis.EventThrottled:
+			case shardrunner.EventCheckpointed, shardrunner.EventThrottled:
 				return // frequent: counted in the stats and the metrics
 			}
 			if e.Err != nil {
@@ -295,7 +295,7 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(stderr, "consumer: %s %s\n", e.Kind, e.Shard)
 		},
-		OnCheckpoint: func(r kinesis.Report) {
+		OnCheckpoint: func(r shardrunner.Report) {
 			if metrics == nil {
 				return
 			}

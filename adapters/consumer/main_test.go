@@ -27,8 +27,8 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/shardrunner"
 	ctciceberg "github.com/coattailcapital/ctc/sink/iceberg"
-	"github.com/coattailcapital/ctc/source/kinesis"
 	"github.com/coattailcapital/ctc/source/sim"
 )
 
@@ -130,7 +130,7 @@ func (w *world) put(trades []ctc.Trade) {
 		n := min(500, len(trades))
 		var entries []ktypes.PutRecordsRequestEntry
 		for _, tr := range trades[:n] {
-			entries = append(entries, ktypes.PutRecordsRequestEntry{Data: tr.AppendJSON(nil), PartitionKey: aws.String(kinesis.Instrument(tr.Symbol))})
+			entries = append(entries, ktypes.PutRecordsRequestEntry{Data: tr.AppendJSON(nil), PartitionKey: aws.String(shardrunner.Instrument(tr.Symbol))})
 		}
 		out, err := w.kc.PutRecords(context.Background(), &awskinesis.PutRecordsInput{StreamName: aws.String(w.stream), Records: entries})
 		if err != nil {
@@ -229,7 +229,7 @@ func (p *proc) stop(t *testing.T) {
 
 // owners counts the leases each process holds.
 func (w *world) owners(appName string) map[string]int {
-	lt, err := kinesis.NewLeaseTable(w.db, w.lease)
+	lt, err := shardrunner.NewLeaseTable(w.db, w.lease)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -33,9 +33,9 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/shardrunner"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 	ctciceberg "github.com/coattailcapital/ctc/sink/iceberg"
-	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
 var bin string // the folder of the built commands
@@ -291,7 +291,7 @@ func TestAWSDataPath(t *testing.T) {
 	if err := dynamodb.CreateTables(ctx, awstest.DynamoDBClient(t), dynamodb.Config{AlertsTable: lAlerts, AggregatesTable: lAggs}); err != nil {
 		t.Fatal(err)
 	}
-	if err := kinesis.CreateStateTable(ctx, awstest.DynamoDBClient(t), lState); err != nil {
+	if err := shardrunner.CreateStateTable(ctx, awstest.DynamoDBClient(t), lState); err != nil {
 		t.Fatal(err)
 	}
 	lDir := t.TempDir()
@@ -345,9 +345,9 @@ func tail(s string, n int) string {
 	return s
 }
 
-func newStateStore(t *testing.T, table, bucket string) *kinesis.DynamoStateStore {
+func newStateStore(t *testing.T, table, bucket string) *shardrunner.DynamoStateStore {
 	t.Helper()
-	s, err := kinesis.NewDynamoStateStore(kinesis.DynamoConfig{Client: awstest.DynamoDBClient(t), Table: table,
+	s, err := shardrunner.NewDynamoStateStore(shardrunner.DynamoConfig{Client: awstest.DynamoDBClient(t), Table: table,
 		S3: awstest.S3Client(t), Bucket: bucket})
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,9 @@
 //
 //	api/     API Gateway HTTP API (payload 2.0) → the same net/http handler as the local server
 //	         (internal/apigw converts the events), reading the DynamoDB alert store
-//	stream/  Kinesis event-source mapping → per-shard kinesis.Runners with state in DynamoDB →
+//	stream/  Kinesis event-source mapping → per-shard shardrunner.Runners with state in DynamoDB →
 //	         DynamoDB alert store + Iceberg, failures as BatchItemFailures (the public package
-//	         source/kinesis/kinesislambda, so a service builds the same Lambda with its own
+//	         shardrunner/kinesislambda, so a service builds the same Lambda with its own
 //	         detectors: examples/customdetector/lambda)
 //	batch/   the Step Functions tasks, chosen by the input's "task" field: historical_load,
 //	         reprocess, reprocess_status, quality_check, catalog_update (internal/batchfn)

@@ -12,8 +12,8 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/shardrunner"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
-	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -68,7 +68,7 @@ func tables(t testing.TB) (*dynamodb.Store, dynamodb.Config) {
 func stateTable(t testing.TB) string {
 	t.Helper()
 	name := awstest.Name(t, "state")
-	if err := kinesis.CreateStateTable(context.Background(), awstest.DynamoDBClient(t), name); err != nil {
+	if err := shardrunner.CreateStateTable(context.Background(), awstest.DynamoDBClient(t), name); err != nil {
 		t.Fatal(err)
 	}
 	return name

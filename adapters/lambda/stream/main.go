@@ -1,7 +1,7 @@
 // Command stream is the stream Lambda: a Kinesis event-source mapping's batches through the
 // quality chain and detectors, per shard with state that survives across invocations, into the
 // DynamoDB alert store and the Iceberg tables, reporting failed records with BatchItemFailures
-// (package source/kinesis/kinesislambda), with the built-in detectors. Built as bootstrap for provided.al2023 (scripts/build-lambdas.sh);
+// (package shardrunner/kinesislambda), with the built-in detectors. Built as bootstrap for provided.al2023 (scripts/build-lambdas.sh);
 // configured by the environment variables of package awsenv.
 package main
 
@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/coattailcapital/ctc/awsenv"
-	"github.com/coattailcapital/ctc/source/kinesis/kinesislambda"
+	"github.com/coattailcapital/ctc/shardrunner/kinesislambda"
 )
 
 func main() {

@@ -22,7 +22,7 @@ import (
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/examples/customdetector/imbalance"
 	"github.com/coattailcapital/ctc/quality"
-	"github.com/coattailcapital/ctc/source/kinesis/kinesislambda"
+	"github.com/coattailcapital/ctc/shardrunner/kinesislambda"
 )
 
 // newProcessor builds one engine: the standard quality chain, the built-in detectors and ours.

@@ -21,9 +21,9 @@ import (
 	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/examples/customdetector/imbalance"
 	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/shardrunner"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 	"github.com/coattailcapital/ctc/sink/iceberg"
-	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -103,7 +103,7 @@ func TestCustomDetectorLambda(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := awstest.Name(t, "state")
-	if err := kinesis.CreateStateTable(ctx, ddb, state); err != nil {
+	if err := shardrunner.CreateStateTable(ctx, ddb, state); err != nil {
 		t.Fatal(err)
 	}
 	vars := map[string]string{

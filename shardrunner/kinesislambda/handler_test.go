@@ -24,10 +24,10 @@ import (
 	"github.com/coattailcapital/ctc/internal/awstest"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/shardrunner/kinesislambda"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
 	"github.com/coattailcapital/ctc/sink/memory"
-	"github.com/coattailcapital/ctc/source/kinesis"
-	"github.com/coattailcapital/ctc/source/kinesis/kinesislambda"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -65,7 +65,7 @@ func (s *stream) put(t *testing.T, trades []ctc.Trade) {
 	t.Helper()
 	for _, tr := range trades {
 		if _, err := s.c.PutRecord(context.Background(), &kin.PutRecordInput{StreamName: &s.name, Data: tr.AppendJSON(nil),
-			PartitionKey: aws.String(kinesis.Instrument(tr.Symbol))}); err != nil {
+			PartitionKey: aws.String(shardrunner.Instrument(tr.Symbol))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,7 +166,7 @@ func ids(alerts []ctc.Alert) []uuid.UUID {
 	return slices.Compact(out)
 }
 
-func handler(t *testing.T, store kinesis.StateStore, sinks ...ctc.Sink) *kinesislambda.Handler {
+func handler(t *testing.T, store shardrunner.StateStore, sinks ...ctc.Sink) *kinesislambda.Handler {
 	t.Helper()
 	h, err := kinesislambda.New(kinesislambda.Config{Store: store, Shards: awstest.KinesisClient(t), NewProcessor: builtins, Sinks: sinks})
 	if err != nil {
@@ -215,20 +215,20 @@ func TestSplitShard(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tr := range second {
-			if kinesis.Instrument(tr.Symbol) == inst {
+			if shardrunner.Instrument(tr.Symbol) == inst {
 				q.Process(&ctc.Record{Data: tr.AppendJSON(nil)})
 			}
 		}
 		q.Take(&b)
 		for _, a := range b.Output.Alerts {
-			if kinesis.Instrument(a.Symbol) == inst {
+			if shardrunner.Instrument(a.Symbol) == inst {
 				want = append(want, a)
 			}
 		}
 	}
 
 	sink := memory.New()
-	h := handler(t, &kinesis.MemoryStateStore{}, sink)
+	h := handler(t, &shardrunner.MemoryStateStore{}, sink)
 	order := []string{parent}
 	for id := range recs {
 		if id != parent {
@@ -267,13 +267,13 @@ func TestFailures(t *testing.T) {
 	}
 
 	t.Run("state save fails", func(t *testing.T) {
-		store := &kinesis.MemoryStateStore{}
+		store := &shardrunner.MemoryStateStore{}
 		h := handler(t, store)
 		if resp, _ := h.Handle(ctx, event(s.arn, shard, recs[:40])); len(resp.BatchItemFailures) > 0 {
 			t.Fatal(resp)
 		}
-		for _, fail := range []error{errors.New("dynamodb unavailable"), kinesis.ErrConflict} {
-			store.FailSave = func(string, *kinesis.ShardState) error { return fail }
+		for _, fail := range []error{errors.New("dynamodb unavailable"), shardrunner.ErrConflict} {
+			store.FailSave = func(string, *shardrunner.ShardState) error { return fail }
 			// The second batch overlaps the first: its first records are in the state already.
 			resp, err := h.Handle(ctx, event(s.arn, shard, recs[30:80]))
 			if err != nil {
@@ -291,7 +291,7 @@ func TestFailures(t *testing.T) {
 
 	t.Run("sink commit fails", func(t *testing.T) {
 		sink := memory.New()
-		h := handler(t, &kinesis.MemoryStateStore{}, sink)
+		h := handler(t, &shardrunner.MemoryStateStore{}, sink)
 		sink.FailWrites(1, nil)
 		// The state is saved with the output, then the sink fails: the last record is named, so
 		// that its redelivery reopens the shard and commits the saved output.
@@ -314,7 +314,7 @@ func TestFailures(t *testing.T) {
 	})
 
 	t.Run("stream unknown", func(t *testing.T) {
-		h := handler(t, &kinesis.MemoryStateStore{})
+		h := handler(t, &shardrunner.MemoryStateStore{})
 		arn := strings.Replace(s.arn, s.name, "no-such-stream", 1)
 		resp, err := h.Handle(ctx, event(arn, shard, recs[:5]))
 		if err != nil {
@@ -326,7 +326,7 @@ func TestFailures(t *testing.T) {
 	})
 
 	t.Run("not a kinesis event", func(t *testing.T) {
-		h := handler(t, &kinesis.MemoryStateStore{})
+		h := handler(t, &shardrunner.MemoryStateStore{})
 		for _, mutate := range []func(*events.KinesisEventRecord){
 			func(r *events.KinesisEventRecord) { r.EventID = "shardId-000000000000" },
 			func(r *events.KinesisEventRecord) { r.EventSourceArn = "arn:aws:sqs:us-east-1:0:queue" },
@@ -363,7 +363,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := kinesislambda.New(kinesislambda.Config{Store: &kinesis.MemoryStateStore{}, Shards: s.c, NewProcessor: builtins, Metrics: m, DeadLetters: prod})
+	h, err := kinesislambda.New(kinesislambda.Config{Store: &shardrunner.MemoryStateStore{}, Shards: s.c, NewProcessor: builtins, Metrics: m, DeadLetters: prod})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,4 +418,4 @@ func TestMetrics(t *testing.T) {
 }
 
 // builtins builds the engines of the built-in detectors, as the stream Lambda's main does.
-var builtins = kinesis.Processors(quality.Config{}, detect.DefaultThresholds(), nil)
+var builtins = shardrunner.Processors(quality.Config{}, detect.DefaultThresholds(), nil)

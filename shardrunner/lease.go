@@ -1,4 +1,4 @@
-package kinesis
+package shardrunner
 
 import (
 	"context"
@@ -40,7 +40,7 @@ type Lease struct {
 // ErrLeaseLost is returned by the LeaseTable's conditional writes when the lease changed since it
 // was read: another consumer took it (or renewed it, or it was released). The caller no longer
 // owns the lease and must stop processing its shard.
-var ErrLeaseLost = errors.New("kinesis: the lease changed hands")
+var ErrLeaseLost = errors.New("shardrunner: the lease changed hands")
 
 // LeaseTable keeps shard leases in DynamoDB, one item per shard: lease_key (S, App/shard-id),
 // shard_id, owner, counter (N), finished (BOOL) and heartbeat (S, RFC 3339). Every write is
@@ -60,7 +60,7 @@ type LeaseTable struct {
 // no call: create the table with CreateLeaseTable (tests, local use) or Terraform (AWS).
 func NewLeaseTable(client *dynamodb.Client, table string) (*LeaseTable, error) {
 	if client == nil {
-		return nil, errors.New("kinesis: NewLeaseTable needs a DynamoDB client: dynamodb.NewFromConfig(awsConfig)")
+		return nil, errors.New("shardrunner: NewLeaseTable needs a DynamoDB client: dynamodb.NewFromConfig(awsConfig)")
 	}
 	if table == "" {
 		table = DefaultLeaseTable
@@ -94,12 +94,12 @@ func (t *LeaseTable) List(ctx context.Context, app string) ([]Lease, error) {
 	for {
 		page, err := t.client.Scan(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("kinesis: list leases in %s: %w", t.table, err)
+			return nil, fmt.Errorf("shardrunner: list leases in %s: %w", t.table, err)
 		}
 		for _, item := range page.Items {
 			l, err := decodeLease(item)
 			if err != nil {
-				return nil, fmt.Errorf("kinesis: lease table %s: %w", t.table, err)
+				return nil, fmt.Errorf("shardrunner: lease table %s: %w", t.table, err)
 			}
 			out = append(out, l)
 		}
@@ -121,7 +121,7 @@ func (t *LeaseTable) Get(ctx context.Context, key string) (Lease, error) {
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return Lease{}, fmt.Errorf("kinesis: read lease %s in %s: %w", key, t.table, err)
+		return Lease{}, fmt.Errorf("shardrunner: read lease %s in %s: %w", key, t.table, err)
 	}
 	if out.Item == nil {
 		_, shard, _ := strings.Cut(key, "/")
@@ -129,7 +129,7 @@ func (t *LeaseTable) Get(ctx context.Context, key string) (Lease, error) {
 	}
 	l, err := decodeLease(out.Item)
 	if err != nil {
-		return Lease{}, fmt.Errorf("kinesis: lease table %s: %w", t.table, err)
+		return Lease{}, fmt.Errorf("shardrunner: lease table %s: %w", t.table, err)
 	}
 	return l, nil
 }
@@ -253,7 +253,7 @@ func (t *LeaseTable) condErr(err error, op, key string) error {
 	if errors.As(err, &cf) {
 		return fmt.Errorf("%w: %s %s", ErrLeaseLost, op, key)
 	}
-	return fmt.Errorf("kinesis: %s lease %s in %s: %w", op, key, t.table, err)
+	return fmt.Errorf("shardrunner: %s lease %s in %s: %w", op, key, t.table, err)
 }
 
 // leaseView is what one consumer knows of the leases: when it last saw each counter change.

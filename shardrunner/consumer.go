@@ -1,4 +1,4 @@
-package kinesis
+package shardrunner
 
 import (
 	"context"
@@ -186,11 +186,11 @@ type Consumer struct {
 func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	switch {
 	case cfg.Client == nil:
-		return nil, errors.New("kinesis: ConsumerConfig.Client is required: kinesis.NewFromConfig(awsConfig)")
+		return nil, errors.New("shardrunner: ConsumerConfig.Client is required: kinesis.NewFromConfig(awsConfig)")
 	case cfg.Stream == "":
-		return nil, errors.New("kinesis: ConsumerConfig.Stream is required")
+		return nil, errors.New("shardrunner: ConsumerConfig.Stream is required")
 	case cfg.Leases == nil:
-		return nil, errors.New("kinesis: ConsumerConfig.Leases is required: NewLeaseTable(dynamoClient, table)")
+		return nil, errors.New("shardrunner: ConsumerConfig.Leases is required: NewLeaseTable(dynamoClient, table)")
 	}
 	if err := cfg.Runner.validate(); err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		cfg.Start = TrimHorizon
 	}
 	if cfg.Start != TrimHorizon && cfg.Start != Latest {
-		return nil, fmt.Errorf("kinesis: Start must be %s or %s, got %q", TrimHorizon, Latest, cfg.Start)
+		return nil, fmt.Errorf("shardrunner: Start must be %s or %s, got %q", TrimHorizon, Latest, cfg.Start)
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -224,13 +224,13 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	switch {
 	case cfg.CheckpointEvery < 0 || cfg.LeaseDuration < 0 || cfg.RenewEvery < 0 || cfg.ShardSync < 0 ||
 		cfg.PollInterval < 0 || cfg.IdlePoll < 0 || cfg.Grace < 0 || cfg.RetryBackoff < 0 || cfg.MaxBackoff < 0:
-		return nil, errors.New("kinesis: ConsumerConfig durations must not be negative")
+		return nil, errors.New("shardrunner: ConsumerConfig durations must not be negative")
 	case cfg.RenewEvery >= cfg.LeaseDuration:
-		return nil, fmt.Errorf("kinesis: RenewEvery (%v) must be shorter than LeaseDuration (%v), or leases expire between renewals", cfg.RenewEvery, cfg.LeaseDuration)
+		return nil, fmt.Errorf("shardrunner: RenewEvery (%v) must be shorter than LeaseDuration (%v), or leases expire between renewals", cfg.RenewEvery, cfg.LeaseDuration)
 	case cfg.MaxRecords < 1 || cfg.MaxRecords > 10_000:
-		return nil, fmt.Errorf("kinesis: MaxRecords must be 1..10000, got %d", cfg.MaxRecords)
+		return nil, fmt.Errorf("shardrunner: MaxRecords must be 1..10000, got %d", cfg.MaxRecords)
 	case cfg.CommitAttempts < 1:
-		return nil, fmt.Errorf("kinesis: CommitAttempts must be >= 1, got %d", cfg.CommitAttempts)
+		return nil, fmt.Errorf("shardrunner: CommitAttempts must be >= 1, got %d", cfg.CommitAttempts)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -297,7 +297,7 @@ func ListShards(ctx context.Context, client ShardLister, stream string) (map[str
 	for {
 		page, err := client.ListShards(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("kinesis: list shards of %s: %w", stream, err)
+			return nil, fmt.Errorf("shardrunner: list shards of %s: %w", stream, err)
 		}
 		for _, s := range page.Shards {
 			id := aws.ToString(s.ShardId)
@@ -309,11 +309,11 @@ func ListShards(ctx context.Context, client ShardLister, stream string) (map[str
 				sh.Parents = append(sh.Parents, p)
 			}
 			if s.HashKeyRange == nil {
-				return nil, fmt.Errorf("kinesis: shard %s of %s has no hash key range", id, stream)
+				return nil, fmt.Errorf("shardrunner: shard %s of %s has no hash key range", id, stream)
 			}
 			r, err := ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
 			if err != nil {
-				return nil, fmt.Errorf("kinesis: shard %s of %s: %w", id, stream, err)
+				return nil, fmt.Errorf("shardrunner: shard %s of %s: %w", id, stream, err)
 			}
 			sh.Range = r
 			out[id] = sh

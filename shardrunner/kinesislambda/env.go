@@ -11,10 +11,10 @@ import (
 	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/shardrunner"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
-	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
 // StatePrefix is where, in CTC_RAW_BUCKET, the shard states too large for a DynamoDB item go.
@@ -28,18 +28,18 @@ const StatePrefix = "shard-state"
 // thresholds and the default quality chain. close releases the catalog.
 func FromEnv(ctx context.Context, e awsenv.Env, newProcessor func() (*ctc.Processor, error), metrics io.Writer, log *slog.Logger) (h *Handler, close func() error, err error) {
 	if newProcessor == nil {
-		newProcessor = kinesis.Processors(quality.Config{}, detect.DefaultThresholds(), nil)
+		newProcessor = shardrunner.Processors(quality.Config{}, detect.DefaultThresholds(), nil)
 	}
 	cfg, err := e.AWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	ddb := e.DynamoDB(cfg)
-	sc := kinesis.DynamoConfig{Client: ddb, Table: e.StateTable}
+	sc := shardrunner.DynamoConfig{Client: ddb, Table: e.StateTable}
 	if e.RawBucket != "" {
 		sc.S3, sc.Bucket, sc.Prefix = e.S3(cfg), e.RawBucket, StatePrefix
 	}
-	store, err := kinesis.NewDynamoStateStore(sc)
+	store, err := shardrunner.NewDynamoStateStore(sc)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,18 +1,18 @@
-package kinesis_test
+package shardrunner_test
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/source/kinesis"
+	"github.com/coattailcapital/ctc/shardrunner"
 )
 
 // A consumer's OnCheckpoint gets a Report per shard checkpoint; Quality turns it into the quality
 // chain's counters, as the consumer's CloudWatch metrics publish them.
 func ExampleReport_Quality() {
 	at := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-	r := kinesis.Report{
+	r := shardrunner.Report{
 		Shard: "shardId-000000000000",
 		Stats: ctc.Stats{Records: 200, Trades: 196, DeadLetters: 3, Duplicates: 1},
 		Batch: &ctc.Batch{Trades: []ctc.Trade{

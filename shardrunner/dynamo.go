@@ -1,4 +1,4 @@
-package kinesis
+package shardrunner
 
 import (
 	"bytes"
@@ -68,7 +68,7 @@ var _ StateStore = (*DynamoStateStore)(nil)
 // CreateStateTable for local use and tests, Terraform on AWS.
 func NewDynamoStateStore(cfg DynamoConfig) (*DynamoStateStore, error) {
 	if cfg.Client == nil {
-		return nil, errors.New("kinesis: DynamoConfig.Client is required")
+		return nil, errors.New("shardrunner: DynamoConfig.Client is required")
 	}
 	if cfg.Table == "" {
 		cfg.Table = DefaultStateTable
@@ -77,7 +77,7 @@ func NewDynamoStateStore(cfg DynamoConfig) (*DynamoStateStore, error) {
 		cfg.InlineLimit = DefaultInlineLimit
 	}
 	if (cfg.S3 == nil) != (cfg.Bucket == "") {
-		return nil, errors.New("kinesis: DynamoConfig needs both S3 and Bucket, or neither")
+		return nil, errors.New("shardrunner: DynamoConfig needs both S3 and Bucket, or neither")
 	}
 	return &DynamoStateStore{cfg: cfg}, nil
 }
@@ -90,21 +90,21 @@ func (s *DynamoStateStore) Load(ctx context.Context, key string) (*ShardState, e
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kinesis: load %s from %s: %w", key, s.cfg.Table, err)
+		return nil, fmt.Errorf("shardrunner: load %s from %s: %w", key, s.cfg.Table, err)
 	}
 	if out.Item == nil {
 		return nil, nil
 	}
 	b, err := s.readBlob(ctx, out.Item, "state")
 	if err != nil {
-		return nil, fmt.Errorf("kinesis: %s in %s: %w", key, s.cfg.Table, err)
+		return nil, fmt.Errorf("shardrunner: %s in %s: %w", key, s.cfg.Table, err)
 	}
 	st, err := DecodeState(b)
 	if err != nil {
-		return nil, fmt.Errorf("kinesis: %s: %w", key, err)
+		return nil, fmt.Errorf("shardrunner: %s: %w", key, err)
 	}
 	if v, err := numberAttr(out.Item["version"]); err != nil || v != st.Version {
-		return nil, fmt.Errorf("kinesis: %s: item version %d does not match its state's %d (%v)", key, v, st.Version, err)
+		return nil, fmt.Errorf("shardrunner: %s: item version %d does not match its state's %d (%v)", key, v, st.Version, err)
 	}
 	var names []string
 	if err := JoinState(st, func(name string) ([]byte, error) {
@@ -161,13 +161,13 @@ func (s *DynamoStateStore) putBlob(ctx context.Context, item map[string]types.At
 		return "", nil
 	}
 	if s.cfg.S3 == nil {
-		return "", fmt.Errorf("kinesis: %s is %d bytes compressed, more than a DynamoDB item holds: configure DynamoConfig.S3 and Bucket", what, z.Len())
+		return "", fmt.Errorf("shardrunner: %s is %d bytes compressed, more than a DynamoDB item holds: configure DynamoConfig.S3 and Bucket", what, z.Len())
 	}
 	k := objKey()
 	if _, err := s.cfg.S3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(k), Body: bytes.NewReader(z.Bytes()),
 	}); err != nil {
-		return "", fmt.Errorf("kinesis: save %s to s3://%s/%s: %w", what, s.cfg.Bucket, k, err)
+		return "", fmt.Errorf("shardrunner: save %s to s3://%s/%s: %w", what, s.cfg.Bucket, k, err)
 	}
 	item[attr+"_s3"] = &types.AttributeValueMemberS{Value: k}
 	return k, nil
@@ -238,7 +238,7 @@ func (s *DynamoStateStore) putSegment(ctx context.Context, name string, data []b
 		return err
 	}
 	if _, err := s.cfg.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item}); err != nil {
-		return fmt.Errorf("kinesis: save segment %s to %s: %w", name, s.cfg.Table, err)
+		return fmt.Errorf("shardrunner: save segment %s to %s: %w", name, s.cfg.Table, err)
 	}
 	s.cacheSegment(name, data)
 	return nil
@@ -325,7 +325,7 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 		if objKey != "" {
 			s.deleteObject(ctx, objKey)
 		}
-		return fmt.Errorf("kinesis: save %s to %s: %w", key, s.cfg.Table, err)
+		return fmt.Errorf("shardrunner: save %s to %s: %w", key, s.cfg.Table, err)
 	}
 	if old, ok := out.Attributes["state_s3"].(*types.AttributeValueMemberS); ok && s.cfg.S3 != nil {
 		s.deleteObject(ctx, old.Value) // the superseded version's object
@@ -408,13 +408,13 @@ func createKeyedTable(ctx context.Context, client *dynamodb.Client, table, key s
 	})
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("kinesis: create table %s: %w", table, err)
+		return fmt.Errorf("shardrunner: create table %s: %w", table, err)
 	}
 	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 2*time.Minute); err != nil {
-		return fmt.Errorf("kinesis: table %s did not become active: %w", table, err)
+		return fmt.Errorf("shardrunner: table %s did not become active: %w", table, err)
 	}
 	return nil
 }

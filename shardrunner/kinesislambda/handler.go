@@ -1,8 +1,8 @@
 // Package kinesislambda is the stream Lambda's handler as a library: a Kinesis event-source
-// mapping's batches through the same per-shard kinesis.Runner the consumer runs, so that for the
+// mapping's batches through the same per-shard shardrunner.Runner the consumer runs, so that for the
 // same records it emits exactly what the consumer emits, however the mapping splits them into
 // batches and however often it retries one. It runs whatever engine Config.NewProcessor builds —
-// the built-in detectors (kinesis.Processors) or your own beside them — so a service that imports
+// the built-in detectors (shardrunner.Processors) or your own beside them — so a service that imports
 // ctc builds its own stream Lambda with a main of a few lines (examples/customdetector/lambda):
 //
 //	h, _, err := kinesislambda.FromEnv(ctx, awsenv.FromEnv(os.Getenv), newProcessor, os.Stdout, log)
@@ -21,7 +21,7 @@
 // sinks and committed. The shard's parents and hash-key range come from ListShards on the stream
 // named by the eventSourceARN, listed once per container and again when a shard is not in the
 // list (a child after a reshard). The mapping delivers a child only after all of its parents'
-// records succeeded, so the handler opens children with kinesis.Shard.ParentsDone.
+// records succeeded, so the handler opens children with shardrunner.Shard.ParentsDone.
 //
 // # Failures
 //
@@ -58,27 +58,27 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/shardrunner"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
-	"github.com/coattailcapital/ctc/source/kinesis"
 )
 
 // DefaultApp is the application name of the stream Lambda's shard states and commits.
 const DefaultApp = "ctc-stream-lambda"
 
-// ShardLister lists a stream's shards; *kinesis.Client implements it.
-type ShardLister = kinesis.ShardLister
+// ShardLister lists a stream's shards; *shardrunner.Client implements it.
+type ShardLister = shardrunner.ShardLister
 
 // Config configures a Handler.
 type Config struct {
 	// App names the shard states (App/shard-id) and the pipeline ids of the Iceberg commits;
 	// default DefaultApp. A consumer reading the same stream must use another name.
 	App string
-	// Store keeps the shard states (kinesis.DynamoStateStore on AWS). Required.
-	Store kinesis.StateStore
+	// Store keeps the shard states (shardrunner.DynamoStateStore on AWS). Required.
+	Store shardrunner.StateStore
 	// Shards lists the streams' shards. Required.
 	Shards ShardLister
 	// NewProcessor builds the engine of one hash-key range: the quality chain and the detectors,
-	// built the same way at every call. kinesis.Processors builds the built-in ones; add your own
+	// built the same way at every call. shardrunner.Processors builds the built-in ones; add your own
 	// detectors to ctc.WithDetectors. Required.
 	NewProcessor func() (*ctc.Processor, error)
 	// Sinks are shared by all invocations and must write through (the DynamoDB alert store).
@@ -101,8 +101,8 @@ type Handler struct {
 	cfg Config
 
 	mu      sync.Mutex
-	shards  map[string]map[string]kinesis.Shard // stream → shard id → shard
-	sentDLQ map[string]int64                    // pipeline id → last checkpoint whose dead letters were sent
+	shards  map[string]map[string]shardrunner.Shard // stream → shard id → shard
+	sentDLQ map[string]int64                        // pipeline id → last checkpoint whose dead letters were sent
 }
 
 // New returns a Handler.
@@ -113,7 +113,7 @@ func New(cfg Config) (*Handler, error) {
 	case cfg.Shards == nil:
 		return nil, errors.New("kinesislambda: Config.Shards is required")
 	case cfg.NewProcessor == nil:
-		return nil, errors.New("kinesislambda: Config.NewProcessor is required (kinesis.Processors builds the built-in detectors)")
+		return nil, errors.New("kinesislambda: Config.NewProcessor is required (shardrunner.Processors builds the built-in detectors)")
 	}
 	if cfg.App == "" {
 		cfg.App = DefaultApp
@@ -126,7 +126,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, shards: map[string]map[string]kinesis.Shard{}, sentDLQ: map[string]int64{}}, nil
+	return &Handler{cfg: cfg, shards: map[string]map[string]shardrunner.Shard{}, sentDLQ: map[string]int64{}}, nil
 }
 
 // group is one shard's records of an event.
@@ -173,7 +173,7 @@ func groups(ev *events.KinesisEvent) ([]group, error) {
 			return nil, fmt.Errorf("kinesislambda: record %d: %w", i, err)
 		}
 		if r.Kinesis.SequenceNumber == "" {
-			return nil, fmt.Errorf("kinesislambda: record %d has no kinesis.sequenceNumber", i)
+			return nil, fmt.Errorf("kinesislambda: record %d has no shardrunner.sequenceNumber", i)
 		}
 		k := stream + "\x00" + shard
 		j, ok := idx[k]
@@ -255,17 +255,17 @@ func (h *Handler) Process(ctx context.Context, stream, shardID string, recs []ev
 	counter := &alertCounter{}
 	sinks = append(sinks, counter)
 
-	cfg := &kinesis.Config{App: h.cfg.App, Store: h.cfg.Store, Sinks: sinks, NewProcessor: h.cfg.NewProcessor}
-	r, err := kinesis.Open(ctx, cfg, shard)
+	cfg := &shardrunner.Config{App: h.cfg.App, Store: h.cfg.Store, Sinks: sinks, NewProcessor: h.cfg.NewProcessor}
+	r, err := shardrunner.Open(ctx, cfg, shard)
 	if err != nil {
 		return fail(h.retryFrom(ctx, cfg.Key(g.shard), g.recs), fmt.Errorf("cannot open the shard: %w", err))
 	}
 	before := qualityStats(r)
 	counter.armed = true // what Open re-committed was counted by the invocation that produced it
-	krecs := make([]kinesis.Record, len(g.recs))
+	krecs := make([]shardrunner.Record, len(g.recs))
 	for i := range g.recs {
 		k := &g.recs[i].Kinesis
-		krecs[i] = kinesis.Record{SequenceNumber: k.SequenceNumber, PartitionKey: k.PartitionKey, Data: k.Data,
+		krecs[i] = shardrunner.Record{SequenceNumber: k.SequenceNumber, PartitionKey: k.PartitionKey, Data: k.Data,
 			ArrivalTime: k.ApproximateArrivalTimestamp.Time}
 	}
 	r.Process(krecs)
@@ -292,7 +292,7 @@ func (h *Handler) retryFrom(ctx context.Context, key string, recs []events.Kines
 		return recs[0].Kinesis.SequenceNumber
 	}
 	for i := range recs {
-		if kinesis.CompareSequence(recs[i].Kinesis.SequenceNumber, st.Sequence) > 0 {
+		if shardrunner.CompareSequence(recs[i].Kinesis.SequenceNumber, st.Sequence) > 0 {
 			return recs[i].Kinesis.SequenceNumber
 		}
 	}
@@ -302,16 +302,16 @@ func (h *Handler) retryFrom(ctx context.Context, key string, recs []events.Kines
 // shard returns the shard's parents and range, listing the stream's shards when the shard is
 // not known yet. A shard the listing does not have (closed and past the stream's retention) is
 // taken as a shard without parents over the whole key range.
-func (h *Handler) shard(ctx context.Context, stream, id string) (kinesis.Shard, error) {
+func (h *Handler) shard(ctx context.Context, stream, id string) (shardrunner.Shard, error) {
 	h.mu.Lock()
 	s, ok := h.shards[stream][id]
 	h.mu.Unlock()
 	if ok {
 		return s, nil
 	}
-	all, err := kinesis.ListShards(ctx, h.cfg.Shards, stream)
+	all, err := shardrunner.ListShards(ctx, h.cfg.Shards, stream)
 	if err != nil {
-		return kinesis.Shard{}, err
+		return shardrunner.Shard{}, err
 	}
 	for id, s := range all {
 		s.ParentsDone = true
@@ -323,7 +323,7 @@ func (h *Handler) shard(ctx context.Context, stream, id string) (kinesis.Shard, 
 	s, ok = all[id]
 	if !ok {
 		h.cfg.Log.WarnContext(ctx, "kinesislambda: shard not listed; processing it without parents", "stream", stream, "shard", id)
-		s = kinesis.Shard{ID: id, Range: kinesis.FullRange}
+		s = shardrunner.Shard{ID: id, Range: shardrunner.FullRange}
 	}
 	s.ParentsDone = true
 	return s, nil
@@ -331,7 +331,7 @@ func (h *Handler) shard(ctx context.Context, stream, id string) (kinesis.Shard, 
 
 // qualityStats sums the quality counters of a runner's engines, for those whose checker keeps
 // them (quality.Chain does).
-func qualityStats(r *kinesis.Runner) quality.Stats {
+func qualityStats(r *shardrunner.Runner) quality.Stats {
 	var s quality.Stats
 	for _, p := range r.Processors() {
 		c, ok := p.Checker().(interface{ Stats() quality.Stats })

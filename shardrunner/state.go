@@ -1,4 +1,4 @@
-package kinesis
+package shardrunner
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ type StateStore interface {
 
 // ErrConflict is returned by a StateStore's Save when another host saved the shard first: this
 // host no longer owns it and must stop processing it.
-var ErrConflict = errors.New("kinesis: the shard state was saved by another owner")
+var ErrConflict = errors.New("shardrunner: the shard state was saved by another owner")
 
 // EncodeState encodes a shard state's head exactly (times to the nanosecond, floats to the bit),
 // as stores keep it: everything but segment data and the pending output, which stores keep apart
@@ -75,7 +75,7 @@ var ErrConflict = errors.New("kinesis: the shard state was saved by another owne
 func EncodeState(st *ShardState) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(st); err != nil {
-		return nil, fmt.Errorf("kinesis: encode shard state: %w", err)
+		return nil, fmt.Errorf("shardrunner: encode shard state: %w", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -84,7 +84,7 @@ func EncodeState(st *ShardState) ([]byte, error) {
 func DecodeState(b []byte) (*ShardState, error) {
 	var st ShardState
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
-		return nil, fmt.Errorf("kinesis: decode shard state: %w (a state saved by a ctc from before "+
+		return nil, fmt.Errorf("shardrunner: decode shard state: %w (a state saved by a ctc from before "+
 			"segmented states cannot be read: let the old version finish the shard, or delete the "+
 			"shard's item to process it afresh from the start of the stream's retention)", err)
 	}
@@ -144,7 +144,7 @@ func SplitState(key string, st *ShardState) (head *ShardState, fresh []ctc.Segme
 // fetching each by name.
 func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error {
 	if head.Format > StateFormat {
-		return fmt.Errorf("kinesis: the state of %s is in format %d, written by a newer ctc than this one (format %d): run that version", head.Shard, head.Format, StateFormat)
+		return fmt.Errorf("shardrunner: the state of %s is in format %d, written by a newer ctc than this one (format %d): run that version", head.Shard, head.Format, StateFormat)
 	}
 	head.Format = 0
 	for _, rs := range head.Ranges {
@@ -155,7 +155,7 @@ func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error 
 			g := &rs.State.Segments[j]
 			data, err := fetch(g.Name)
 			if err != nil {
-				return fmt.Errorf("kinesis: segment %q of %s: %w", g.Name, head.Shard, err)
+				return fmt.Errorf("shardrunner: segment %q of %s: %w", g.Name, head.Shard, err)
 			}
 			g.Data = data
 		}
@@ -163,11 +163,11 @@ func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error 
 	if head.PendingSegment != "" {
 		data, err := fetch(head.PendingSegment)
 		if err != nil {
-			return fmt.Errorf("kinesis: pending output of %s: %w", head.Shard, err)
+			return fmt.Errorf("shardrunner: pending output of %s: %w", head.Shard, err)
 		}
 		head.Pending = new(ctc.Batch)
 		if err := head.Pending.UnmarshalBinary(data); err != nil {
-			return fmt.Errorf("kinesis: pending output of %s: %w", head.Shard, err)
+			return fmt.Errorf("shardrunner: pending output of %s: %w", head.Shard, err)
 		}
 		head.PendingSegment = ""
 	}
@@ -263,7 +263,7 @@ func (s *MemoryStateStore) Save(_ context.Context, key string, st *ShardState) e
 	}
 	for _, n := range names {
 		if _, ok := s.segs[n]; !ok {
-			return fmt.Errorf("kinesis: %s names segment %q, which was never saved", key, n)
+			return fmt.Errorf("shardrunner: %s names segment %q, which was never saved", key, n)
 		}
 	}
 	for _, n := range ownSegments(key, s.names[key], names) {

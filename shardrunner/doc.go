@@ -1,4 +1,4 @@
-// Package kinesis reads trades from an Amazon Kinesis data stream and processes them shard by
+// Package shardrunner reads trades from an Amazon Kinesis data stream and processes them shard by
 // shard, with the state of every shard kept where any host can pick it up.
 //
 // # Shards, state and exactly-once
@@ -82,4 +82,4 @@
 // ConsumerConfig.Now, and its pacing does): event time comes from the trades, and a window fires
 // when later trades of its shard move the watermark past it. A shard that goes quiet holds its
 // open windows until it gets records again.
-package kinesis
+package shardrunner

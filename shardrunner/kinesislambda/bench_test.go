@@ -16,9 +16,9 @@ import (
 
 	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/shardrunner/kinesislambda"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
-	"github.com/coattailcapital/ctc/source/kinesis"
-	"github.com/coattailcapital/ctc/source/kinesis/kinesislambda"
 )
 
 // BenchmarkInvocation measures one stream Lambda invocation of 100 new records, in process (no
@@ -46,7 +46,7 @@ func benchInvocation(b *testing.B, lake bool) {
 		b.Fatal(err)
 	}
 	state := awstest.Name(b, "state")
-	if err := kinesis.CreateStateTable(ctx, ddb, state); err != nil {
+	if err := shardrunner.CreateStateTable(ctx, ddb, state); err != nil {
 		b.Fatal(err)
 	}
 	kc := awstest.KinesisClient(b)
@@ -69,7 +69,7 @@ func benchInvocation(b *testing.B, lake bool) {
 	}
 	defer closeCat()
 	if !lake {
-		store, err := kinesis.NewDynamoStateStore(kinesis.DynamoConfig{Client: ddb, Table: state})
+		store, err := shardrunner.NewDynamoStateStore(shardrunner.DynamoConfig{Client: ddb, Table: state})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func benchInvocation(b *testing.B, lake bool) {
 			next++
 			seq := fmt.Sprintf("4959%052d", next)
 			ev.Records = append(ev.Records, events.KinesisEventRecord{EventID: shard + ":" + seq, EventSourceArn: arn,
-				Kinesis: events.KinesisRecord{Data: tr.AppendJSON(nil), PartitionKey: kinesis.Instrument(tr.Symbol), SequenceNumber: seq}})
+				Kinesis: events.KinesisRecord{Data: tr.AppendJSON(nil), PartitionKey: shardrunner.Instrument(tr.Symbol), SequenceNumber: seq}})
 		}
 		return ev
 	}

@@ -1,4 +1,4 @@
-package kinesis
+package shardrunner
 
 import (
 	"context"
@@ -165,7 +165,7 @@ func (sr *shardReader) open(ctx context.Context) error {
 	if c.cfg.NewSinks != nil {
 		own, err := c.cfg.NewSinks(ctx, sr.shard.ID)
 		if err != nil {
-			return fmt.Errorf("kinesis: sinks of %s: %w", sr.shard.ID, err)
+			return fmt.Errorf("shardrunner: sinks of %s: %w", sr.shard.ID, err)
 		}
 		for _, s := range own {
 			if cl, ok := s.(ctc.Closer); ok {
@@ -191,7 +191,7 @@ func (sr *shardReader) close() {
 	defer cancel()
 	for _, cl := range sr.closers {
 		if err := cl.Close(ctx); err != nil {
-			sr.c.event(EventError, sr.shard.ID, fmt.Errorf("kinesis: close a sink of %s: %w", sr.shard.ID, err))
+			sr.c.event(EventError, sr.shard.ID, fmt.Errorf("shardrunner: close a sink of %s: %w", sr.shard.ID, err))
 		}
 	}
 	sr.closers = nil

@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/coattailcapital/ctc/source/kinesis"
+	"github.com/coattailcapital/ctc/shardrunner"
 )
 
 func TestParse(t *testing.T) {
@@ -39,7 +39,7 @@ func TestParse(t *testing.T) {
 		a, b string
 		want int
 	}{{"1", "2", -1}, {"10", "9", 1}, {"", "1", -1}, {"123", "123", 0}, {"49590338271490256608559692538361571095921575989136588898", "49590338271490256608559692538361571095921575989136588899", -1}} {
-		if got := kinesis.CompareSequence(c.a, c.b); got != c.want {
+		if got := shardrunner.CompareSequence(c.a, c.b); got != c.want {
 			t.Errorf("CompareSequence(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
 		}
 	}

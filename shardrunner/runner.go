@@ -1,4 +1,4 @@
-package kinesis
+package shardrunner
 
 import (
 	"context"
@@ -70,18 +70,18 @@ func (c *Config) Key(shardID string) string { return c.App + "/" + shardID }
 func (c *Config) validate() error {
 	switch {
 	case c.App == "":
-		return errors.New("kinesis: Config.App is required")
+		return errors.New("shardrunner: Config.App is required")
 	case c.Store == nil:
-		return errors.New("kinesis: Config.Store is required")
+		return errors.New("shardrunner: Config.Store is required")
 	case c.NewProcessor == nil:
-		return errors.New("kinesis: Config.NewProcessor is required")
+		return errors.New("shardrunner: Config.NewProcessor is required")
 	}
 	return nil
 }
 
 // ErrParentsNotFinished is returned by Open for a shard whose parent has been started but not
 // finished: a child shard starts only after its parents end, so that records stay in order.
-var ErrParentsNotFinished = errors.New("kinesis: a parent shard is not finished")
+var ErrParentsNotFinished = errors.New("shardrunner: a parent shard is not finished")
 
 // Runner processes one shard: it routes the shard's records through processors restored from
 // the shard's state, and checkpoints — saves the state, then writes and commits the sinks.
@@ -128,7 +128,7 @@ func Open(ctx context.Context, cfg *Config, shard Shard) (*Runner, error) {
 	r := &Runner{cfg: cfg, shard: shard, key: cfg.Key(shard.ID)}
 	st, err := cfg.Store.Load(ctx, r.key)
 	if err != nil {
-		return nil, fmt.Errorf("kinesis: load state of %s: %w", r.key, err)
+		return nil, fmt.Errorf("shardrunner: load state of %s: %w", r.key, err)
 	}
 	if st != nil {
 		r.st = *st
@@ -144,13 +144,13 @@ func Open(ctx context.Context, cfg *Config, shard Shard) (*Runner, error) {
 			return nil, err
 		}
 		if err := p.Restore(rs.State); err != nil {
-			return nil, fmt.Errorf("kinesis: restore %s range %v: %w", r.key, rs.Range, err)
+			return nil, fmt.Errorf("shardrunner: restore %s range %v: %w", r.key, rs.Range, err)
 		}
 		r.ranges = append(r.ranges, rangeProc{r: rs.Range, p: p})
 	}
 	if r.st.Pending != nil {
 		if err := r.commit(ctx, r.st.Pending); err != nil {
-			return nil, fmt.Errorf("kinesis: re-commit checkpoint %d of %s: %w", r.st.Seq, r.key, err)
+			return nil, fmt.Errorf("shardrunner: re-commit checkpoint %d of %s: %w", r.st.Seq, r.key, err)
 		}
 	}
 	return r, nil
@@ -164,7 +164,7 @@ func (r *Runner) inherit(ctx context.Context) error {
 		}
 		ps, err := r.cfg.Store.Load(ctx, r.cfg.Key(id))
 		if err != nil {
-			return fmt.Errorf("kinesis: load state of parent %s: %w", id, err)
+			return fmt.Errorf("shardrunner: load state of parent %s: %w", id, err)
 		}
 		if ps == nil {
 			continue // never processed here (expired, or read before this application existed)
@@ -333,7 +333,7 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 		id := r.key + "/" + hex.EncodeToString(rp.r.Start[:])
 		st, err := rp.p.State(ctc.Checkpoint{PipelineID: id, Seq: r.st.Seq + 1})
 		if err != nil {
-			return fmt.Errorf("kinesis: checkpoint %s: %w", r.key, err)
+			return fmt.Errorf("shardrunner: checkpoint %s: %w", r.key, err)
 		}
 		next.Ranges[i] = RangeState{Range: rp.r, State: st}
 	}
@@ -352,7 +352,7 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 		next.Pending = nil
 	}
 	if err := r.cfg.Store.Save(ctx, r.key, &next); err != nil {
-		return fmt.Errorf("kinesis: save state of %s: %w", r.key, err)
+		return fmt.Errorf("shardrunner: save state of %s: %w", r.key, err)
 	}
 	r.st = next
 	if out != nil {
@@ -362,7 +362,7 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 		err := r.commit(ctx, out)
 		r.out = ctc.Batch{}
 		if err != nil {
-			return fmt.Errorf("kinesis: checkpoint %d of %s: %w", next.Seq, r.key, err)
+			return fmt.Errorf("shardrunner: checkpoint %d of %s: %w", next.Seq, r.key, err)
 		}
 	}
 	return nil
