@@ -32,7 +32,7 @@ func testQuality() quality.Stats {
 func newTestHandler(t testing.TB, cfg Config) http.Handler {
 	t.Helper()
 	if cfg.Store == nil {
-		cfg.Store = newFixture(testNow).store()
+		cfg.Store = newFixture(testNow).store(t)
 	}
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return testNow }
@@ -82,7 +82,7 @@ type alertsBody struct {
 func TestAlerts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(testNow)
-	h := newTestHandler(t, Config{Store: f.store()})
+	h := newTestHandler(t, Config{Store: f.store(t)})
 	vis := f.visible()
 	filter := func(keep func(a ctc.Alert) bool) []ctc.Alert {
 		var out []ctc.Alert
@@ -138,8 +138,7 @@ func TestAlerts(t *testing.T) {
 
 func TestAlertsDefaults(t *testing.T) {
 	t.Parallel()
-	st := newFixture(testNow).store()
-	st.record = true
+	st := &recordingStore{Store: newFixture(testNow).store(t)}
 	h := newTestHandler(t, Config{Store: st})
 	get(t, h, "/alerts")
 	want := ctc.AlertQuery{Limit: 50, Since: testNow.Add(-24 * time.Hour)}
@@ -221,7 +220,7 @@ type metricsBody struct {
 func TestMetricsSymbol(t *testing.T) {
 	t.Parallel()
 	f := newFixture(testNow)
-	h := newTestHandler(t, Config{Store: f.store()})
+	h := newTestHandler(t, Config{Store: f.store(t)})
 	lastVol := func(sym string) ctc.VolumeWindow {
 		var v ctc.VolumeWindow
 		for _, w := range f.volumes {
@@ -289,7 +288,7 @@ func TestMetricsSymbol(t *testing.T) {
 func TestSeries(t *testing.T) {
 	t.Parallel()
 	f := newFixture(testNow)
-	h := newTestHandler(t, Config{Store: f.store()})
+	h := newTestHandler(t, Config{Store: f.store(t)})
 
 	type volumesBody struct {
 		Symbol  string             `json:"symbol"`
@@ -436,8 +435,8 @@ func TestCORS(t *testing.T) {
 func TestStoreErrors(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	st := newFixture(testNow).store()
-	st.err = errors.New("disk on fire at /var/lib/ctc/alerts.db")
+	st := newFixture(testNow).store(t)
+	st.FailQueries(-1, errors.New("disk on fire at /var/lib/ctc/alerts.db"))
 	h := newTestHandler(t, Config{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for _, p := range []string{"/alerts", "/metrics/BTC-USDT", "/metrics/BTC", "/volumes?symbol=BTC-USDT", "/spreads?symbol=BTC", "/symbols"} {
 		r := get(t, h, p)
@@ -493,11 +492,11 @@ func TestPrometheus(t *testing.T) {
 	}
 
 	// A second handler on the same registry shares the metrics instead of failing.
-	if _, err := New(Config{Store: newFixture(testNow).store(), Registerer: reg}); err != nil {
+	if _, err := New(Config{Store: newFixture(testNow).store(t), Registerer: reg}); err != nil {
 		t.Errorf("second handler on one registry: %v", err)
 	}
 	// A Registerer that cannot gather needs a Gatherer.
-	if _, err := New(Config{Store: newFixture(testNow).store(), Registerer: onlyRegisterer{reg}}); err == nil {
+	if _, err := New(Config{Store: newFixture(testNow).store(t), Registerer: onlyRegisterer{reg}}); err == nil {
 		t.Error("New accepted a Registerer that is no Gatherer without a Gatherer")
 	}
 	// The default registry serves the Go runtime metrics too.

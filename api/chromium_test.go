@@ -118,7 +118,7 @@ func TestDashboardInChromium(t *testing.T) {
 	start := time.Now()
 	f := newFixture(time.Now())
 	var alertPolls atomic.Int64
-	h := newTestHandler(t, Config{Store: f.store(), Now: func() time.Time { return f.now }, Quality: testQuality})
+	h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }, Quality: testQuality})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/alerts" {
 			alertPolls.Add(1)
@@ -231,7 +231,7 @@ func TestDashboardInChromium(t *testing.T) {
 			TTLEpoch: at.Add(ctc.AlertTTL).Unix(), EmittedAt: at,
 		}
 		alerts := append([]ctc.Alert{own}, f.alerts...) // newest first
-		store := newFakeStore(func() time.Time { return f.now }, alerts, f.volumes, f.spreads)
+		store := newStore(t, func() time.Time { return f.now }, alerts, f.volumes, f.spreads)
 		h := newTestHandler(t, Config{Store: store, Now: func() time.Time { return f.now }})
 		srv := httptest.NewServer(h)
 		defer srv.Close()
@@ -250,7 +250,7 @@ func TestDashboardInChromium(t *testing.T) {
 	})
 
 	t.Run("quality not configured", func(t *testing.T) {
-		h := newTestHandler(t, Config{Store: f.store(), Now: func() time.Time { return f.now }})
+		h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }})
 		srv := httptest.NewServer(h)
 		defer srv.Close()
 		dom, stderr := runChromium(t, bin, srv.URL+"/", "--dump-dom")

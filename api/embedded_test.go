@@ -12,8 +12,8 @@ import (
 
 var _ Store = (*embedded.Store)(nil)
 
-// TestEmbeddedStore serves the fixture from the real embedded store and from the fake: every
-// answer must be the same bytes, so the fake the other tests use behaves as the store the
+// TestEmbeddedStore serves the fixture from the embedded store and from the memory store: every
+// answer must be the same bytes, so the store the other tests use behaves as the one the
 // consumer runs.
 func TestEmbeddedStore(t *testing.T) {
 	t.Parallel()
@@ -29,13 +29,13 @@ func TestEmbeddedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	real := newTestHandler(t, Config{Store: st})
-	fake := newTestHandler(t, Config{Store: f.store()})
+	mem := newTestHandler(t, Config{Store: f.store(t)})
 	for _, target := range []string{
 		"/alerts", "/alerts?limit=2", "/alerts?type=whale", "/alerts?symbol=BTC", "/alerts?since=2000-01-01T00:00:00Z",
 		"/metrics/BTC-USDT", "/metrics/BTC", "/metrics/ETH-USD", "/metrics/NOPE",
 		"/volumes?symbol=BTC-USDT", "/volumes?symbol=BTC", "/spreads?symbol=BTC-USD", "/symbols",
 	} {
-		want, got := get(t, fake, target), get(t, real, target)
+		want, got := get(t, mem, target), get(t, real, target)
 		if got.code != 200 || string(got.body) != string(want.body) {
 			t.Errorf("GET %s from the embedded store: %d\n%s\nwant\n%s", target, got.code, got.body, want.body)
 		}

@@ -30,7 +30,7 @@ func FuzzAlertsParams(f *testing.F) {
 		f.Add(seed)
 	}
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	h, err := New(Config{Store: newFixture(now).store(), Now: func() time.Time { return now }})
+	h, err := New(Config{Store: newFixture(now).store(f), Now: func() time.Time { return now }})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,125 +1,41 @@
 package api
 
 import (
-	"cmp"
 	"context"
-	"fmt"
-	"slices"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/sink/memory"
 )
 
-// fakeStore is the Store the tests read: alerts kept newest first, aggregates oldest first, as
-// the real stores return them, and an injectable error.
-type fakeStore struct {
+// The API tests read the in-memory reference store, which passes ctctest.TestAlertStore: what
+// they check is served from a store held to the same contract as the embedded and DynamoDB ones.
+var _ Store = (*memory.AlertStore)(nil)
+
+// newStore returns a memory store at the clock now, holding the records given.
+func newStore(t testing.TB, now func() time.Time, alerts []ctc.Alert, vols []ctc.VolumeWindow, spreads []ctc.SpreadWindow) *memory.AlertStore {
+	t.Helper()
+	st := memory.NewAlertStore(now)
+	if err := st.Write(context.Background(), &ctc.Batch{Output: ctc.Output{Alerts: alerts, Volumes: vols, Spreads: spreads}}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// recordingStore records the alert queries the API makes of the store it wraps.
+type recordingStore struct {
+	Store
 	mu      sync.Mutex
-	now     func() time.Time
-	alerts  []ctc.Alert // newest first
-	volumes []ctc.VolumeWindow
-	spreads []ctc.SpreadWindow
-	err     error
-	record  bool // keep every query in queries
 	queries []ctc.AlertQuery
 }
 
-var _ Store = (*fakeStore)(nil)
-
-// newFakeStore sorts what it is given into the order the Store contract promises.
-func newFakeStore(now func() time.Time, alerts []ctc.Alert, vols []ctc.VolumeWindow, spreads []ctc.SpreadWindow) *fakeStore {
-	alerts = slices.Clone(alerts)
-	slices.SortFunc(alerts, func(a, b ctc.Alert) int {
-		return cmp.Or(b.DetectedAt.Compare(a.DetectedAt), slices.Compare(b.AlertID[:], a.AlertID[:]))
-	})
-	vols = slices.Clone(vols)
-	slices.SortStableFunc(vols, func(a, b ctc.VolumeWindow) int { return a.WindowStart.Compare(b.WindowStart) })
-	spreads = slices.Clone(spreads)
-	slices.SortStableFunc(spreads, func(a, b ctc.SpreadWindow) int { return a.WindowStart.Compare(b.WindowStart) })
-	return &fakeStore{now: now, alerts: alerts, volumes: vols, spreads: spreads}
-}
-
-func (s *fakeStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert, error) {
-	if q.Limit < 1 {
-		return nil, fmt.Errorf("fake: limit must be >= 1, got %d", q.Limit)
-	}
+func (s *recordingStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert, error) {
 	s.mu.Lock()
-	if s.record {
-		s.queries = append(s.queries, q)
-	}
-	err := s.err
+	s.queries = append(s.queries, q)
 	s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	nowEpoch := s.now().Unix()
-	out := make([]ctc.Alert, 0, min(q.Limit, 64))
-	for i := range s.alerts {
-		a := &s.alerts[i]
-		if !q.Since.IsZero() && a.DetectedAt.Before(q.Since) {
-			break // newest first: everything after is older still
-		}
-		if a.TTLEpoch <= nowEpoch || (q.Type != "" && a.AlertType != q.Type) || (q.Symbol != "" && a.Symbol != q.Symbol) {
-			continue
-		}
-		out = append(out, *a)
-		if len(out) == q.Limit {
-			break
-		}
-	}
-	return out, nil
-}
-
-func (s *fakeStore) Volumes(ctx context.Context, symbol string, since time.Time) ([]ctc.VolumeWindow, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	var out []ctc.VolumeWindow
-	for _, v := range s.volumes {
-		if v.Symbol == symbol && !v.WindowStart.Before(since) {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-
-func (s *fakeStore) Spreads(ctx context.Context, inst string, since time.Time) ([]ctc.SpreadWindow, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	var out []ctc.SpreadWindow
-	for _, v := range s.spreads {
-		if v.Symbol == inst && !v.WindowStart.Before(since) {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-
-func (s *fakeStore) Symbols(ctx context.Context) ([]string, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	seen := map[string]bool{}
-	// As the embedded store does: every symbol a live record carries, instruments included.
-	nowEpoch := s.now().Unix()
-	for _, a := range s.alerts {
-		if a.TTLEpoch > nowEpoch {
-			seen[a.Symbol] = true
-		}
-	}
-	for _, v := range s.volumes {
-		seen[v.Symbol] = true
-	}
-	for _, v := range s.spreads {
-		seen[v.Symbol] = true
-	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out, nil
+	return s.Store.QueryAlerts(ctx, q)
 }
 
 // fixture is a small market: a few alerts of every type and severity, the hostile message the
@@ -204,8 +120,9 @@ func newFixture(now time.Time) fixture {
 	return f
 }
 
-func (f fixture) store() *fakeStore {
-	return newFakeStore(func() time.Time { return f.now }, f.alerts, f.volumes, f.spreads)
+// store is the in-memory reference store holding the fixture, at the fixture's time.
+func (f fixture) store(t testing.TB) *memory.AlertStore {
+	return newStore(t, func() time.Time { return f.now }, f.alerts, f.volumes, f.spreads)
 }
 
 // visible are the alerts /alerts returns by default: not expired, detected in the last 24 h.
