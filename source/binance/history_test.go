@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/source/binance/binancetest"
 )
 
@@ -71,24 +72,19 @@ func TestHistoryWaitsForWeight(t *testing.T) {
 	}
 }
 
-func TestHistoryLoadPages(t *testing.T) {
+func TestHistorySourcePagesInRange(t *testing.T) {
 	h, srv, _ := newHistory(t, time.Now())
 	ts := srv.Skip("BTCUSDT", 2500)
 	from, to := time.UnixMilli(ts[10].Time), time.UnixMilli(ts[2409].Time)
-	var ids []int64
-	var nexts []int64
-	err := h.Load(context.Background(), "BTCUSDT", from, to, -1, func(page []AggTrade, next int64) error {
-		for _, a := range page {
-			ids = append(ids, a.ID)
-		}
-		nexts = append(nexts, next)
-		return nil
-	})
+	src, err := h.Source("btc-usdt", from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 2400 || ids[0] != ts[10].ID || ids[2399] != ts[2409].ID || len(nexts) != 3 {
-		t.Fatalf("%d ids (%d..%d), %d pages", len(ids), ids[0], ids[len(ids)-1], len(nexts))
+	var pages []int64
+	src.OnPage(func(_ time.Time, n int64) { pages = append(pages, n) })
+	ids := drainHistory(t, src)
+	if len(ids) != 2400 || ids[0] != ts[10].ID || ids[2399] != ts[2409].ID || len(pages) != 3 || pages[2] != 2400 {
+		t.Fatalf("%d ids (%d..%d), pages %v", len(ids), ids[0], ids[len(ids)-1], pages)
 	}
 	for i := 1; i < len(ids); i++ {
 		if ids[i] != ids[i-1]+1 {
@@ -96,8 +92,48 @@ func TestHistoryLoadPages(t *testing.T) {
 		}
 	}
 	for _, q := range srv.Requests() {
-		if q.Get("limit") != "1000" {
+		if q.Get("limit") != "1000" || q.Get("symbol") != "BTCUSDT" {
 			t.Fatalf("request %v", q)
 		}
+	}
+	var rec ctc.Record
+	if err := src.Next(context.Background(), &rec); !errors.Is(err, ctc.ErrEndOfInput) {
+		t.Fatalf("after the end: %v", err)
+	}
+
+	// A source restored at a checkpoint continues after its aggregate id.
+	again, _ := h.Source("BTCUSDT", from, to)
+	if err := again.Seek(context.Background(), ctc.Position{Partition: "BTCUSDT", Offset: ids[1499]}); err != nil {
+		t.Fatal(err)
+	}
+	rest := drainHistory(t, again)
+	if len(rest) != 900 || rest[0] != ids[1500] {
+		t.Fatalf("after seeking: %d ids from %d", len(rest), rest[0])
+	}
+	if err := again.Seek(context.Background(), ctc.Position{Partition: "ETHUSDT", Offset: 1}); err == nil {
+		t.Fatal("seeking to another symbol's position succeeded")
+	}
+	if _, err := h.Source("BTCUSDT", to, from); err == nil {
+		t.Fatal("a reversed range was accepted")
+	}
+}
+
+// drainHistory reads src to its end and returns the aggregate ids, checking each record.
+func drainHistory(t *testing.T, src *HistorySource) []int64 {
+	t.Helper()
+	var ids []int64
+	for {
+		var rec ctc.Record
+		err := src.Next(context.Background(), &rec)
+		if errors.Is(err, ctc.ErrEndOfInput) {
+			return ids
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rec.Decoded || rec.Trade.Symbol != "BTC-USDT" || rec.Position.Partition != "BTCUSDT" {
+			t.Fatalf("record %+v", rec)
+		}
+		ids = append(ids, rec.Position.Offset)
 	}
 }
