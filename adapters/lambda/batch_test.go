@@ -11,6 +11,7 @@ import (
 
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/batchfn"
 	"github.com/coattailcapital/ctc/internal/awstest"
+	"github.com/coattailcapital/ctc/reprocess"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/source/binance/binancetest"
 )
@@ -122,7 +123,7 @@ func TestBatchLambda(t *testing.T) {
 	if err := task(t, l, map[string]any{"task": "quality_check", "run_id": rp.RunID}, &qc); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(batchfn.CheckResult{Task: "quality_check", RunID: rp.RunID, Passed: true, Score: 100, Trades: 2700, Reasons: []string{}}, qc); d != "" {
+	if d := cmp.Diff(batchfn.CheckResult{Task: "quality_check", Verdict: reprocess.Verdict{RunID: rp.RunID, Passed: true, Score: 100, Trades: 2700, Reasons: []string{}}}, qc); d != "" {
 		t.Fatalf("quality_check (-want +got):\n%s", d)
 	}
 	if err := task(t, l, map[string]any{"task": "quality_check", "run_id": rp.RunID, "min_trades": 5000}, &qc); err != nil {
@@ -150,7 +151,7 @@ func TestBatchLambda(t *testing.T) {
 	}
 	props := tbl.Properties()
 	lake.Close(ctx)
-	if props[batchfn.PropValidatedRun] != rp.RunID || props[batchfn.PropValidatedScore] != "100" || props[batchfn.PropRunPrefix+rp.RunID] == "" {
+	if props[reprocess.PropValidatedRun] != rp.RunID || props[reprocess.PropValidatedScore] != "100" || props[reprocess.PropRunPrefix+rp.RunID] == "" {
 		t.Fatalf("anomalies_reprocessed properties after catalog_update: %v", props)
 	}
 

@@ -4,19 +4,23 @@
 //
 //	go run ./adapters/loader -symbols BTCUSDT,ETHUSDT -from 2024-01-15T10:00:00Z -to 2024-01-15T11:00:00Z -out trades.ndjson -state trades.state
 //
-// With -warehouse it also appends the trades to raw_trades in a local Iceberg warehouse, one commit
-// every -commit-every pages, each carrying a checkpoint sequence so that a resumed download never
-// commits the same trades twice.
+// The download runs through the one engine (package backfill): each symbol's trades pass the
+// quality chain and reach the sinks at checkpoints, one every -commit-every pages.
 //
-// With -state it is resumable: the state file holds the next id per symbol after every page, and a
-// rerun with the same file appends to -out from there. A crash between a page and its state save
-// can repeat that page's lines; their event ids are the same, so the pipeline's dedup drops them.
+// With -warehouse it also appends the trades to raw_trades in a local Iceberg warehouse. Each
+// commit carries a checkpoint of the pipeline loader-FROM-TO-SYMBOL, so a download of the same
+// range — resumed, or run again — continues after what the warehouse holds and never commits a
+// trade twice.
+//
+// With -state DIR it is resumable: the directory keeps each symbol's checkpoints, and a rerun
+// with the same directory appends to -out after the last one. A crash between a checkpoint's
+// save and its write can repeat that checkpoint's lines in -out; their event ids are the same,
+// so a replay's dedup drops them.
 package main
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,8 +34,10 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/internal/fsx"
+	"github.com/coattailcapital/ctc/backfill"
+	"github.com/coattailcapital/ctc/checkpoint"
 	"github.com/coattailcapital/ctc/sink/iceberg"
+	"github.com/coattailcapital/ctc/sink/jsonl"
 	"github.com/coattailcapital/ctc/source/binance"
 	"github.com/coattailcapital/ctc/source/feed"
 	"github.com/coattailcapital/ctc/source/replay"
@@ -41,19 +47,6 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
-}
-
-// state is what -state saves: enough to continue the same download.
-type state struct {
-	From time.Time        `json:"from"`
-	To   time.Time        `json:"to"`
-	Next map[string]int64 `json:"next"` // next aggregate id to fetch
-	Done map[string]bool  `json:"done"`
-	// Seq counts the warehouse commits, the checkpoint sequence of the next one being Seq+1: a
-	// commit that landed before a crash could save this state is recognised and not repeated.
-	Seq int64 `json:"seq,omitempty"`
-	// ID names the download in the warehouse's snapshot summaries.
-	ID string `json:"id,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
@@ -67,10 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.StringVar(&from, "from", "", "start of the range, RFC 3339 `time` (inclusive)")
 	fs.StringVar(&to, "to", "", "end of the range, RFC 3339 `time` (inclusive)")
 	fs.StringVar(&out, "out", "", "NDJSON output `file`")
-	fs.StringVar(&statePath, "state", "", "resume state `file` (created if absent)")
+	fs.StringVar(&statePath, "state", "", "resume state `directory` (created if absent)")
 	fs.StringVar(&csvPath, "csv", "", "convert Binance's public daily aggTrades CSV `file` (data.binance.vision) instead of calling the REST API; -symbols names its one symbol")
 	fs.StringVar(&warehouse, "warehouse", "", "also append the trades to raw_trades in the local Iceberg warehouse in `DIR`")
-	fs.IntVar(&commitEvery, "commit-every", 100, "with -warehouse: commit (and save -state) every `N` pages of 1,000 trades")
+	fs.IntVar(&commitEvery, "commit-every", 100, "checkpoint (write -out, commit -warehouse, save -state) every `N` pages of 1,000 trades")
 	fs.StringVar(&endpoint, "endpoint", "https://api.binance.com", "REST base `URL`")
 	fs.IntVar(&weight, "weight-limit", 6000, "request weight allowed per minute")
 	fs.DurationVar(&timeout, "timeout", 15*time.Second, "timeout of one HTTP request")
@@ -107,142 +100,81 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	if commitEvery < 1 {
 		return fail("-commit-every must be >= 1, got %d", commitEvery)
 	}
-	st := state{From: fromT, To: toT, Next: map[string]int64{}, Done: map[string]bool{},
-		ID: fmt.Sprintf("loader-%d", time.Now().UnixNano())}
+	cfg := backfill.Config{
+		History: &binance.History{Endpoint: endpoint, WeightLimit: weight, MaxRetries: 3,
+			Client:  &http.Client{Timeout: timeout},
+			Backoff: feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}},
+		From: fromT, To: toT, CommitEvery: int64(commitEvery) * 1000,
+		// One name per range, so that loading it again is recognised in the warehouse.
+		PipelineID: fmt.Sprintf("loader-%d-%d", fromT.UnixMilli(), toT.UnixMilli()), IDSeparator: "-",
+	}
+	for _, sym := range strings.Split(symbols, ",") {
+		if sym = strings.TrimSpace(sym); sym != "" {
+			cfg.Symbols = append(cfg.Symbols, sym)
+		}
+	}
 	resuming := false
 	if statePath != "" {
-		if b, err := os.ReadFile(statePath); err == nil {
-			var old state
-			if err := json.Unmarshal(b, &old); err != nil {
-				return fail("state %s: %v", statePath, err)
+		if fi, err := os.Stat(statePath); err == nil {
+			if !fi.IsDir() {
+				return fail("-state %s is a file (an older loader's state): remove it, or name a directory", statePath)
 			}
-			if !old.From.Equal(fromT) || !old.To.Equal(toT) {
-				return fail("state %s is for %s..%s, not this range: remove it or use another", statePath, old.From, old.To)
-			}
-			st, resuming = old, true
-			if st.Next == nil {
-				st.Next = map[string]int64{}
-			}
-			if st.Done == nil {
-				st.Done = map[string]bool{}
-			}
-		} else if !errors.Is(err, os.ErrNotExist) {
+			resuming = true
+		}
+		if cfg.Store, err = checkpoint.NewDir(statePath); err != nil {
 			return fail("%v", err)
 		}
 	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if resuming {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	f, err := os.OpenFile(out, flags, 0o644)
+	file, err := jsonl.NewTradeWriter(out, resuming)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	h := &binance.History{Endpoint: endpoint, WeightLimit: weight, MaxRetries: 3,
-		Client:  &http.Client{Timeout: timeout},
-		Backoff: feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}}
-	var lake *iceberg.Sink
+	defer file.Close(context.WithoutCancel(ctx))
+	cfg.Sinks = []ctc.Sink{file}
 	if warehouse != "" {
-		if lake, err = iceberg.Open(ctx, iceberg.Config{Dir: warehouse}); err != nil {
+		lake, err := iceberg.Open(ctx, iceberg.Config{Dir: warehouse})
+		if err != nil {
 			return fail("%v", err)
 		}
 		defer lake.Close(context.WithoutCancel(ctx))
+		cfg.Sinks = append(cfg.Sinks, lake)
 	}
-	pages := 0
-	// save makes the download's progress durable: the NDJSON lines, then the warehouse commit,
-	// then the state, so a crash at any point repeats at most what the state does not cover.
-	save := func(sym string, next int64, force bool) error {
-		pages++
-		if lake != nil && !force && pages%commitEvery != 0 {
-			return nil
-		}
-		if err := w.Flush(); err != nil {
-			return err
-		}
-		if lake != nil {
-			cp := ctc.Checkpoint{PipelineID: st.ID, Seq: st.Seq + 1, Position: ctc.Position{Partition: sym, Offset: next}}
-			if err := lake.Commit(ctx, cp); err != nil {
-				return err
-			}
-			st.Seq++
-		}
-		if statePath == "" {
-			return nil
-		}
-		b, _ := json.Marshal(st)
-		return fsx.WriteFileAtomic(statePath, b)
-	}
+	var bar *progress
 	span := toT.Sub(fromT)
-	var line []byte
-	var batch ctc.Batch
-	total := 0
-	for _, sym := range strings.Split(symbols, ",") {
-		sym = strings.ToUpper(strings.TrimSpace(strings.ReplaceAll(sym, "-", "")))
-		if sym == "" || st.Done[sym] {
-			continue
+	cfg.Progress = func(sym string, last time.Time, n int64) {
+		if bar == nil || bar.symbol != sym {
+			bar.done()
+			bar = &progress{w: stderr, tty: tty, symbol: sym}
 		}
-		p := progress{w: stderr, tty: tty, symbol: sym}
-		resume := int64(-1)
-		if n, ok := st.Next[sym]; ok {
-			resume = n
+		frac := 1.0
+		if span > 0 {
+			frac = float64(last.Sub(fromT)) / float64(span)
 		}
-		count := 0
-		err := h.Load(ctx, sym, fromT, toT, resume, func(page []binance.AggTrade, next int64) error {
-			batch.Trades = batch.Trades[:0]
-			for i := range page {
-				line = append(page[i].Trade.AppendJSON(line[:0]), '\n')
-				if _, err := w.Write(line); err != nil {
-					return err
-				}
-				batch.Trades = append(batch.Trades, page[i].Trade)
-			}
-			if lake != nil {
-				if err := lake.Write(ctx, &batch); err != nil {
-					return err
-				}
-			}
-			st.Next[sym] = next
-			if err := save(sym, next, false); err != nil {
-				return err
-			}
-			count += len(page)
-			frac := 1.0
-			if span > 0 {
-				frac = float64(page[len(page)-1].Trade.Timestamp.Sub(fromT)) / float64(span)
-			}
-			p.update(frac, count)
-			return nil
-		})
-		if err == nil {
-			p.update(1, count) // the range is done even when its last trades came before its end
-		}
-		p.done(count)
-		total += count
-		if err != nil {
-			if ctx.Err() != nil {
-				return fail("interrupted; rerun with the same -state to continue")
-			}
-			var ne net.Error
-			var oe *net.OpError
-			if errors.As(err, &oe) || errors.As(err, &ne) {
-				return fail("cannot reach %s: %v", endpoint, err)
-			}
-			return fail("%s: %v", sym, err)
-		}
-		st.Done[sym] = true
-		if err := save(sym, st.Next[sym], true); err != nil {
-			return fail("%v", err)
-		}
+		bar.update(frac, n)
 	}
-	if err := w.Flush(); err != nil {
+	rep, err := backfill.Run(ctx, cfg)
+	if bar != nil && err == nil {
+		bar.update(1, bar.n) // the range is done even when its last trades came before its end
+	}
+	bar.done()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail("interrupted; rerun with the same -state to continue")
+		}
+		var ne net.Error
+		var oe *net.OpError
+		if errors.As(err, &oe) || errors.As(err, &ne) {
+			return fail("cannot reach %s: %v", endpoint, err)
+		}
 		return fail("%v", err)
 	}
-	if err := f.Close(); err != nil {
+	if err := file.Close(ctx); err != nil {
 		return fail("%v", err)
 	}
-	fmt.Fprintf(stdout, "loader: wrote %d trades to %s\n", total, out)
+	fmt.Fprintf(stdout, "loader: wrote %d trades to %s\n", rep.Trades, out)
+	if q := rep.Quality; q.Failed > 0 {
+		fmt.Fprintf(stdout, "loader: %d trades failed the quality checks and were left out: %v\n", q.Failed, q.FailedByReason)
+	}
 	return 0
 }
 
@@ -252,10 +184,12 @@ type progress struct {
 	w        io.Writer
 	tty      bool
 	symbol   string
+	n        int64
 	lastLine time.Time
 }
 
-func (p *progress) update(frac float64, n int) {
+func (p *progress) update(frac float64, n int64) {
+	p.n = n
 	frac = min(max(frac, 0), 1)
 	if p.tty {
 		const width = 30
@@ -270,11 +204,15 @@ func (p *progress) update(frac float64, n int) {
 	}
 }
 
-func (p *progress) done(n int) {
+// done ends the symbol's bar; nil does nothing.
+func (p *progress) done() {
+	if p == nil {
+		return
+	}
 	if p.tty {
 		fmt.Fprintln(p.w)
 	}
-	fmt.Fprintf(p.w, "loader: %s: %d trades\n", p.symbol, n)
+	fmt.Fprintf(p.w, "loader: %s: %d trades\n", p.symbol, p.n)
 }
 
 func isTerminal(f *os.File) bool {

@@ -5,6 +5,12 @@
 //	go run ./adapters/reprocess -warehouse ctc-data/warehouse -whale 50000
 //	go run ./adapters/reprocess -warehouse ctc-data/warehouse -as-of 2024-01-15T11:00:00Z
 //	go run ./adapters/reprocess -warehouse ctc-data/warehouse -from 2024-01-15T10:00:00Z -to 2024-01-15T12:00:00Z
+//	go run ./adapters/reprocess -warehouse ctc-data/warehouse -run-id day-2024-01-15 -publish
+//
+// Every run is registered under its run id (reprocess.RunOnce), as the daily workflow's are: a
+// run id that already succeeded is not run again. With -publish a run that passes the quality
+// gate (-min-quality-score, -min-trades, -max-missing-alert-pct) becomes the published
+// reprocessed result (reprocess.Publish), exactly as the workflow's catalog_update publishes it.
 //
 // Business logic lives in package reprocess; this is flags, progress and printing.
 package main
@@ -50,8 +56,10 @@ Flags:
 	var (
 		warehouse, asOf, from, to, runID string
 		snapshot                         int64
+		publish                          bool
 	)
 	th := detect.DefaultThresholds()
+	gate := reprocess.DefaultGate()
 	fs.StringVar(&warehouse, "warehouse", "", "the local warehouse `DIR` (the consumer's is ctc-data/warehouse)")
 	fs.Int64Var(&snapshot, "snapshot", 0, "read raw_trades as of this snapshot `id` (0: the current one)")
 	fs.StringVar(&asOf, "as-of", "", "read raw_trades as it was at this RFC 3339 `time` (time travel)")
@@ -59,6 +67,10 @@ Flags:
 	fs.StringVar(&to, "to", "", "only trades before this RFC 3339 `time`")
 	fs.StringVar(&runID, "run-id", "", "name of the run in anomalies_reprocessed (default: reprocess-<now>)")
 	th.RegisterFlags(fs)
+	fs.BoolVar(&publish, "publish", false, "publish the run as the current reprocessed result when it passes the quality gate")
+	fs.Float64Var(&gate.MinQualityScore, "min-quality-score", gate.MinQualityScore, "with -publish: the lowest quality `score` (%) that passes")
+	fs.Int64Var(&gate.MinTrades, "min-trades", gate.MinTrades, "with -publish: the fewest `trades` a run may have reprocessed")
+	fs.Float64Var(&gate.MaxMissingAlertPct, "max-missing-alert-pct", gate.MaxMissingAlertPct, "with -publish: the largest share (`%`) of live alerts that may be missing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -111,16 +123,33 @@ Flags:
 	defer lake.Close(context.WithoutCancel(ctx))
 
 	bar := &progress{w: stderr, tty: tty}
-	report, err := reprocess.Run(ctx, reprocess.Config{Lake: lake, Scan: scan, Detectors: detectors, RunID: runID, Progress: bar.update})
+	res, report, err := reprocess.RunOnce(ctx, reprocess.Config{Lake: lake, Scan: scan, Detectors: detectors, RunID: runID, Progress: bar.update}, time.Now())
 	bar.done()
 	if err != nil {
 		fmt.Fprintln(stderr, "reprocess:", err)
 		return 1
 	}
-	if err := report.WriteText(stdout); err != nil {
+	if report == nil {
+		fmt.Fprintf(stdout, "run %s already succeeded at %s (%d trades): not run again; choose another -run-id to run again\n",
+			runID, res.FinishedAt.Format(time.RFC3339), res.Trades)
+	} else if err := report.WriteText(stdout); err != nil {
 		fmt.Fprintln(stderr, "reprocess:", err)
 		return 1
 	}
+	if !publish {
+		return 0
+	}
+	v := gate.Check(runID, res)
+	if !v.Passed {
+		fmt.Fprintf(stderr, "reprocess: run %s not published: %s\n", runID, strings.Join(v.Reasons, "; "))
+		return 1
+	}
+	pub, err := reprocess.Publish(ctx, lake, runID, reprocess.DefaultRetention(), time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "reprocess:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\npublished run %s (quality %.2f %%); kept %d run records, removed %d\n", runID, v.Score, pub.RunsKept, pub.RunsRemoved)
 	return 0
 }
 

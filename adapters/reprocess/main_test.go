@@ -140,3 +140,36 @@ func TestCommandLineErrors(t *testing.T) {
 		}
 	}
 }
+
+// A run id is run once; -publish publishes a run that passes the gate and refuses one that does not.
+func TestRerunAndPublish(t *testing.T) {
+	dir := t.TempDir()
+	liveRun(t, dir, t0, 10*time.Minute)
+	if code, _, errs := reprocessCmd(t, "-warehouse", dir, "-run-id", "d1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	code, out, errs := reprocessCmd(t, "-warehouse", dir, "-run-id", "d1", "-publish")
+	if code != 0 || !strings.Contains(out, "already succeeded") || !strings.Contains(out, "published run d1") {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	lake, err := iceberg.Open(context.Background(), iceberg.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := lake.ScanRun(context.Background(), "d1", time.Time{}, time.Time{})
+	lake.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[[16]byte]bool{}
+	for _, a := range alerts {
+		ids[a.AlertID] = true
+	}
+	if len(ids) != len(alerts) {
+		t.Fatalf("run d1 holds %d alerts, %d distinct: the rerun appended them again", len(alerts), len(ids))
+	}
+	code, _, errs = reprocessCmd(t, "-warehouse", dir, "-run-id", "d2", "-publish", "-min-trades", "100000000")
+	if code != 1 || !strings.Contains(errs, "not published") || !strings.Contains(errs, "fewer than 100000000") {
+		t.Fatalf("a run below the gate: exit %d: %s", code, errs)
+	}
+}

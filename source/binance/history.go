@@ -247,30 +247,3 @@ func (h *History) Range(ctx context.Context, symbol string, fromID, toID int64, 
 	}
 	return next, nil
 }
-
-// Load calls fn with every trade of symbol from from to to, in pages of 1000, in order. resumeID,
-// when ≥ 0, continues after an earlier run stopped (the next id to fetch); fn receives the next
-// id with each page so that the caller can save it.
-func (h *History) Load(ctx context.Context, symbol string, from, to time.Time, resumeID int64, fn func(page []AggTrade, nextID int64) error) error {
-	next := resumeID
-	for {
-		page, err := h.Page(ctx, symbol, next, from.UnixMilli(), to.UnixMilli(), 1000)
-		if err != nil {
-			return err
-		}
-		n := 0
-		for n < len(page) && !page[n].Trade.Timestamp.After(to) {
-			n++
-		}
-		if n == 0 {
-			return nil
-		}
-		next = page[n-1].ID + 1
-		if err := fn(page[:n], next); err != nil {
-			return err
-		}
-		if n < len(page) || len(page) < 1000 {
-			return nil
-		}
-	}
-}

@@ -8,50 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/metrics/emf"
-	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-func TestCheck(t *testing.T) {
+// The input's fields override the default gate one by one.
+func TestGateFromInput(t *testing.T) {
 	t.Parallel()
-	good := &Result{Status: StatusSucceeded, Trades: 1000, Quality: &quality.Stats{Processed: 1000, Passed: 990, QualityScore: 99},
-		Original: map[ctc.AlertType]int{ctc.Whale: 8, ctc.Spread: 2}, OnlyOriginal: 1}
-	for _, c := range []struct {
-		name    string
-		res     *Result
-		in      Input
-		passed  bool
-		reasons []string
-	}{
-		{"defaults", good, Input{}, true, nil},
-		{"score", good, Input{MinQualityScore: ptr(99.5)}, false, []string{"quality score 99.00 % is below 99.50 % (990 of 1000 records passed)"}},
-		{"trades", good, Input{MinTrades: ptr(int64(1001))}, false, []string{"1000 trades reprocessed, fewer than 1001: is the day loaded?"}},
-		{"missing alerts", good, Input{MaxMissingAlertPct: ptr(5.0)}, false,
-			[]string{"10.0 % of the live alerts (1 of 10) are missing from the reprocessed ones, more than 5.0 %"}},
-		{"all at once", good, Input{MinQualityScore: ptr(100.0), MinTrades: ptr(int64(5000)), MaxMissingAlertPct: ptr(0.0)}, false, []string{
-			"quality score 99.00 % is below 100.00 % (990 of 1000 records passed)",
-			"1000 trades reprocessed, fewer than 5000: is the day loaded?",
-			"10.0 % of the live alerts (1 of 10) are missing from the reprocessed ones, more than 0.0 %"}},
-		{"empty day", &Result{Status: StatusSucceeded, Quality: &quality.Stats{QualityScore: 100}}, Input{}, false,
-			[]string{"0 trades reprocessed, fewer than 1: is the day loaded?"}},
-		{"failed run", &Result{Status: StatusFailed, Error: "boom"}, Input{RunID: "r"}, false, []string{"run r is FAILED: boom"}},
-		{"never run", nil, Input{RunID: "r"}, false, []string{"run r is not recorded: run the reprocess task first"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got := Check(c.res, &c.in)
-			if c.reasons == nil {
-				c.reasons = []string{}
-			}
-			if got.Passed != c.passed || !cmp.Equal(c.reasons, got.Reasons) {
-				t.Fatalf("got passed=%v %q, want %v %q", got.Passed, got.Reasons, c.passed, c.reasons)
-			}
-		})
+	g := (&Input{MinQualityScore: ptr(99.5), MaxMissingAlertPct: ptr(5.0)}).gate()
+	if g.MinQualityScore != 99.5 || g.MinTrades != 1 || g.MaxMissingAlertPct != 5 {
+		t.Fatalf("%+v", g)
 	}
 }
 
