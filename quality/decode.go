@@ -1,15 +1,13 @@
 package quality
 
 import (
-	"encoding/binary"
 	"math"
-	"math/bits"
-	"strconv"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/jsonscan"
 	"github.com/google/uuid"
 )
 
@@ -278,14 +276,14 @@ func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 	*t = ctc.Trade{}
 	d.present, d.ok = 0, 0 // the slots of fields not present are stale: read them through st
 	n := len(data)
-	i := skipWS(data, 0)
+	i := jsonscan.SkipWS(data, 0)
 	if i >= n {
 		return malformed(i, msgEmpty)
 	}
 	if data[i] != '{' {
 		return malformed(i, msgNotObject)
 	}
-	i = skipWS(data, i+1)
+	i = jsonscan.SkipWS(data, i+1)
 	if i < n && data[i] == '}' {
 		i++
 	} else {
@@ -310,7 +308,7 @@ func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 				}
 			}
 			if i = j; i < n && data[i] <= ' ' {
-				i = skipWS(data, i)
+				i = jsonscan.SkipWS(data, i)
 			}
 			if i >= n {
 				return malformed(i, msgEOF)
@@ -319,11 +317,11 @@ func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 				return malformed(i, msgWantColon)
 			}
 			if i++; i < n && data[i] <= ' ' {
-				i = skipWS(data, i)
+				i = jsonscan.SkipWS(data, i)
 			}
 			var r result
 			if f < 0 {
-				i, r = skipValue(data, i, 2)
+				i, r = skipValue(data, i)
 			} else {
 				i, r = d.value(f, data, i, t)
 				if d.slots[f].st == stOK {
@@ -334,14 +332,14 @@ func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 				return r
 			}
 			if i < n && data[i] <= ' ' {
-				i = skipWS(data, i)
+				i = jsonscan.SkipWS(data, i)
 			}
 			if i >= n {
 				return malformed(i, msgEOF)
 			}
 			if data[i] == ',' {
 				if i++; i < n && data[i] <= ' ' {
-					i = skipWS(data, i)
+					i = jsonscan.SkipWS(data, i)
 				}
 				continue
 			}
@@ -352,7 +350,7 @@ func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 			return malformed(i, msgWantComma)
 		}
 	}
-	if i = skipWS(data, i); i != n {
+	if i = jsonscan.SkipWS(data, i); i != n {
 		return malformed(i, msgTrailing)
 	}
 	return d.finish(t)
@@ -437,21 +435,21 @@ func (d *decoder) value(f int, data []byte, i int, t *ctc.Trade) (int, result) {
 			}
 			return j, result{}
 		}
-		j, ok := skipNumber(data, i)
-		if !ok {
-			return j, malformed(j, msgBadNumber)
+		j, r := skipValue(data, i)
+		if r.failed() {
+			return j, r
 		}
 		s.st, s.end = stBad, j
 		return j, result{}
 	case c == 'n':
-		j, ok := literal(data, i, "null")
-		if !ok {
-			return j, malformed(i, msgBadLiteral)
+		j, r := skipValue(data, i)
+		if r.failed() {
+			return j, r
 		}
 		s.st, s.end = stNull, j
 		return j, result{}
 	default:
-		j, r := skipValue(data, i, 2)
+		j, r := skipValue(data, i)
 		if r.failed() {
 			return j, r
 		}
@@ -635,115 +633,44 @@ func (d *decoder) finishSlow(t *ctc.Trade) result {
 	return result{}
 }
 
-// ---- the scanner ----
+// ---- the scanner (internal/jsonscan) ----
 
-// skipWS returns the index of the first byte at or after i that is not JSON whitespace.
-func skipWS(data []byte, i int) int {
-	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
+// scanMsg words the shared scanner's codes.
+var scanMsg = [...]msgID{
+	jsonscan.EOF:        msgEOF,
+	jsonscan.WantKey:    msgWantKey,
+	jsonscan.WantColon:  msgWantColon,
+	jsonscan.WantComma:  msgWantComma,
+	jsonscan.WantElem:   msgWantElem,
+	jsonscan.BadValue:   msgBadValue,
+	jsonscan.BadLiteral: msgBadLiteral,
+	jsonscan.BadNumber:  msgBadNumber,
+	jsonscan.Control:    msgControl,
+	jsonscan.BadEscape:  msgBadEscape,
+	jsonscan.TooDeep:    msgTooDeep,
 }
 
-// plainByte marks the bytes a string can hold as they are: printable ASCII but '"' and '\\'.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// special flags, in the high bit of each byte of w, the bytes a plain string cannot hold as they
-// are: '"', '\\', control characters and non-ASCII. Only the lowest flag is exact (borrows can
-// flag bytes above a flagged one), which is all scanString needs.
-func special(w uint64) uint64 {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	q := w ^ ('"' * lo)
-	b := w ^ ('\\' * lo)
-	return ((w-0x20*lo)|(q-lo)|(b-lo))&^w&hi | w&hi
-}
+func scanErr(pos int, c jsonscan.Code) result { return malformed(pos, scanMsg[c]) }
 
 // scanString scans the string that starts with the quote at data[i]. It returns the index after
 // the closing quote and whether the string is plain: no escapes and ASCII only, so its raw bytes
 // are its value.
 func scanString(data []byte, i int) (end int, plain bool, r result) {
-	n := len(data)
-	j := i + 1
-	for j+8 <= n {
-		if m := special(binary.LittleEndian.Uint64(data[j:])); m != 0 {
-			j += bits.TrailingZeros64(m) >> 3
-			goto found
-		}
-		j += 8
+	end, fl, c := jsonscan.String(data, i)
+	if c != jsonscan.OK {
+		return end, false, scanErr(end, c)
 	}
-	for j < n && plainByte[data[j]] {
-		j++
-	}
-found:
-	if j < n && data[j] == '"' {
-		return j + 1, true, result{}
-	}
-	for j < n {
-		c := data[j]
-		switch {
-		case c == '"':
-			return j + 1, false, result{}
-		case c == '\\':
-			if j+1 >= n {
-				return n, false, malformed(n, msgEOF)
-			}
-			switch data[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j += 2
-			case 'u':
-				if j+6 > n {
-					return n, false, malformed(n, msgEOF)
-				}
-				if hex4(data[j+2:j+6]) < 0 {
-					return j, false, malformed(j, msgBadEscape)
-				}
-				j += 6
-			default:
-				return j, false, malformed(j, msgBadEscape)
-			}
-		case c < 0x20:
-			return j, false, malformed(j, msgControl)
-		default:
-			j++
-		}
-	}
-	return n, false, malformed(n, msgEOF)
+	return end, fl == 0, result{}
 }
 
-var unhex = func() (t [256]int8) {
-	for i := range t {
-		t[i] = -1
+// skipValue skips the JSON value of a field, at data[i:], checking its syntax. The record's
+// object is the first of encoding/json's maxDepth levels.
+func skipValue(data []byte, i int) (int, result) {
+	j, c := jsonscan.Skip(data, i, maxDepth-1)
+	if c != jsonscan.OK {
+		return j, scanErr(j, c)
 	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = int8(c - '0')
-	}
-	for c := 'a'; c <= 'f'; c++ {
-		t[c] = int8(c - 'a' + 10)
-		t[c-'a'+'A'] = int8(c - 'a' + 10)
-	}
-	return t
-}()
-
-// hex4 decodes four hex digits, or returns -1.
-func hex4(b []byte) rune {
-	if len(b) < 4 {
-		return -1
-	}
-	a, b1, c, e := unhex[b[0]], unhex[b[1]], unhex[b[2]], unhex[b[3]]
-	if a|b1|c|e < 0 {
-		return -1
-	}
-	return rune(a)<<12 | rune(b1)<<8 | rune(c)<<4 | rune(e)
+	return j, result{}
 }
 
 // unquote appends the value of the string whose raw bytes (between the quotes, already checked
@@ -768,11 +695,11 @@ func unquote(dst, s []byte) []byte {
 			case 't':
 				dst = append(dst, '\t')
 			case 'u':
-				rr := hex4(s[r:])
+				rr := jsonscan.Hex4(s[r:])
 				r += 4
 				if utf16.IsSurrogate(rr) {
 					if r+6 <= len(s) && s[r] == '\\' && s[r+1] == 'u' {
-						if dec := utf16.DecodeRune(rr, hex4(s[r+2:])); dec != utf8.RuneError {
+						if dec := utf16.DecodeRune(rr, jsonscan.Hex4(s[r+2:])); dec != utf8.RuneError {
 							r += 6
 							dst = utf8.AppendRune(dst, dec)
 							break
@@ -796,246 +723,9 @@ func unquote(dst, s []byte) []byte {
 	return dst
 }
 
-// literal checks for the literal lit at data[i:].
-func literal(data []byte, i int, lit string) (int, bool) {
-	if len(data)-i >= len(lit) && string(data[i:i+len(lit)]) == lit {
-		return i + len(lit), true
-	}
-	return i, false
-}
-
-// skipValue skips the JSON value at data[i:], checking its syntax. depth is the nesting depth a
-// container at data[i] would have (the record's object is depth 1).
-func skipValue(data []byte, i, depth int) (int, result) {
-	n := len(data)
-	if i >= n {
-		return i, malformed(i, msgEOF)
-	}
-	switch c := data[i]; c {
-	case '"':
-		j, _, r := scanString(data, i)
-		return j, r
-	case '{', '[':
-		if depth > maxDepth {
-			return i, malformed(i, msgTooDeep)
-		}
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
-		}
-		i = skipWS(data, i+1)
-		if i < n && data[i] == closer {
-			return i + 1, result{}
-		}
-		for {
-			var r result
-			if c == '{' {
-				if i >= n {
-					return i, malformed(i, msgEOF)
-				}
-				if data[i] != '"' {
-					return i, malformed(i, msgWantKey)
-				}
-				if i, _, r = scanString(data, i); r.failed() {
-					return i, r
-				}
-				if i = skipWS(data, i); i >= n {
-					return i, malformed(i, msgEOF)
-				}
-				if data[i] != ':' {
-					return i, malformed(i, msgWantColon)
-				}
-				i = skipWS(data, i+1)
-			}
-			if i, r = skipValue(data, i, depth+1); r.failed() {
-				return i, r
-			}
-			if i = skipWS(data, i); i >= n {
-				return i, malformed(i, msgEOF)
-			}
-			switch data[i] {
-			case ',':
-				i = skipWS(data, i+1)
-				continue
-			case closer:
-				return i + 1, result{}
-			}
-			if c == '{' {
-				return i, malformed(i, msgWantComma)
-			}
-			return i, malformed(i, msgWantElem)
-		}
-	case 't':
-		if j, ok := literal(data, i, "true"); ok {
-			return j, result{}
-		}
-	case 'f':
-		if j, ok := literal(data, i, "false"); ok {
-			return j, result{}
-		}
-	case 'n':
-		if j, ok := literal(data, i, "null"); ok {
-			return j, result{}
-		}
-	default:
-		if c == '-' || c-'0' <= 9 {
-			j, ok := skipNumber(data, i)
-			if !ok {
-				return j, malformed(j, msgBadNumber)
-			}
-			return j, result{}
-		}
-		return i, malformed(i, msgBadValue)
-	}
-	return i, malformed(i, msgBadLiteral)
-}
-
-// skipNumber checks the JSON number grammar at data[i:].
-func skipNumber(data []byte, i int) (int, bool) {
-	_, j, ok := scanNumber(data, i, false)
-	return j, ok
-}
-
 // parseNumber scans the JSON number at data[i:] and returns its value, as strconv.ParseFloat
 // would, bit for bit.
-func parseNumber(data []byte, i int) (float64, int, bool) {
-	return scanNumber(data, i, true)
-}
-
-// float64pow10 are the powers of ten a float64 holds exactly.
-var float64pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-func scanNumber(data []byte, i int, value bool) (float64, int, bool) {
-	n := len(data)
-	start := i
-	neg := false
-	if i < n && data[i] == '-' {
-		neg = true
-		i++
-	}
-	if i >= n {
-		return 0, i, false
-	}
-	// The mantissa as strconv's readFloat accumulates it: up to 19 significant digits, dp the
-	// position of the decimal point, trunc whether a non-zero digit did not fit.
-	var mant uint64
-	nd, ndMant, dp := 0, 0, 0
-	trunc := false
-	switch c := data[i]; {
-	case c == '0':
-		i++
-	case c-'1' <= 8:
-		for ; i < n; i++ {
-			c := data[i] - '0'
-			if c > 9 {
-				break
-			}
-			nd++
-			if ndMant < 19 {
-				mant = mant*10 + uint64(c)
-				ndMant++
-			} else if c != 0 {
-				trunc = true
-			}
-		}
-	default:
-		return 0, i, false
-	}
-	dp = nd
-	if i < n && data[i] == '.' {
-		i++
-		fs := i
-		for ; i < n; i++ {
-			c := data[i] - '0'
-			if c > 9 {
-				break
-			}
-			if c == 0 && nd == 0 {
-				dp--
-				continue
-			}
-			nd++
-			if ndMant < 19 {
-				mant = mant*10 + uint64(c)
-				ndMant++
-			} else if c != 0 {
-				trunc = true
-			}
-		}
-		if i == fs {
-			return 0, i, false
-		}
-	}
-	if i < n && data[i]|0x20 == 'e' {
-		i++
-		esign := 1
-		if i < n && (data[i] == '+' || data[i] == '-') {
-			if data[i] == '-' {
-				esign = -1
-			}
-			i++
-		}
-		es, e := i, 0
-		for ; i < n; i++ {
-			c := data[i] - '0'
-			if c > 9 {
-				break
-			}
-			if e < 10000 {
-				e = e*10 + int(c)
-			}
-		}
-		if i == es {
-			return 0, i, false
-		}
-		dp += e * esign
-	}
-	if !value {
-		return 0, i, true
-	}
-	if !trunc {
-		exp := 0
-		if mant != 0 {
-			exp = dp - ndMant
-		}
-		if f, ok := exactFloat(mant, exp, neg); ok {
-			return f, i, true
-		}
-	}
-	// Grammar checked, so ParseFloat cannot fail but for range: it then returns ±Inf, which
-	// validation rejects. The conversion does not allocate for numbers of up to 32 bytes.
-	f, _ := strconv.ParseFloat(string(data[start:i]), 64)
-	return f, i, true
-}
-
-// exactFloat is strconv's atof64exact: when the mantissa and the power of ten are both exact in a
-// float64, one IEEE multiplication or division rounds correctly.
-func exactFloat(mant uint64, exp int, neg bool) (float64, bool) {
-	if mant>>52 != 0 {
-		return 0, false
-	}
-	f := float64(mant)
-	if neg {
-		f = -f
-	}
-	switch {
-	case exp == 0:
-		return f, true
-	case exp > 0 && exp <= 15+22:
-		if exp > 22 {
-			f *= float64pow10[exp-22]
-			exp = 22
-		}
-		if f > 1e15 || f < -1e15 {
-			return 0, false
-		}
-		return f * float64pow10[exp], true
-	case exp < 0 && exp >= -22:
-		return f / float64pow10[-exp], true
-	}
-	return 0, false
-}
+func parseNumber(data []byte, i int) (float64, int, bool) { return jsonscan.Number(data, i) }
 
 // uuidHex are the offsets of the 16 hex pairs in the 36-character form of a UUID.
 var uuidHex = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
@@ -1048,7 +738,7 @@ func parseUUID(b []byte) (uuid.UUID, bool) {
 	}
 	var bad int8 // the OR of every digit's value: negative iff one is not hex
 	for i, x := range uuidHex {
-		hi, lo := unhex[b[x]], unhex[b[x+1]]
+		hi, lo := jsonscan.Unhex(b[x]), jsonscan.Unhex(b[x+1])
 		bad |= hi | lo
 		u[i] = byte(hi)<<4 | byte(lo)
 	}
