@@ -35,6 +35,26 @@
 // pending output load back as saved, segments saved by an earlier state and named again without
 // data included, and pipelines keep apart.
 //
+// # Sources
+//
+// [TestSource] checks a ctc.Source, and its ctc.Closer, ctc.BulkSource and ctc.Seeker when it has
+// them: every record is a decoded trade, raw bytes, or bytes with why they failed; Next fills the
+// record it is given whatever it held; Data may be reused from one Next to the next, but nothing
+// else of a record changes once later ones are read; a bounded source ends with ErrEndOfInput
+// and keeps returning it, a live one blocks until its context ends; a cancelled Next returns at
+// once and loses nothing; Next after Close returns ErrClosed; offsets increase within a partition;
+// opening twice gives the same records; a bulk source read ahead in chunks gives the records read
+// one by one; and a Seeker resumes exactly after a position. [SourceFeatures] says whether the
+// source is live and deterministic, and names the subtests it is known to fail until it is fixed:
+//
+//	func TestConformance(t *testing.T) {
+//		ctctest.TestSource(t, ctctest.SourceFeatures{Records: 42},
+//			func(t *testing.T) ctc.Source { return replay.Trades(trades) })
+//	}
+//
+// A live source is tested against a local server that sends it Records records once it has
+// subscribed: SourceFeatures{Live: true, Records: 20}.
+//
 // # Detectors
 //
 // [TestDetector] checks the laws DESIGN §8 states for any ctc.Detector, built in or user
