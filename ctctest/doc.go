@@ -66,7 +66,7 @@
 // # Using the suites
 //
 // The suites run their cases as subtests of the *testing.T they are given, one fresh
-// implementation per subtest, sequentially, so that an implementation backed by one shared
-// server (a local DynamoDB, a warehouse directory) needs no isolation of its own beyond what its
-// constructor gives each subtest.
+// implementation per subtest (TestSource opens a few, to compare what they yield), sequentially,
+// so that an implementation backed by one shared server (a local DynamoDB, a warehouse directory)
+// needs no isolation of its own beyond what its constructor gives each subtest.
 package ctctest
