@@ -283,7 +283,7 @@ func (w *world) result(a app, props iceberg.Properties) result {
 	ctx := context.Background()
 	cfg := ctciceberg.Config{Dir: a.warehouse, Props: props}
 	if strings.HasPrefix(a.warehouse, "s3://") {
-		cfg.Dir = a.extra[slices.Index(a.extra, "-catalog-dir")+1]
+		cfg.Dir = filepath.Dir(a.extra[slices.Index(a.extra, "-catalog-uri")+1])
 	}
 	lake, err := ctciceberg.Open(ctx, cfg)
 	if err != nil {
@@ -411,7 +411,7 @@ func TestIcebergOnS3(t *testing.T) {
 	}
 	a := w.newApp("s3app")
 	a.warehouse = "s3://" + bucket + "/lake"
-	a.extra = []string{"-catalog-dir", filepath.Join(t.TempDir(), "catalog"), "-emf=false"}
+	a.extra = []string{"-catalog-uri", filepath.Join(t.TempDir(), "catalog.db"), "-emf=false"}
 	p := w.start(a, "solo")
 	awstest.Wait(t, 90*time.Second, "the consumer to read every record", func() bool { return w.caughtUp(a.name) })
 	p.stop(t)
@@ -447,22 +447,16 @@ func TestFlags(t *testing.T) {
 		{[]string{"-catalog", "sql"}, map[string]string{"CTC_CATALOG": "nope"}, ""}, // the flag wins
 		{nil, map[string]string{"CTC_STREAM": "s", "CTC_APP": "x", "CTC_START": "latest"}, ""},
 	} {
-		for k, v := range c.env {
-			t.Setenv(k, v)
-		}
 		var stderr bytes.Buffer
-		o, err := parse(c.args, &stderr)
+		o, err := parse(c.args, func(k string) string { return c.env[k] }, &stderr)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%v %v: %v", c.args, c.env, err)
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%v %v: error %v, want one containing %q", c.args, c.env, err, c.want)
 		}
-		if c.env["CTC_STREAM"] == "s" && (o.stream != "s" || o.app != "x" || o.start != "latest") {
+		if c.env["CTC_STREAM"] == "s" && (o.env.Stream != "s" || o.env.App != "x" || o.env.Start != "latest") {
 			t.Errorf("environment fallbacks not used: %+v", o)
-		}
-		for k := range c.env {
-			os.Unsetenv(k)
 		}
 	}
 	if code := run(context.Background(), []string{"-h"}, &bytes.Buffer{}, &bytes.Buffer{}); code != exitOK {

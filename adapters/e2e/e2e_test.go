@@ -165,7 +165,7 @@ func TestAWSDataPath(t *testing.T) {
 
 	// 1. Twenty minutes of the simulated market, ending now, through the producer.
 	start := time.Now().UTC().Truncate(time.Minute).Add(-21 * time.Minute)
-	out := run(t, build(t, "adapters/producer", false), []string{"-stream", stream, "-dlq-stream", dlq, "-endpoint", kURL,
+	out := run(t, build(t, "adapters/producer", false), []string{"-stream", stream, "-dlq-stream", dlq, "-kinesis-endpoint", kURL,
 		"-seed", "7", "-speed", "0", "-start", start.Format(time.RFC3339), "-duration", "20m"}, awsEnv())
 	t.Logf("producer: %s", strings.TrimSpace(out))
 	shards := awstest.ReadShards(t, kc, stream)
@@ -187,7 +187,7 @@ func TestAWSDataPath(t *testing.T) {
 	cmd := exec.Command(build(t, "adapters/consumer", false),
 		"-stream", stream, "-app", app, "-create-tables", "-state-table", stateTable, "-state-bucket", bucket,
 		"-leases-table", awstest.Name(t, "leases"), "-alerts-table", alerts, "-aggregates-table", aggregates,
-		"-warehouse", "s3://"+bucket+"/lake", "-catalog-dir", catalogDir,
+		"-warehouse", "s3://"+bucket+"/lake", "-catalog-uri", filepath.Join(catalogDir, "catalog.db"),
 		"-kinesis-endpoint", kURL, "-dynamodb-endpoint", dURL, "-s3-endpoint", sURL, "-checkpoint-every", "2s")
 	cmd.Env = awsEnv()
 	var logs syncBuffer

@@ -14,11 +14,12 @@
 // # Flags
 //
 // Each flag falls back to an environment variable when not given; a flag on the command line wins.
+// The AWS ones are package awsenv's, shared with the consumer and the Lambda functions.
 //
-//	-stream NAME         CTC_STREAM            trade stream (default coattail-trades)
-//	-dlq-stream NAME     CTC_DLQ_STREAM        dead-letter stream (default coattail-trades-dlq)
-//	-region REGION       AWS_REGION            AWS region (default: the SDK's configuration)
-//	-endpoint URL        CTC_KINESIS_ENDPOINT  Kinesis endpoint override, e.g. a local kinesalite
+//	-stream NAME             CTC_STREAM            trade stream (default coattail-trades)
+//	-dlq-stream NAME         CTC_DLQ_STREAM        dead-letter stream (default coattail-trades-dlq)
+//	-region REGION           AWS_REGION            AWS region (default: the SDK's configuration)
+//	-kinesis-endpoint URL    CTC_KINESIS_ENDPOINT  Kinesis endpoint override, e.g. a local kinesalite
 //	-sim                                       the seeded market simulator (the default source)
 //	-live                                      Binance and Coinbase WebSockets instead
 //	-symbols LIST        CTC_SYMBOLS           -live: base assets, comma-separated (default BTC,ETH,SOL)
@@ -53,11 +54,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
-
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/kinesis"
 	"github.com/coattailcapital/ctc/source/feed"
@@ -80,29 +78,24 @@ const (
 )
 
 type options struct {
-	stream, dlq, region, endpoint string
-	useSim, useLive               bool
-	symbols                       string
-	live                          live.Config
-	replay, exchange, symbol      string
-	seed                          int64
-	speed                         float64
-	start                         string
-	duration                      time.Duration
-	maxTrades                     int64
-	batch, maxAttempts            int
-	grace                         time.Duration
-}
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	env                      awsenv.Env
+	useSim, useLive          bool
+	live                     live.Config
+	replay, exchange, symbol string
+	seed                     int64
+	speed                    float64
+	start                    string
+	duration                 time.Duration
+	maxTrades                int64
+	batch, maxAttempts       int
+	grace                    time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
-	var o options
+	o := options{env: awsenv.FromEnv(os.Getenv)}
+	if o.env.DLQStream == "" {
+		o.env.DLQStream = kinesis.DefaultDLQStream
+	}
 	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -116,13 +109,10 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.stream, "stream", env("CTC_STREAM", kinesis.DefaultStream), "trade stream `name` (CTC_STREAM)")
-	fs.StringVar(&o.dlq, "dlq-stream", env("CTC_DLQ_STREAM", kinesis.DefaultDLQStream), "dead-letter stream `name` (CTC_DLQ_STREAM)")
-	fs.StringVar(&o.region, "region", os.Getenv("AWS_REGION"), "AWS `region` (AWS_REGION; default: the SDK's configuration)")
-	fs.StringVar(&o.endpoint, "endpoint", os.Getenv("CTC_KINESIS_ENDPOINT"), "Kinesis endpoint `URL` override, e.g. a local kinesalite (CTC_KINESIS_ENDPOINT)")
+	o.env.RegisterFlags(fs, awsenv.AWS|awsenv.Stream)
 	fs.BoolVar(&o.useSim, "sim", false, "read the seeded market simulator (the default)")
 	fs.BoolVar(&o.useLive, "live", false, "read the Binance and Coinbase WebSockets (needs the internet)")
-	fs.StringVar(&o.symbols, "symbols", env("CTC_SYMBOLS", "BTC,ETH,SOL"), "-live: base `assets`, comma-separated: Binance X-USDT and Coinbase X-USD (CTC_SYMBOLS)")
+	fs.StringVar(&o.env.Symbols, "symbols", o.env.Symbols, "-live: base `assets`, comma-separated: Binance X-USDT and Coinbase X-USD (CTC_SYMBOLS)")
 	fs.StringVar(&o.live.BinanceWS, "binance-ws", live.BinanceWS, "-live: Binance WebSocket base `URL`")
 	fs.StringVar(&o.live.BinanceREST, "binance-rest", live.BinanceREST, "-live: Binance REST base `URL`, for gap repair")
 	fs.StringVar(&o.live.CoinbaseWS, "coinbase-ws", live.CoinbaseWS, "-live: Coinbase Exchange feed `URL`")
@@ -154,11 +144,11 @@ Flags:
 		return o, fmt.Errorf("-batch must be >= 1, got %d", o.batch)
 	case o.maxAttempts < 1:
 		return o, fmt.Errorf("-max-attempts must be >= 1, got %d", o.maxAttempts)
-	case o.stream == "" || o.dlq == "" || o.stream == o.dlq:
-		return o, fmt.Errorf("-stream and -dlq-stream must be two different names, got %q and %q", o.stream, o.dlq)
+	case o.env.Stream == "" || o.env.DLQStream == "" || o.env.Stream == o.env.DLQStream:
+		return o, fmt.Errorf("-stream and -dlq-stream must be two different names, got %q and %q", o.env.Stream, o.env.DLQStream)
 	}
 	if o.useLive {
-		if o.live.Bases = live.ParseBases(o.symbols); len(o.live.Bases) == 0 {
+		if o.live.Bases = live.ParseBases(o.env.Symbols); len(o.live.Bases) == 0 {
 			return o, errors.New("-symbols names no asset")
 		}
 	}
@@ -189,20 +179,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 
-	var loadOpts []func(*config.LoadOptions) error
-	if o.region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(o.region))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	awsCfg, err := o.env.AWSConfig(ctx)
 	if err != nil {
-		return fail(exitFail, fmt.Errorf("AWS configuration: %w", err))
+		return fail(exitFail, err)
 	}
-	client := awskinesis.NewFromConfig(awsCfg, func(k *awskinesis.Options) {
-		if o.endpoint != "" {
-			k.BaseEndpoint = aws.String(o.endpoint)
-		}
-	})
-	prod, err := kinesis.New(client, kinesis.Config{Stream: o.stream, DLQStream: o.dlq, MaxAttempts: o.maxAttempts, Grace: o.grace})
+	prod, err := kinesis.New(o.env.Kinesis(awsCfg), kinesis.Config{Stream: o.env.Stream, DLQStream: o.env.DLQStream, MaxAttempts: o.maxAttempts, Grace: o.grace})
 	if err != nil {
 		return fail(exitUsage, err)
 	}
@@ -229,7 +210,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitFail, err)
 	}
-	fmt.Fprintf(stderr, "producer: %s → kinesis stream %s (dead letters: %s)\n", o.describe(), o.stream, o.dlq)
+	fmt.Fprintf(stderr, "producer: %s → kinesis stream %s (dead letters: %s)\n", o.describe(), o.env.Stream, o.env.DLQStream)
 	runErr := p.Run(ctx)
 	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
 	q, st := chain.Stats(), prod.Stats()
@@ -239,7 +220,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(exitFail, runErr)
 	}
 	if st.Dropped > 0 {
-		return fail(exitFail, fmt.Errorf("%d records were neither put on %s nor dead-lettered", st.Dropped, o.stream))
+		return fail(exitFail, fmt.Errorf("%d records were neither put on %s nor dead-lettered", st.Dropped, o.env.Stream))
 	}
 	return exitOK
 }

@@ -51,7 +51,7 @@ func kinesalite(t *testing.T, shards int32) (c *awskinesis.Client, stream, dlq s
 			return err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive
 		})
 	}
-	return c, stream, dlq, []string{"-stream", stream, "-dlq-stream", dlq, "-endpoint", ep.URL, "-region", awstest.Region}
+	return c, stream, dlq, []string{"-stream", stream, "-dlq-stream", dlq, "-kinesis-endpoint", ep.URL, "-region", awstest.Region}
 }
 
 // readAll returns the data of every record of the stream, shard by shard, each in order.
@@ -288,12 +288,12 @@ func TestUsageAndEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.stream != "env-stream" || o.dlq != "env-dlq" || o.endpoint != "http://127.0.0.1:1" || o.region != "us-east-1" ||
+	if o.env.Stream != "env-stream" || o.env.DLQStream != "env-dlq" || o.env.KinesisEndpoint != "http://127.0.0.1:1" || o.env.Region != "us-east-1" ||
 		!slices.Equal(o.live.Bases, []string{"ETH"}) {
 		t.Errorf("environment not used: %+v", o)
 	}
-	if o, _ := parse([]string{"-stream", "flag-stream"}, io.Discard); o.stream != "flag-stream" {
-		t.Errorf("the flag did not win over CTC_STREAM: %q", o.stream)
+	if o, _ := parse([]string{"-stream", "flag-stream"}, io.Discard); o.env.Stream != "flag-stream" {
+		t.Errorf("the flag did not win over CTC_STREAM: %q", o.env.Stream)
 	}
 }
 

@@ -47,7 +47,7 @@ func localWarehouse(e awsenv.Env) (string, error) {
 
 // OpenCatalog opens the Iceberg catalog CTC_CATALOG names. close releases it (a no-op for Glue).
 func OpenCatalog(ctx context.Context, e awsenv.Env, cfg aws.Config) (cat catalog.Catalog, close func() error, err error) {
-	switch e.Catalog {
+	switch e.CatalogKind() {
 	case "glue":
 		if !strings.HasPrefix(e.Warehouse, "s3://") {
 			return nil, nil, fmt.Errorf("lakeenv: CTC_CATALOG=glue needs CTC_WAREHOUSE=s3://bucket/prefix, got %q", e.Warehouse)

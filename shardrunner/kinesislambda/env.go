@@ -36,8 +36,8 @@ func FromEnv(ctx context.Context, e awsenv.Env, newProcessor func() (*ctc.Proces
 	}
 	ddb := e.DynamoDB(cfg)
 	sc := shardrunner.DynamoConfig{Client: ddb, Table: e.StateTable}
-	if e.RawBucket != "" {
-		sc.S3, sc.Bucket, sc.Prefix = e.S3(cfg), e.RawBucket, StatePrefix
+	if e.StateBucket != "" {
+		sc.S3, sc.Bucket, sc.Prefix = e.S3(cfg), e.StateBucket, StatePrefix
 	}
 	store, err := shardrunner.NewDynamoStateStore(sc)
 	if err != nil {

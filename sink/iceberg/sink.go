@@ -168,6 +168,9 @@ func openLocal(dir string, props iceberg.Properties) (catalog.Catalog, func() er
 // uses it for the local warehouse; hosts that keep the catalog file apart from the warehouse (a
 // Lambda with an S3 warehouse) call it themselves.
 func OpenSQLCatalog(path string, props iceberg.Properties) (catalog.Catalog, func() error, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, nil, fmt.Errorf("iceberg: catalog %s: %w", path, err)
+	}
 	// WAL lets readers (the CLI, a second process) read while the sink commits, and the busy
 	// timeout makes concurrent writers wait for the lock instead of failing.
 	dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path),
