@@ -1,17 +1,16 @@
 package coinbase
 
 import (
-	"encoding/binary"
 	"errors"
-	"github.com/coattailcapital/ctc/internal/rfc3339"
-	"math/bits"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/internal/decimal"
+	"github.com/coattailcapital/ctc/internal/jsonscan"
+	"github.com/coattailcapital/ctc/internal/rfc3339"
 )
 
 // Kind is what a frame was.
@@ -143,7 +142,7 @@ func (s span) of(b []byte) []byte { return b[s.start:s.end] }
 func (d Decoder) Decode(frame []byte, out []ctc.Trade) ([]ctc.Trade, Info, error) {
 	var info Info
 	var typ, tradeID, side, size, price, product, seq, tm, lastTrade, message, reason, channel, events, seqNum span
-	i := skipWS(frame, 0)
+	i := jsonscan.SkipWS(frame, 0)
 	if i >= len(frame) || frame[i] != '{' {
 		return out, info, errNotAnObject
 	}
@@ -179,7 +178,7 @@ func (d Decoder) Decode(frame []byte, out []ctc.Trade) ([]ctc.Trade, Info, error
 			seqNum = v
 		}
 	})
-	if !ok || skipWS(frame, end) != len(frame) {
+	if !ok || jsonscan.SkipWS(frame, end) != len(frame) {
 		return out, info, errSyntax
 	}
 	if typ.kind != '"' {
@@ -429,160 +428,41 @@ func (d Decoder) advancedTrade(frame []byte, obj span, out []ctc.Trade, info *In
 		Quantity: q, QuoteVolume: p * q, Side: s, Timestamp: ts}), nil
 }
 
-// --- scanning ---
+// --- scanning (internal/jsonscan) ---
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// special flags, in the high bit of each byte of w, the bytes a plain string cannot hold as they
-// are: '"', '\\', control characters and non-ASCII (the technique of quality/decode.go). Only the
-// lowest flag is exact, which is all scanString needs.
-func special(w uint64) uint64 {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	q := w ^ ('"' * lo)
-	b := w ^ ('\\' * lo)
-	return ((w-0x20*lo)|(q-lo)|(b-lo))&^w&hi | w&hi
-}
+// maxNested is how deep containers may nest inside the frame's object.
+const maxNested = 65
 
 // scanString scans the string starting at b[i] == '"'; it returns the content span and the index
-// after the closing quote. Eight bytes at a time: keys and values are mostly plain ASCII.
+// after the closing quote.
 func scanString(b []byte, i int) (span, int, bool) {
-	s := span{start: int32(i + 1), kind: '"'}
-	j := i + 1
-	for j+8 <= len(b) {
-		if m := special(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-			j += bits.TrailingZeros64(m) >> 3
-			break
-		}
-		j += 8
+	end, fl, c := jsonscan.String(b, i)
+	s := span{start: int32(i + 1), end: int32(end - 1), kind: '"'}
+	if fl&jsonscan.Escaped != 0 {
+		s.kind = '\\'
 	}
-	for ; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			s.end = int32(j)
-			return s, j + 1, true
-		case c == '\\':
-			s.kind = '\\'
-			if j+1 >= len(b) {
-				return s, len(b), false
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
-			case 'u':
-				if j+6 > len(b) {
-					return s, len(b), false
-				}
-				for _, h := range b[j+2 : j+6] {
-					if !(h-'0' <= 9 || (h|0x20)-'a' < 6) {
-						return s, j, false
-					}
-				}
-				j += 5
-			default:
-				return s, j, false
-			}
-		case c < 0x20:
-			return s, j, false
-		}
-	}
-	return s, len(b), false
+	return s, end, c == jsonscan.OK
 }
 
 // scanValue scans any JSON value at b[i] and returns its span (strings without quotes).
-func scanValue(b []byte, i, depth int) (span, int, bool) {
-	if i >= len(b) {
-		return span{}, i, false
-	}
-	switch c := b[i]; {
-	case c == '"':
+func scanValue(b []byte, i int) (span, int, bool) {
+	if i < len(b) && b[i] == '"' {
 		return scanString(b, i)
-	case c == '{' || c == '[':
-		if depth > 64 {
-			return span{}, i, false
-		}
-		j, ok := skipComposite(b, i, depth+1)
-		return span{start: int32(i), end: int32(j), kind: 'o'}, j, ok
-	case c == '-' || c-'0' <= 9:
-		j, ok := scanNumber(b, i)
-		return span{start: int32(i), end: int32(j), kind: 'n'}, j, ok
-	case c == 't':
-		return lit(b, i, "true")
-	case c == 'f':
-		return lit(b, i, "false")
-	case c == 'n':
-		return lit(b, i, "null")
 	}
-	return span{}, i, false
+	j, c := jsonscan.Skip(b, i, maxNested)
+	if c != jsonscan.OK {
+		return span{}, j, false
+	}
+	s := span{start: int32(i), end: int32(j), kind: 'o'}
+	if c := b[i]; c == '-' || c-'0' <= 9 {
+		s.kind = 'n'
+	}
+	return s, j, true
 }
 
-func lit(b []byte, i int, l string) (span, int, bool) {
-	if len(b)-i >= len(l) && string(b[i:i+len(l)]) == l {
-		return span{start: int32(i), end: int32(i + len(l)), kind: 'o'}, i + len(l), true
-	}
-	return span{}, i, false
-}
-
-func skipComposite(b []byte, i, depth int) (int, bool) {
-	if b[i] == '{' {
-		return scanObjectDepth(b, i, depth, nil)
-	}
-	return scanArrayDepth(b, i, depth, nil)
-}
-
-// scanNumber checks the JSON number grammar.
-func scanNumber(b []byte, i int) (int, bool) {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	if i >= len(b) {
-		return i, false
-	}
-	if b[i] == '0' {
-		i++
-	} else if b[i]-'1' <= 8 {
-		for i < len(b) && b[i]-'0' <= 9 {
-			i++
-		}
-	} else {
-		return i, false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		s := i
-		for i < len(b) && b[i]-'0' <= 9 {
-			i++
-		}
-		if i == s {
-			return i, false
-		}
-	}
-	if i < len(b) && b[i]|0x20 == 'e' {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		s := i
-		for i < len(b) && b[i]-'0' <= 9 {
-			i++
-		}
-		if i == s {
-			return i, false
-		}
-	}
-	return i, true
-}
-
+// scanObject scans the object at b[i] == '{', calling f with each plain key and its value.
 func scanObject(b []byte, i int, f func(key []byte, v span)) (int, bool) {
-	return scanObjectDepth(b, i, 0, f)
-}
-
-func scanObjectDepth(b []byte, i, depth int, f func(key []byte, v span)) (int, bool) {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
@@ -594,19 +474,19 @@ func scanObjectDepth(b []byte, i, depth int, f func(key []byte, v span)) (int, b
 		if !ok {
 			return j, false
 		}
-		i = skipWS(b, j)
+		i = jsonscan.SkipWS(b, j)
 		if i >= len(b) || b[i] != ':' {
 			return i, false
 		}
-		i = skipWS(b, i+1)
-		v, j, ok := scanValue(b, i, depth)
+		i = jsonscan.SkipWS(b, i+1)
+		v, j, ok := scanValue(b, i)
 		if !ok {
 			return j, false
 		}
-		if f != nil && k.kind == '"' {
+		if k.kind == '"' {
 			f(k.of(b), v)
 		}
-		i = skipWS(b, j)
+		i = jsonscan.SkipWS(b, j)
 		if i >= len(b) {
 			return i, false
 		}
@@ -616,28 +496,25 @@ func scanObjectDepth(b []byte, i, depth int, f func(key []byte, v span)) (int, b
 		if b[i] != ',' {
 			return i, false
 		}
-		i = skipWS(b, i+1)
+		i = jsonscan.SkipWS(b, i+1)
 	}
 }
 
+// scanArray scans the array at b[i] == '[', calling f with each element until it returns false.
 func scanArray(b []byte, i int, f func(v span) bool) (int, bool) {
-	return scanArrayDepth(b, i, 0, f)
-}
-
-func scanArrayDepth(b []byte, i, depth int, f func(v span) bool) (int, bool) {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, true
 	}
 	for {
-		v, j, ok := scanValue(b, i, depth)
+		v, j, ok := scanValue(b, i)
 		if !ok {
 			return j, false
 		}
-		if f != nil && !f(v) {
+		if !f(v) {
 			return j, false
 		}
-		i = skipWS(b, j)
+		i = jsonscan.SkipWS(b, j)
 		if i >= len(b) {
 			return i, false
 		}
@@ -647,7 +524,7 @@ func scanArrayDepth(b []byte, i, depth int, f func(v span) bool) (int, bool) {
 		if b[i] != ',' {
 			return i, false
 		}
-		i = skipWS(b, i+1)
+		i = jsonscan.SkipWS(b, i+1)
 	}
 }
 
@@ -697,26 +574,17 @@ func digits(d []byte) (int64, bool) {
 }
 
 // parseDecimal parses a price or size string exactly as strconv.ParseFloat would: positive,
-// finite, plain decimal notation.
+// finite, plain decimal notation (the JSON number grammar without a sign).
 func parseDecimal(b []byte, s span) (float64, bool) {
 	if s.kind != '"' {
 		return 0, false
 	}
 	d := s.of(b)
-	j, ok := scanNumber(d, 0)
+	f, j, ok := jsonscan.Number(d, 0)
 	if !ok || j != len(d) || d[0] == '-' {
 		return 0, false
 	}
-	f, ok := decimal.Fast(d)
-	if !ok {
-		var err error
-		// Does not allocate: the conversion stays on the stack for up to 32 bytes.
-		f, err = strconv.ParseFloat(string(d), 64)
-		if err != nil {
-			return 0, false
-		}
-	}
-	return f, f > 0
+	return f, f > 0 && f <= math.MaxFloat64
 }
 
 // validProduct accepts BASE-QUOTE of letters and digits.
