@@ -304,7 +304,9 @@ var ErrEndOfInput = errors.New("ctc: end of input")
 // Source produces records in order.
 type Source interface {
 	// Next fills rec with the next record. It blocks until a record is available, ctx is done, or
-	// the input ends (ErrEndOfInput).
+	// the input ends (ErrEndOfInput). A source that is also a Closer returns an error wrapping
+	// ErrClosed after Close; a Pipeline reading it takes that as the end of its input, so closing
+	// a live source stops its pipeline cleanly.
 	Next(ctx context.Context, rec *Record) error
 }
 

@@ -301,10 +301,11 @@ func (p *Pipeline) runAhead(ctx context.Context, examine func(*Record)) error {
 	}
 }
 
-// endOrFail handles a source error: the end of input fires every window and flushes; anything
-// else is returned after writing what the run holds.
+// endOrFail handles a source error: the end of input — or a source closed under the running
+// pipeline, which is how a program stops a live source — fires every window and flushes;
+// anything else is returned after writing what the run holds.
 func (p *Pipeline) endOrFail(ctx context.Context, err error) error {
-	if errors.Is(err, ErrEndOfInput) {
+	if errors.Is(err, ErrEndOfInput) || errors.Is(err, ErrClosed) {
 		p.pr.Advance(EndOfTime)
 		return p.flush(ctx)
 	}

@@ -17,13 +17,6 @@ func TestConformance(t *testing.T) {
 	f := ctctest.SourceFeatures{Live: true, Records: 11,
 		// binancetest's trade times follow the wall clock.
 		Nondeterministic: true,
-		KnownFailures: map[string]string{
-			// ctc.ErrClosed: "what every ctc source ... returns ... when it is used after Close".
-			// Source.Next's select also still takes queued frames after Close, so it can hand
-			// over records too. The fix is in source.go: Next returns an error wrapping
-			// ctc.ErrClosed once s.ctx is done, checked before the queue.
-			"Close": "Next after Close returns ctc.ErrEndOfInput, as its doc says, not an error wrapping ctc.ErrClosed",
-		},
 	}
 	ctctest.TestSource(t, f, func(t *testing.T) ctc.Source {
 		srv := binancetest.New(t)
@@ -60,14 +53,7 @@ func TestHistorySourceConformance(t *testing.T) {
 	in := srv.Skip("BTCUSDT", 2300)
 	srv.Skip("BTCUSDT", 5)
 	from, to := time.UnixMilli(in[0].Time), time.UnixMilli(in[len(in)-1].Time)
-	f := ctctest.SourceFeatures{Records: len(in),
-		KnownFailures: map[string]string{
-			// A pipeline interrupted before its first record checkpoints the zero Position and
-			// resumes with Seek(Position{}). The fix is in historysource.go: treat a Position
-			// with no Partition as "from the start".
-			"Seek": "Seek of the zero Position (a checkpoint taken before the first record) fails: its partition is not the symbol",
-		},
-	}
+	f := ctctest.SourceFeatures{Records: len(in)}
 	ctctest.TestSource(t, f, func(t *testing.T) ctc.Source {
 		h := &History{Endpoint: srv.URL, Sleep: (&sleeps{}).sleep}
 		src, err := h.Source("BTC-USDT", from, to)

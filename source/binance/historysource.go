@@ -54,8 +54,13 @@ func (s *HistorySource) Symbol() string { return s.symbol }
 // of trades delivered so far, for progress reports. Set it before the first Next.
 func (s *HistorySource) OnPage(f func(last time.Time, n int64)) { s.progress = f }
 
-// Seek continues after the aggregate id at.Offset of this symbol (a checkpoint's position).
+// Seek continues after the aggregate id at.Offset of this symbol (a checkpoint's position). The
+// zero Position — the checkpoint of a run stopped before its first record — starts afresh.
 func (s *HistorySource) Seek(_ context.Context, at ctc.Position) error {
+	if at == (ctc.Position{}) {
+		s.next, s.page, s.i, s.done = -1, nil, 0, false
+		return nil
+	}
 	if at.Partition != s.symbol {
 		return fmt.Errorf("binance: HistorySource of %s cannot seek to a position of %q", s.symbol, at.Partition)
 	}

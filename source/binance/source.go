@@ -317,9 +317,15 @@ func (s *Source) session(idx int, streams []string, reconnect bool) (ok bool, er
 	}
 }
 
-// Next returns the next trade or malformed frame. After Close it returns ctc.ErrEndOfInput. It must
-// not be called concurrently (the pipeline calls it from one goroutine).
+// ErrClosed (which wraps ctc.ErrClosed) is returned by Next after Close.
+var ErrClosed = fmt.Errorf("binance: source closed: %w", ctc.ErrClosed)
+
+// Next returns the next trade or malformed frame; ErrClosed after Close, even when frames were
+// still queued. It must not be called concurrently (the pipeline calls it from one goroutine).
 func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
+	if s.ctx.Err() != nil {
+		return ErrClosed
+	}
 	s.start()
 	for len(s.pending) == 0 {
 		select {
@@ -328,7 +334,7 @@ func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.ctx.Done():
-			return ctc.ErrEndOfInput
+			return ErrClosed
 		}
 	}
 	p := s.pending[0]

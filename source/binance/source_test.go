@@ -270,7 +270,7 @@ func TestSourceCloseStopsGoroutines(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Close took %v", d)
 	}
-	if err := <-nextDone; !errors.Is(err, ctc.ErrEndOfInput) {
+	if err := <-nextDone; !errors.Is(err, ctc.ErrClosed) {
 		t.Fatalf("Next after Close: %v", err)
 	}
 	deadline := time.Now().Add(3 * time.Second)

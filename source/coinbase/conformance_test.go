@@ -17,14 +17,7 @@ import (
 // With the clock fixed, every source opened gives the same records.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	f := ctctest.SourceFeatures{Live: true, Records: 12,
-		KnownFailures: map[string]string{
-			// Source.handle gives a malformed or error frame's record the offset of the record
-			// before it (s.offset, not incremented), so that two records share a position, and one
-			// before any trade has offset 0. The fix is in source.go: count these records too.
-			"Positions": "a malformed frame's or error frame's record repeats the previous record's offset",
-		},
-	}
+	f := ctctest.SourceFeatures{Live: true, Records: 12}
 	ctctest.TestSource(t, f, func(t *testing.T) ctc.Source {
 		srv := coinbasetest.New("BTC-USD", "ETH-USD")
 		t.Cleanup(srv.Close)

@@ -393,11 +393,13 @@ func (s *Source) handle(ctx context.Context, frame []byte, rec *ctc.Record) (boo
 	s.trades, info, err = s.dec.Decode(frame, s.trades[:0])
 	if err != nil {
 		s.stats.Malformed.Add(1)
+		s.offset++
 		*rec = ctc.Record{Data: frame, Err: err, Position: ctc.Position{Partition: ctc.Coinbase, Offset: s.offset}}
 		return true, nil
 	}
 	switch info.Kind {
 	case KindError:
+		s.offset++
 		*rec = ctc.Record{Data: frame, Err: &ExchangeError{info.Message, info.Reason}, Position: ctc.Position{Partition: ctc.Coinbase, Offset: s.offset}}
 		return true, nil
 	case KindMatch, KindLastMatch:

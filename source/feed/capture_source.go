@@ -16,7 +16,8 @@ type DecodeFunc func(frame []byte, out []ctc.Trade) ([]ctc.Trade, error)
 // exchange decoder: a bounded, deterministic ctc.Source of the trades a live source received. A
 // frame that does not decode becomes a record with Err set, so the pipeline dead-letters it, as
 // it would live. Frames without trades (subscriptions, heartbeats, book updates) produce nothing.
-// IngestionTimestamp is the frame's receive time.
+// IngestionTimestamp is the frame's receive time. Offsets count the records (1, 2, …), as
+// ctc.Position says, so that every record of a capture has a position of its own.
 type CaptureSource struct {
 	r         *CaptureReader
 	decode    DecodeFunc
@@ -51,10 +52,10 @@ func (c *CaptureSource) Next(ctx context.Context, rec *ctc.Record) error {
 		if err != nil {
 			return err
 		}
-		c.offset++
 		c.frame = append(c.frame[:0], frame...)
 		trades, derr := c.decode(c.frame, c.pending[:0])
 		if derr != nil {
+			c.offset++
 			*rec = ctc.Record{Data: c.frame, Err: derr, Position: ctc.Position{Partition: c.partition, Offset: c.offset}}
 			return nil
 		}
@@ -63,6 +64,7 @@ func (c *CaptureSource) Next(ctx context.Context, rec *ctc.Record) error {
 		}
 		c.pending = trades
 	}
+	c.offset++
 	*rec = ctc.Record{Data: c.frame, Decoded: true, Trade: c.pending[0],
 		Position: ctc.Position{Partition: c.partition, Offset: c.offset}}
 	c.pending = c.pending[1:]

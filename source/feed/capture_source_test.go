@@ -55,7 +55,7 @@ func TestCaptureSourceReplaysThroughTheDecoder(t *testing.T) {
 		got = append(got, strconv.FormatFloat(rec.Trade.Quantity, 'f', -1, 64)+"@"+strconv.FormatInt(rec.Position.Offset, 10)+
 			"/"+rec.Trade.IngestionTimestamp.Format("05"))
 	}
-	want := "1@1/00 2@1/00 err@3 1@4/03"
+	want := "1@1/00 2@2/00 err@3 1@4/03"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("got %q, want %q", strings.Join(got, " "), want)
 	}

@@ -30,19 +30,16 @@ func TestMergeConformance(t *testing.T) {
 	fromTrades := func(partition string) ctc.Source {
 		return replay.Trades(trades(ctc.Binance, "BTC-USDT", 40), replay.WithPartition(partition))
 	}
-	// Merge.Close stops the readers, and then nothing answers Next. The fix is in merge.go: Close
-	// marks the merge closed, and Next checks it first.
-	known := map[string]string{"Close": "Next after Close hands over records still queued, then blocks until its context ends, instead of returning an error wrapping ctc.ErrClosed"}
 	for _, c := range []struct {
 		name string
 		f    ctctest.SourceFeatures
 		open func(t *testing.T) ctc.Source
 	}{
-		{"one source", ctctest.SourceFeatures{Records: 30, KnownFailures: known}, func(t *testing.T) ctc.Source {
+		{"one source", ctctest.SourceFeatures{Records: 30}, func(t *testing.T) ctc.Source {
 			return feed.NewMerge(fromLines(t, "lines"))
 		}},
 		// Which source's record comes first depends on scheduling.
-		{"two sources", ctctest.SourceFeatures{Records: 70, Nondeterministic: true, KnownFailures: known}, func(t *testing.T) ctc.Source {
+		{"two sources", ctctest.SourceFeatures{Records: 70, Nondeterministic: true}, func(t *testing.T) ctc.Source {
 			return feed.NewMerge(fromLines(t, "lines"), fromTrades("trades"))
 		}},
 	} {
@@ -63,13 +60,7 @@ func TestCaptureSourceConformance(t *testing.T) {
 	}
 	w.Flush()
 	capture := buf.String()
-	f := ctctest.SourceFeatures{Records: 9,
-		KnownFailures: map[string]string{
-			// ctc.Position: "Offset counts records". The fix is in capture_source.go: count the
-			// records (the frame number could go in an error's message).
-			"Positions": "the trades of one frame share its offset, the frame's number",
-		},
-	}
+	f := ctctest.SourceFeatures{Records: 9}
 	ctctest.TestSource(t, f, func(t *testing.T) ctc.Source {
 		return feed.NewCaptureSource(strings.NewReader(capture), decodeQty, "cap")
 	})

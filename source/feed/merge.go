@@ -3,6 +3,7 @@ package feed
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/coattailcapital/ctc"
@@ -21,8 +22,12 @@ type Merge struct {
 	wg     sync.WaitGroup
 	live   int
 	once   sync.Once
+	closed chan struct{}
 	err    error
 }
+
+// ErrClosed (which wraps ctc.ErrClosed) is returned by a Merge's Next after Close.
+var ErrClosed = fmt.Errorf("feed: merge closed: %w", ctc.ErrClosed)
 
 // slot is one record in flight between a reader and Next, with bytes of its own: a source's
 // record data is valid only until that source's next Next, which its reader calls while the
@@ -43,7 +48,7 @@ func NewMerge(srcs ...ctc.Source) *Merge {
 	ctx, cancel := context.WithCancel(context.Background())
 	const depth = 64
 	m := &Merge{srcs: srcs, full: make(chan *slot, depth), free: make(chan *slot, depth+len(srcs)),
-		errc: make(chan error, len(srcs)), cancel: cancel, live: len(srcs)}
+		errc: make(chan error, len(srcs)), cancel: cancel, live: len(srcs), closed: make(chan struct{})}
 	for range depth + len(srcs) {
 		m.free <- new(slot)
 	}
@@ -79,9 +84,15 @@ func (m *Merge) read(ctx context.Context, s ctc.Source) {
 	}
 }
 
-// Next hands over the next record from whichever source has one.
+// Next hands over the next record from whichever source has one; ErrClosed after Close, even
+// when records were still queued.
 func (m *Merge) Next(ctx context.Context, rec *ctc.Record) error {
 	for {
+		select {
+		case <-m.closed:
+			return ErrClosed
+		default:
+		}
 		if m.err != nil {
 			return m.err
 		}
@@ -108,6 +119,8 @@ func (m *Merge) Next(ctx context.Context, rec *ctc.Record) error {
 			}
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-m.closed:
+			return ErrClosed
 		}
 	}
 }
@@ -125,6 +138,7 @@ func (m *Merge) deliver(sl *slot, rec *ctc.Record) {
 func (m *Merge) Close(ctx context.Context) error {
 	var errs []error
 	m.once.Do(func() {
+		close(m.closed)
 		m.cancel()
 		m.wg.Wait()
 		for _, s := range m.srcs {

@@ -20,11 +20,6 @@ func TestConformance(t *testing.T) {
 		// Binance's test trade times follow the wall clock, and which exchange's trade comes
 		// first depends on scheduling.
 		Nondeterministic: true,
-		KnownFailures: map[string]string{
-			// The Source is a feed.Merge, whose Close stops its readers and leaves Next waiting;
-			// see TestMergeConformance in source/feed.
-			"Close": "Next after Close hands over records still queued, then blocks until its context ends, instead of returning an error wrapping ctc.ErrClosed",
-		},
 	}
 	ctctest.TestSource(t, f, func(t *testing.T) ctc.Source {
 		bn := binancetest.New(t)
