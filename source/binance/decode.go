@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc"
-	dec "github.com/coattailcapital/ctc/internal/decimal"
+	"github.com/coattailcapital/ctc/internal/jsonscan"
 )
 
 // Kind says what a frame was, so that the source can act on the frames that are not trades.
@@ -238,7 +238,7 @@ func DecodeFrame(frame []byte, symbols *SymbolMap, out []ctc.Trade) ([]ctc.Trade
 
 func decodeGeneral(frame []byte, symbols *SymbolMap, out []ctc.Trade, info Info) ([]ctc.Trade, Info, error) {
 	var top spans
-	i := skipWS(frame, 0)
+	i := jsonscan.SkipWS(frame, 0)
 	if i >= len(frame) {
 		return out, info, errEmpty
 	}
@@ -247,7 +247,7 @@ func decodeGeneral(frame []byte, symbols *SymbolMap, out []ctc.Trade, info Info)
 	if err != nil {
 		return out, info, err
 	}
-	if j := skipWS(frame, end); j != len(frame) {
+	if j := jsonscan.SkipWS(frame, end); j != len(frame) {
 		return out, info, &FrameError{j, "data after the JSON object"}
 	}
 	ev := &top
@@ -364,26 +364,14 @@ func event(frame []byte, ev *spans, symbols *SymbolMap, out []ctc.Trade, info In
 	return out, info, nil
 }
 
-// decimal parses a quoted decimal such as "0.35280000". Only digits, one point and an exponent
-// are accepted: ParseFloat alone would also take "Inf", "NaN" and hex floats.
+// decimal parses a quoted decimal such as "0.35280000": strconv's decimal grammar, positive and
+// finite. ParseFloat alone would also take "Inf", "NaN" and hex floats.
 func decimal(frame []byte, s span) (float64, bool) {
 	if !s.ok() || frame[s.start] != '"' || s.end-s.start < 3 || s.end-s.start > 66 {
 		return 0, false
 	}
-	b := frame[s.start+1 : s.end-1]
-	if v, ok := dec.Fast(b); ok {
-		return v, v > 0
-	}
-	for _, c := range b {
-		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '-' && c != '+' {
-			return 0, false
-		}
-	}
-	v, err := strconv.ParseFloat(unsafeString(b), 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v, true
+	v, ok := jsonscan.Decimal(frame[s.start+1 : s.end-1])
+	return v, ok && v > 0 && v <= math.MaxFloat64
 }
 
 func intValue(frame []byte, s span) (int64, bool) {
@@ -421,7 +409,23 @@ func stringValue(frame []byte, s span) string {
 	return string(frame[s.start+1 : s.end-1])
 }
 
+// maxDepth is how deep objects may nest, the frame's own at depth 0.
 const maxDepth = 64
+
+// scanMessages word the shared scanner's codes.
+var scanMessages = [...]string{
+	jsonscan.EOF:        "unexpected end of frame",
+	jsonscan.WantKey:    "expected a key",
+	jsonscan.WantColon:  "expected ':'",
+	jsonscan.WantComma:  "expected ',' or '}'",
+	jsonscan.WantElem:   "expected ',' or ']'",
+	jsonscan.BadValue:   "unexpected character",
+	jsonscan.BadLiteral: "bad literal",
+	jsonscan.BadNumber:  "invalid number",
+	jsonscan.Control:    "control character in a string",
+	jsonscan.BadEscape:  "invalid escape in a string",
+	jsonscan.TooDeep:    "nested too deeply",
+}
 
 // object scans the object at frame[i] == '{', recording the spans of the keys it knows, and returns
 // the index after it. A "data" object is scanned into inner in the same pass, so that a combined
@@ -433,7 +437,7 @@ func object(frame []byte, i int, sp, inner *spans, depth int) (int, error) {
 	if i >= len(frame) || frame[i] != '{' {
 		return 0, &FrameError{i, "expected an object"}
 	}
-	i = skipWS(frame, i+1)
+	i = jsonscan.SkipWS(frame, i+1)
 	if i < len(frame) && frame[i] == '}' {
 		return i + 1, nil
 	}
@@ -441,152 +445,45 @@ func object(frame []byte, i int, sp, inner *spans, depth int) (int, error) {
 		if i >= len(frame) || frame[i] != '"' {
 			return 0, &FrameError{i, "expected a key"}
 		}
-		ke, err := str(frame, i)
-		if err != nil {
-			return 0, err
+		ke, _, c := jsonscan.String(frame, i)
+		if c == jsonscan.EOF {
+			return 0, &FrameError{i, "unterminated string"}
+		}
+		if c != jsonscan.OK {
+			return 0, &FrameError{ke, scanMessages[c]}
 		}
 		k := -1
 		if sp != nil {
 			k = keyOf(frame[i+1 : ke-1])
 		}
-		i = skipWS(frame, ke)
+		i = jsonscan.SkipWS(frame, ke)
 		if i >= len(frame) || frame[i] != ':' {
 			return 0, &FrameError{i, "expected ':'"}
 		}
-		i = skipWS(frame, i+1)
+		i = jsonscan.SkipWS(frame, i+1)
 		start := i
 		if k == kData && inner != nil && i < len(frame) && frame[i] == '{' {
-			i, err = object(frame, i, inner, nil, depth+1)
-		} else {
-			i, err = value(frame, i, depth)
-		}
-		if err != nil {
-			return 0, err
+			var err error
+			if i, err = object(frame, i, inner, nil, depth+1); err != nil {
+				return 0, err
+			}
+		} else if i, c = jsonscan.Skip(frame, i, maxDepth-depth); c != jsonscan.OK {
+			return 0, &FrameError{i, scanMessages[c]}
 		}
 		if k >= 0 {
 			sp[k] = span{start, i}
 		}
-		i = skipWS(frame, i)
+		i = jsonscan.SkipWS(frame, i)
 		if i >= len(frame) {
 			return 0, &FrameError{i, "unterminated object"}
 		}
 		switch frame[i] {
 		case ',':
-			i = skipWS(frame, i+1)
+			i = jsonscan.SkipWS(frame, i+1)
 		case '}':
 			return i + 1, nil
 		default:
 			return 0, &FrameError{i, "expected ',' or '}'"}
 		}
 	}
-}
-
-func value(frame []byte, i, depth int) (int, error) {
-	if i >= len(frame) {
-		return 0, &FrameError{i, "expected a value"}
-	}
-	switch c := frame[i]; {
-	case c == '"':
-		return str(frame, i)
-	case c == '{':
-		return object(frame, i, nil, nil, depth+1)
-	case c == '[':
-		if depth > maxDepth {
-			return 0, &FrameError{i, "nested too deeply"}
-		}
-		i = skipWS(frame, i+1)
-		if i < len(frame) && frame[i] == ']' {
-			return i + 1, nil
-		}
-		for {
-			var err error
-			if i, err = value(frame, i, depth+1); err != nil {
-				return 0, err
-			}
-			i = skipWS(frame, i)
-			if i >= len(frame) {
-				return 0, &FrameError{i, "unterminated array"}
-			}
-			if frame[i] == ']' {
-				return i + 1, nil
-			}
-			if frame[i] != ',' {
-				return 0, &FrameError{i, "expected ',' or ']'"}
-			}
-			i = skipWS(frame, i+1)
-		}
-	case c == 't':
-		return lit(frame, i, "true")
-	case c == 'f':
-		return lit(frame, i, "false")
-	case c == 'n':
-		return lit(frame, i, "null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		j := i
-		for j < len(frame) && (frame[j] >= '0' && frame[j] <= '9' || frame[j] == '-' || frame[j] == '+' || frame[j] == '.' || frame[j] == 'e' || frame[j] == 'E') {
-			j++
-		}
-		return j, nil
-	}
-	return 0, &FrameError{i, "unexpected character"}
-}
-
-func lit(frame []byte, i int, l string) (int, error) {
-	if len(frame)-i < len(l) || string(frame[i:i+len(l)]) != l {
-		return 0, &FrameError{i, "bad literal"}
-	}
-	return i + len(l), nil
-}
-
-// str returns the index after the string starting at frame[i] == '"'.
-func str(frame []byte, i int) (int, error) {
-	for j := i + 1; j < len(frame); j++ {
-		c := frame[j]
-		if !stringSpecial[c] {
-			continue
-		}
-		switch {
-		case c == '"':
-			return j + 1, nil
-		case c == '\\':
-			j++
-		default:
-			return 0, &FrameError{j, "control character in a string"}
-		}
-	}
-	return 0, &FrameError{i, "unterminated string"}
-}
-
-// stringSpecial marks the bytes that end or escape a string, or may not appear in one: one table
-// load per byte instead of three comparisons.
-var stringSpecial = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
-}
-
-func skipWS(frame []byte, i int) int {
-	if i < len(frame) && frame[i] > ' ' {
-		return i
-	}
-	for i < len(frame) {
-		switch frame[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }

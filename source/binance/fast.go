@@ -88,12 +88,13 @@ func expect(frame []byte, i int, lit string) (int, bool) {
 	return i + len(lit), true
 }
 
+// digits reads a JSON integer of up to 18 digits: no sign, no leading zero.
 func digits(frame []byte, i int) (int, bool) {
 	s := i
 	for i < len(frame) && frame[i] >= '0' && frame[i] <= '9' {
 		i++
 	}
-	return i, i > s && i-s <= 18
+	return i, i > s && i-s <= 18 && (frame[s] != '0' || i-s == 1)
 }
 
 func decimalString(frame []byte, i int) (int, bool) {

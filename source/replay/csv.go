@@ -2,12 +2,11 @@ package replay
 
 import (
 	"fmt"
-	"github.com/coattailcapital/ctc/internal/decimal"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/jsonscan"
 )
 
 // The columns of Binance's public spot aggTrades CSV (data.binance.vision), in file order. The
@@ -169,63 +168,13 @@ func parseInt(b []byte) (int64, bool) {
 }
 
 // parseDecimal parses an unsigned decimal: digits with an optional fraction and an optional
-// exponent, nothing else (no sign, inf, nan, hex or underscores, which strconv would accept).
-// Plain decimals take ctc's one exact fast path (internal/decimal, shared with the exchange
-// decoders); the rest — exponents, mantissas beyond 2^53 — go to strconv, whose argument the
-// compiler converts on the stack for inputs of up to 32 bytes. An overflow is +Inf and an
-// underflow 0, as strconv rounds them; validation rejects both later.
+// exponent, nothing else (no sign, inf, nan, hex or underscores, which strconv would accept),
+// with ctc's one float parser (internal/jsonscan, shared with the exchange decoders): exact, and
+// without allocating. An overflow is +Inf and an underflow 0, as strconv rounds them; validation
+// rejects both later.
 func parseDecimal(b []byte) (float64, bool) {
-	if f, ok := decimal.Fast(b); ok {
-		return f, true
-	}
-	if !unsignedDecimal(b) {
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil && !math.IsInf(f, 0) && f != 0 {
-		return 0, false
-	}
-	return f, true
-}
-
-// unsignedDecimal reports whether b is digits with at most one point (at least one digit) and
-// an optional exponent: e or E, an optional sign, digits.
-func unsignedDecimal(b []byte) bool {
-	i, digits, dot := 0, false, false
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c == '.' {
-			if dot {
-				return false
-			}
-			dot = true
-			continue
-		}
-		if c < '0' || c > '9' {
-			break
-		}
-		digits = true
-	}
-	if !digits {
-		return false
-	}
-	if i == len(b) {
-		return true
-	}
-	if b[i] != 'e' && b[i] != 'E' {
-		return false
-	}
-	i++
-	if i < len(b) && (b[i] == '+' || b[i] == '-') {
-		i++
-	}
-	if i == len(b) {
-		return false
-	}
-	for ; i < len(b); i++ {
-		if b[i] < '0' || b[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return jsonscan.Decimal(b)
 }
