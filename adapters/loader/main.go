@@ -19,7 +19,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -36,6 +35,8 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/backfill"
 	"github.com/coattailcapital/ctc/checkpoint"
+	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/sink/console"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/jsonl"
 	"github.com/coattailcapital/ctc/source/binance"
@@ -221,8 +222,9 @@ func isTerminal(f *os.File) bool {
 }
 
 // convertCSV writes a public aggTrades CSV file as unified NDJSON (and to raw_trades with a
-// warehouse), decoding it as the replay source does. Lines that do not decode are reported on
-// stderr and counted; they stop nothing.
+// warehouse) through the one engine: the replay source decodes it, the quality chain checks it,
+// and the lines that do not decode are dead letters, printed on stderr and counted; they stop
+// nothing.
 func convertCSV(ctx context.Context, path, symbol, out, warehouse string, stdout, stderr io.Writer) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "loader: "+format+"\n", a...)
@@ -240,63 +242,36 @@ func convertCSV(ctx context.Context, path, symbol, out, warehouse string, stdout
 		return fail("%v", err)
 	}
 	defer src.Close(ctx)
-	f, err := os.Create(out)
+	file, err := jsonl.NewTradeWriter(out, false)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	var lake *iceberg.Sink
+	defer file.Close(context.WithoutCancel(ctx))
+	sinks := []ctc.Sink{file, console.New(stderr, console.DeadLetters())}
 	if warehouse != "" {
-		if lake, err = iceberg.Open(ctx, iceberg.Config{Dir: warehouse}); err != nil {
-			return fail("%v", err)
-		}
-		defer lake.Close(context.WithoutCancel(ctx))
-	}
-	var rec ctc.Record
-	var batch ctc.Batch
-	var line []byte
-	n, bad := 0, 0
-	for {
-		rec.Reset()
-		err := src.Next(ctx, &rec)
-		if errors.Is(err, ctc.ErrEndOfInput) {
-			break
-		}
+		lake, err := iceberg.Open(ctx, iceberg.Config{Dir: warehouse})
 		if err != nil {
 			return fail("%v", err)
 		}
-		if rec.Err != nil {
-			bad++
-			fmt.Fprintln(stderr, "loader:", rec.Err)
-			continue
-		}
-		line = append(rec.Trade.AppendJSON(line[:0]), '\n')
-		if _, err := w.Write(line); err != nil {
-			return fail("%v", err)
-		}
-		n++
-		if lake != nil {
-			batch.Trades = append(batch.Trades, rec.Trade)
-			if len(batch.Trades) == 100_000 {
-				if err := lake.Write(ctx, &batch); err != nil {
-					return fail("%v", err)
-				}
-				batch.Trades = batch.Trades[:0]
-			}
-		}
+		defer lake.Close(context.WithoutCancel(ctx))
+		sinks = append(sinks, lake)
 	}
-	if lake != nil {
-		if err := lake.Write(ctx, &batch); err != nil {
-			return fail("%v", err)
-		}
-		if err := lake.Flush(ctx); err != nil {
-			return fail("%v", err)
-		}
-	}
-	if err := w.Flush(); err != nil {
+	chain, err := quality.New(quality.Config{})
+	if err != nil {
 		return fail("%v", err)
 	}
-	fmt.Fprintf(stdout, "loader: wrote %d trades to %s (%d lines did not decode)\n", n, out, bad)
+	p, err := ctc.NewPipeline(src, ctc.WithChecker(chain), ctc.WithSinks(sinks...))
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := p.Run(ctx); err != nil {
+		return fail("%v", err)
+	}
+	if err := file.Close(ctx); err != nil {
+		return fail("%v", err)
+	}
+	q := chain.Stats()
+	fmt.Fprintf(stdout, "loader: wrote %d trades to %s (%d lines did not decode or pass the quality checks, %d duplicates)\n",
+		q.Passed, out, q.Failed, q.Duplicate)
 	return 0
 }

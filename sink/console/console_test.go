@@ -38,3 +38,18 @@ func Example() {
 	// Output:
 	// 2024-01-15T10:31:00.000Z  HIGH      whale         BTC-USDT on binance: $750.0k buy of 12.5 at 60000 (over $500.0k)
 }
+
+// Dead letters are printed only with DeadLetters.
+func TestDeadLetters(t *testing.T) {
+	b := &ctc.Batch{DeadLetters: []ctc.DeadLetter{{Reason: ctc.Malformed, Detail: "line 2: want 8\nfields", Position: ctc.Position{Partition: "f.csv", Offset: 2}}}}
+	var quiet, loud bytes.Buffer
+	if err := console.New(&quiet).Write(context.Background(), b); err != nil || quiet.Len() != 0 {
+		t.Fatalf("without DeadLetters: %q %v", quiet.String(), err)
+	}
+	if err := console.New(&loud, console.DeadLetters()).Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "dead letter (malformed) at f.csv:2: line 2: want 8 fields\n"; loud.String() != want {
+		t.Fatalf("got %q, want %q", loud.String(), want)
+	}
+}
