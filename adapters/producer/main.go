@@ -194,7 +194,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer func() { _ = closeSrc(context.WithoutCancel(ctx)) }()
 	if o.maxTrades > 0 {
-		src = &limited{src: src, left: o.maxTrades}
+		src = feed.Limit(src, o.maxTrades)
 	}
 	chain, err := quality.New(quality.Config{})
 	if err != nil {
@@ -271,18 +271,4 @@ func (o options) source(ctx context.Context, stderr io.Writer) (src ctc.Source, 
 		return nil, false, nil, err
 	}
 	return s, o.speed > 0, noop, nil
-}
-
-// limited ends a source after a number of records.
-type limited struct {
-	src  ctc.Source
-	left int64
-}
-
-func (l *limited) Next(ctx context.Context, rec *ctc.Record) error {
-	if l.left <= 0 {
-		return ctc.ErrEndOfInput
-	}
-	l.left--
-	return l.src.Next(ctx, rec)
 }

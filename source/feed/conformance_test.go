@@ -65,3 +65,11 @@ func TestCaptureSourceConformance(t *testing.T) {
 		return feed.NewCaptureSource(strings.NewReader(capture), decodeQty, "cap")
 	})
 }
+
+// TestLimitConformance runs ctctest.TestSource on the first 25 records of a 40-trade replay.
+func TestLimitConformance(t *testing.T) {
+	t.Parallel()
+	ctctest.TestSource(t, ctctest.SourceFeatures{Records: 25}, func(t *testing.T) ctc.Source {
+		return feed.Limit(replay.Trades(trades(ctc.Binance, "BTC-USDT", 40), replay.WithPartition("p")), 25)
+	})
+}

@@ -26,8 +26,8 @@ type Merge struct {
 	err    error
 }
 
-// ErrClosed (which wraps ctc.ErrClosed) is returned by a Merge's Next after Close.
-var ErrClosed = fmt.Errorf("feed: merge closed: %w", ctc.ErrClosed)
+// ErrClosed (which wraps ctc.ErrClosed) is returned by the Next of a Merge or Limited after Close.
+var ErrClosed = fmt.Errorf("feed: source closed: %w", ctc.ErrClosed)
 
 // slot is one record in flight between a reader and Next, with bytes of its own: a source's
 // record data is valid only until that source's next Next, which its reader calls while the
