@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -25,6 +26,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver of the local catalog
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/internal/backoff"
 )
 
 // LocalCatalogName is the catalog name the local SQL catalog files its tables under (the
@@ -392,26 +394,56 @@ func (s *Sink) commit(ctx context.Context, cp *ctc.Checkpoint) error {
 
 func (s *Sink) commitTable(ctx context.Context, b *buffer, cp *ctc.Checkpoint) error {
 	b.seal()
-	tbl, err := s.load(ctx, b.name)
-	if err != nil {
-		return err
-	}
 	props := iceberg.Properties{}
 	if cp != nil {
-		if last, ok := LastCheckpoint(tbl, cp.PipelineID); ok && last.Seq >= cp.Seq {
-			b.discard()
-			return nil
-		}
 		props[SummaryPipelineID] = cp.PipelineID
 		props[SummaryCheckpointSeq] = strconv.FormatInt(cp.Seq, 10)
 		props[SummaryPosition] = cp.Position.String()
 	}
-	if err := appendRecords(ctx, tbl, b.schema, b.pending, props); err != nil {
-		return err
+	// Optimistic concurrency: another writer (a second process on the same warehouse) may commit
+	// between the load and the commit. The catalog then refuses ours (table.ErrCommitFailed,
+	// nothing committed), and the append is made again on the new current snapshot — after
+	// checking again whether the checkpoint landed meanwhile, so that two writers of one
+	// pipeline still commit each checkpoint once.
+	for attempt := 0; ; attempt++ {
+		tbl, err := s.load(ctx, b.name)
+		if err != nil {
+			return err
+		}
+		if cp != nil {
+			if last, ok := LastCheckpoint(tbl, cp.PipelineID); ok && last.Seq >= cp.Seq {
+				b.discard()
+				return nil
+			}
+		}
+		err = appendRecords(ctx, tbl, b.schema, b.pending, props)
+		if err == nil {
+			b.discard()
+			return nil
+		}
+		if !conflict(err) || attempt+1 >= CommitAttempts {
+			return err
+		}
+		wait := backoff.Full(backoff.Cap(20*time.Millisecond, time.Second, 2, attempt), backoff.Uniform)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		}
 	}
-	b.discard()
-	return nil
 }
+
+// conflict reports whether a commit failed because another writer committed first, in which case
+// nothing was committed: the catalog's compare-and-swap failed (table.ErrCommitFailed), or a
+// requirement on the table's current state no longer held when the catalog checked it (iceberg-go
+// reports those, such as "branch main has changed", as plain errors).
+func conflict(err error) bool {
+	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(strings.ToLower(err.Error()), "requirement failed")
+}
+
+// CommitAttempts is how many times a commit is tried when other writers keep committing to the
+// same table first.
+const CommitAttempts = 10
 
 // appendRecords appends recs to tbl in one transaction: one new snapshot with summary props.
 func appendRecords(ctx context.Context, tbl *table.Table, sc *arrow.Schema, recs []arrow.RecordBatch, props iceberg.Properties) error {
