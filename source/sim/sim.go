@@ -2,10 +2,12 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/coattailcapital/ctc"
@@ -108,6 +110,7 @@ type stream struct {
 	ins      int
 	exchange string
 	symbol   string
+	idScope  string // symbol and run scope, hashed into event ids: see New
 	coinbase bool
 	rng      *rand.Rand
 	next     int64 // time of the next arrival
@@ -153,13 +156,17 @@ func New(cfg Config) (*Source, error) {
 	// schedule leaves the other streams' random choices alone.
 	newRand := func(salt uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, mix(salt))) }
 	s.injRng, s.jitRng = newRand(1), newRand(2)
+	// Event ids are scoped to the run — its seed and start — so that two runs never give two
+	// different trades one id (a demo restarted from the present numbers its trades from 1
+	// again), while the same run always gives the same ids.
+	scope := "/sim/" + strconv.FormatInt(cfg.Seed, 10) + "/" + strconv.FormatInt(cfg.Start.UnixNano(), 10)
 	for i, in := range cfg.Instruments {
 		digits := math.Floor(math.Log10(in.Price)) + 1
 		s.ins = append(s.ins, instrument{Instrument: in, t: start, rng: newRand(uint64(100 + i)),
 			priceDec: math.Pow(10, clamp(7-digits, 0, 12)), qtyDec: math.Pow(10, clamp(digits, 0, 8))})
 		s.streams = append(s.streams,
-			stream{ins: i, exchange: ctc.Binance, symbol: in.Binance, rng: newRand(uint64(1000 + 2*i))},
-			stream{ins: i, exchange: ctc.Coinbase, symbol: in.Coinbase, coinbase: true, rng: newRand(uint64(1001 + 2*i))})
+			stream{ins: i, exchange: ctc.Binance, symbol: in.Binance, idScope: in.Binance + scope, rng: newRand(uint64(1000 + 2*i))},
+			stream{ins: i, exchange: ctc.Coinbase, symbol: in.Coinbase, idScope: in.Coinbase + scope, coinbase: true, rng: newRand(uint64(1001 + 2*i))})
 	}
 	for i := range s.streams {
 		st := &s.streams[i]
@@ -225,6 +232,46 @@ func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 	}
 	return nil
 }
+
+// Seek implements ctc.Seeker: it continues after the trade at Position{"sim", after.Offset} (the
+// zero Position starts afresh, as New does) by generating and dropping the trades before it, so
+// a checkpointed run resumes with the same market, ids and injected events it would have had.
+// It is called before the first Next. A paced simulator resumed past its warm-up continues at
+// its pace from the resumed trade on, not from the run's original start.
+func (s *Source) Seek(ctx context.Context, after ctc.Position) error {
+	if after == (ctc.Position{}) {
+		return nil
+	}
+	if after.Partition != "sim" || after.Offset < 0 {
+		return fmt.Errorf("sim: cannot seek to %v: positions are sim:N", after)
+	}
+	if s.count > 0 || s.ready {
+		return errors.New("sim: Seek must come before the first Next")
+	}
+	for s.count < after.Offset {
+		if s.count%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if !s.produce() {
+			return fmt.Errorf("sim: cannot seek to %v: the run ends after %d trades", after, s.count)
+		}
+		s.count++
+		s.maxGen = max(s.maxGen, s.cur.gen)
+		if len(s.planned) > 0 {
+			s.release(&s.cur)
+		}
+	}
+	if s.cfg.Speed > 0 && s.cur.deliver >= s.warmEnd {
+		// Pace from here: the next trade is due at once, the ones after it at Speed.
+		s.paced = true
+		s.wall0 = s.cfg.Now().Add(-time.Duration(float64(s.cur.deliver-s.warmEnd) / s.cfg.Speed))
+	}
+	return nil
+}
+
+var _ ctc.Seeker = (*Source)(nil)
 
 // Injected returns the events injected so far, in the order they were reported: a window event
 // once a trade at or after its Start has been emitted, a whale once its trade has been.
@@ -345,7 +392,7 @@ func (s *Source) fill(st *stream, t int64, size float64, rng *rand.Rand, p *pend
 	st.count++
 	p.latency = 2 + rng.Int64N(24)
 	p.trade = ctc.Trade{
-		EventID:     ctc.NewEventIDInt(st.exchange, st.symbol, st.count),
+		EventID:     ctc.NewEventIDInt(st.exchange, st.idScope, st.count),
 		Exchange:    st.exchange,
 		Symbol:      st.symbol,
 		Price:       price,

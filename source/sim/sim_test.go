@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -161,8 +162,9 @@ func TestStartAndDuration(t *testing.T) {
 			t.Fatalf("trade %d inconsistent: %+v", i, tr)
 		}
 		streams[tr.Exchange+" "+tr.Symbol]++
-		if want := ctc.NewEventIDInt(tr.Exchange, tr.Symbol, int64(streams[tr.Exchange+" "+tr.Symbol])); tr.EventID != want {
-			t.Fatalf("trade %d id %v, want the stream's trade counter %v", i, tr.EventID, want)
+		scope := fmt.Sprintf("%s/sim/1/%d", tr.Symbol, start.UnixNano())
+		if want := ctc.NewEventIDInt(tr.Exchange, scope, int64(streams[tr.Exchange+" "+tr.Symbol])); tr.EventID != want {
+			t.Fatalf("trade %d id %v, want the stream's trade counter in the run's scope %v", i, tr.EventID, want)
 		}
 	}
 	if len(streams) != 6 {
@@ -572,4 +574,109 @@ func BenchmarkNext(b *testing.B) {
 
 func BenchmarkNextJitter(b *testing.B) {
 	benchmarkNext(b, Config{Seed: 1, Start: day, Jitter: 5 * time.Second})
+}
+
+// Two runs (another start, another seed) never give one id to two trades; one run always gives
+// the same ids.
+func TestEventIDsAreScopedToTheRun(t *testing.T) {
+	ids := func(seed int64, start time.Time) []uuid.UUID {
+		trades, _ := run(t, Config{Seed: seed, Start: start, Duration: 20 * time.Second, InjectEvery: -1})
+		out := make([]uuid.UUID, len(trades))
+		for i := range trades {
+			out[i] = trades[i].EventID
+		}
+		return out
+	}
+	day := time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC)
+	a := ids(1, day)
+	if !slices.Equal(a, ids(1, day)) {
+		t.Fatal("the same run gave other ids")
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, id := range a {
+		seen[id] = true
+	}
+	for _, other := range [][]uuid.UUID{ids(1, day.Add(time.Minute)), ids(2, day)} {
+		for _, id := range other {
+			if seen[id] {
+				t.Fatalf("two runs share event id %v", id)
+			}
+		}
+	}
+}
+
+// A run resumed after its n-th trade (Seek) continues with exactly the trades and injected events
+// the uninterrupted run has after it.
+func TestSeekResumesTheSameRun(t *testing.T) {
+	cfg := Config{Seed: 3, Start: time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC), Duration: 5 * time.Minute, InjectEvery: time.Minute}
+	all, events := run(t, cfg)
+	for _, n := range []int{0, 1, 777, len(all) - 1, len(all)} {
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos := ctc.Position{}
+		if n > 0 {
+			pos = ctc.Position{Partition: "sim", Offset: int64(n)}
+		}
+		if err := s.Seek(t.Context(), pos); err != nil {
+			t.Fatal(err)
+		}
+		var rest []ctc.Trade
+		for {
+			var rec ctc.Record
+			if err := s.Next(t.Context(), &rec); err != nil {
+				break
+			}
+			if rec.Position.Offset != int64(n+len(rest)+1) {
+				t.Fatalf("after seeking to %d: position %v", n, rec.Position)
+			}
+			rest = append(rest, rec.Trade)
+		}
+		if !slices.EqualFunc(rest, all[n:], func(a, b ctc.Trade) bool {
+			return a.EventID == b.EventID && a.Timestamp.Equal(b.Timestamp) && a.Price == b.Price
+		}) {
+			t.Fatalf("after seeking to %d: %d trades, want the %d after it", n, len(rest), len(all)-n)
+		}
+		if n == len(all) && len(s.Injected()) != len(events) {
+			t.Fatalf("events after seeking to the end: %d, want %d", len(s.Injected()), len(events))
+		}
+	}
+	s, _ := New(cfg)
+	if err := s.Seek(t.Context(), ctc.Position{Partition: "sim", Offset: int64(len(all) + 1)}); err == nil {
+		t.Fatal("seeking past the end of a bounded run succeeded")
+	}
+	if err := s.Seek(t.Context(), ctc.Position{Partition: "other", Offset: 1}); err == nil {
+		t.Fatal("seeking to another source's position succeeded")
+	}
+}
+
+// A paced run resumed past its warm-up paces from the resumed trade: the next one is due at
+// once, not after the event time already covered.
+func TestSeekPacesFromTheResumedTrade(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var slept []time.Duration
+	cfg := Config{Seed: 3, Start: time.Date(2024, 1, 15, 10, 0, 0, 0, time.UTC), WarmUp: time.Minute, Duration: 10 * time.Minute, Speed: 10,
+		Now:   func() time.Time { return now },
+		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); now = now.Add(d); return nil }}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Seek(t.Context(), ctc.Position{Partition: "sim", Offset: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	var rec ctc.Record
+	var total time.Duration
+	for range 50 {
+		if err := s.Next(t.Context(), &rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range slept {
+		total += d
+	}
+	if total > 2*time.Second {
+		t.Fatalf("the resumed run slept %v over its first 50 trades (%d sleeps): it paced from the run's start", total, len(slept))
+	}
 }
