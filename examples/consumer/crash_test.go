@@ -18,13 +18,15 @@ import (
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/coattailcapital/ctc/sink/embedded"
 	icesink "github.com/coattailcapital/ctc/sink/iceberg"
 )
 
 // TestCrashRestartEqualsUninterruptedRun kills the consumer process (SIGKILL: no shutdown, no
-// final flush) at random points of a replay with Iceberg output, restarts it with -resume each
-// time, and checks that the final tables and NDJSON files equal those of an uninterrupted run:
-// nothing lost, nothing twice.
+// final flush) at random points of a replay with Iceberg output, restarts it — the same command,
+// with or without -resume at random — each time, runs it once more after it finished, and checks
+// that the final tables and NDJSON files equal those of an uninterrupted run: nothing lost,
+// nothing twice.
 func TestCrashRestartEqualsUninterruptedRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the consumer and runs it a dozen times; run without -short")
@@ -54,7 +56,7 @@ func TestCrashRestartEqualsUninterruptedRun(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	kills := 0
 	for attempt := 0; ; attempt++ {
-		cmd := exec.Command(bin, args(got, attempt > 0)...)
+		cmd := exec.Command(bin, args(got, attempt > 0 && rng.IntN(2) == 0)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -88,6 +90,9 @@ func TestCrashRestartEqualsUninterruptedRun(t *testing.T) {
 	}
 compare:
 	t.Logf("%d kills; an uninterrupted run takes %v", kills, full)
+	if out, err := exec.Command(bin, args(got, false)...).CombinedOutput(); err != nil {
+		t.Fatalf("a rerun of the finished replay: %v\n%s", err, out)
+	}
 	for _, name := range outputs {
 		a, _ := os.ReadFile(filepath.Join(want, "out", name))
 		b, _ := os.ReadFile(filepath.Join(got, "out", name))
@@ -103,6 +108,79 @@ compare:
 	}
 	if d := cmp.Diff(wantTables, gotTables); d != "" {
 		t.Errorf("tables after crashes and restarts differ from an uninterrupted run (-want +got):\n%s", d)
+	}
+}
+
+// TestDefaultRunCrashRestart kills the default run (the simulator into the warehouse and the hot
+// store under -data) at random points, restarts it with the same command each time, and checks
+// that the tables equal an uninterrupted run's and that the hot store holds exactly the
+// warehouse's alerts: none that the warehouse will not get, none it lacks.
+func TestDefaultRunCrashRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the consumer and runs it a dozen times; run without -short")
+	}
+	bin := filepath.Join(t.TempDir(), "consumer")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// A recent market, so that the hot store's TTL keeps its alerts.
+	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute).Format(time.RFC3339)
+	args := func(dir string) []string {
+		return []string{"-data", dir, "-speed", "0", "-start", start, "-warmup", "20m", "-duration", "40m",
+			"-addr", "off", "-quiet"}
+	}
+	want := t.TempDir()
+	began := time.Now()
+	if out, err := exec.Command(bin, args(want)...).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	full := time.Since(began)
+	got := t.TempDir()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	for attempt := 0; ; attempt++ {
+		cmd := exec.Command(bin, args(got)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		if attempt < 5 {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run %d failed on its own: %v\n%s", attempt, err, stderr.String())
+				}
+			case <-time.After(time.Duration(rng.Int64N(int64(full) * 2 / 3))):
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				continue
+			}
+		} else if err := <-done; err != nil {
+			t.Fatalf("final run: %v\n%s", err, stderr.String())
+		}
+		break
+	}
+	wantTables, gotTables := readTables(t, filepath.Join(want, "warehouse")), readTables(t, filepath.Join(got, "warehouse"))
+	if d := cmp.Diff(wantTables, gotTables); d != "" {
+		t.Errorf("tables after crashes and restarts differ from an uninterrupted run (-want +got):\n%s", d)
+	}
+	hot, err := embedded.ReadFile(filepath.Join(got, "alerts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hotIDs, lakeIDs []string
+	for _, a := range hot.Alerts {
+		hotIDs = append(hotIDs, a.AlertID.String())
+	}
+	for _, row := range gotTables["anomaly_alerts"] {
+		lakeIDs = append(lakeIDs, strings.SplitN(row, "|", 2)[0])
+	}
+	slices.Sort(hotIDs)
+	slices.Sort(lakeIDs)
+	if len(lakeIDs) == 0 || !slices.Equal(hotIDs, lakeIDs) {
+		t.Errorf("the hot store holds %d alerts, the warehouse %d: they must be the same", len(hotIDs), len(lakeIDs))
 	}
 }
 

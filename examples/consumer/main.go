@@ -3,13 +3,15 @@
 // dashboard on localhost, and alerts printed as they fire.
 //
 // With no flags it runs the seeded market simulator from the present, paced so that alerts of
-// every type appear within half a minute, until Ctrl-C:
+// every type appear within half a minute, until Ctrl-C; run again, it continues the same market
+// from its last checkpoint (-fresh starts a new one):
 //
 //	go run ./examples/consumer
 //
 // With -replay it replays a file as fast as possible, never reading the clock, and writes its
 // results as NDJSON under -out (and, with -warehouse, to Iceberg tables); the same file always gives
-// byte-identical outputs, and -resume continues a replay that was killed from its last checkpoint:
+// byte-identical outputs. Running the same replay again continues it from its last checkpoint — a
+// replay that was killed finishes, one that finished writes nothing twice:
 //
 //	go run ./examples/consumer -replay trades.ndjson -out out
 //
@@ -18,6 +20,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -39,6 +43,7 @@ import (
 	"github.com/coattailcapital/ctc/api"
 	"github.com/coattailcapital/ctc/checkpoint"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/internal/fsx"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/console"
 	"github.com/coattailcapital/ctc/sink/embedded"
@@ -73,6 +78,7 @@ type config struct {
 	capture                string
 	endpoints              endpoints
 	cpuProfile, memProfile string
+	fresh                  bool
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -100,8 +106,13 @@ Replay mode (-replay FILE) reads unified NDJSON trades, or Binance's public aggT
 ends in .csv, as fast as possible without reading the clock, and writes under -out:
 alerts.ndjson, volume_aggregates.ndjson, exchange_spreads.ndjson, whale_trades.ndjson, late.ndjson,
 dlq.ndjson and quality.json (and, with -warehouse DIR, the Iceberg tables). The same file always gives
-byte-identical outputs. A replay checkpoints every -checkpoint-every records; after a crash, run the
-same command with -resume to continue from the last checkpoint, exactly once.
+byte-identical outputs. A replay checkpoints every -checkpoint-every records; run the same command
+again (after a crash, or at any time) and it continues from its last checkpoint, exactly once: a
+finished replay writes nothing twice. A warehouse that already holds the replay while -out has no
+state of it is refused, as is one holding the file replayed with other thresholds.
+
+The simulator continues the market recorded in -data from its last checkpoint when run again
+(after a crash or Ctrl-C), with the same event ids, unless -fresh or -start asks for another.
 
 Flags:
 `)
@@ -110,7 +121,7 @@ Flags:
 	fs.StringVar(&c.replay, "replay", "", "replay `FILE` (NDJSON, or Binance aggTrades CSV if it ends in .csv) instead of the simulator")
 	fs.StringVar(&c.out, "out", "", "write NDJSON outputs and quality.json to `DIR` (replay default: ./ctc-out; simulator: none, plus raw_trades.ndjson when set)")
 	fs.StringVar(&c.warehouse, "warehouse", "", "replay: also write the Iceberg tables to a local warehouse in `DIR`")
-	fs.BoolVar(&c.resume, "resume", false, "replay: continue from the last checkpoint in -out instead of starting afresh")
+	fs.BoolVar(&c.resume, "resume", false, "replay: insist on continuing from a checkpoint in -out (a rerun continues anyway when there is one)")
 	fs.Int64Var(&c.every, "checkpoint-every", 50_000, "replay: checkpoint (commit the tables, save the state) every `N` records")
 	fs.StringVar(&c.exchange, "exchange", ctc.Binance, "exchange of a CSV replay")
 	fs.StringVar(&c.symbol, "symbol", "BTC-USDT", "symbol (BASE-QUOTE) of a CSV replay")
@@ -122,6 +133,7 @@ Flags:
 	fs.DurationVar(&c.duration, "duration", 0, "stop the simulator after this much event time (0 = until Ctrl-C)")
 	fs.StringVar(&c.start, "start", "", "simulator start of the paced part, RFC 3339 (default: now)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print alerts")
+	fs.BoolVar(&c.fresh, "fresh", false, "simulator: start a new market instead of continuing the one in -data from its last checkpoint")
 	c.thresholds.RegisterFlags(fs)
 	fs.StringVar(&c.capture, "capture", "", "replay: FILE is a raw frame capture (cryptofeed format) of this `exchange` (binance or coinbase), decoded as the live source decodes it")
 	fs.BoolVar(&c.live, "live", false, "watch the real markets: Binance and Coinbase WebSockets instead of the simulator (needs the internet)")
@@ -289,11 +301,11 @@ func (c config) replayJob(ctx context.Context, j *job) (int, error) {
 	}
 
 	stateDir := filepath.Join(c.out, "_state")
-	id, err := pipelineID(stateDir, c.resume)
+	states, err := checkpoint.NewDir(stateDir)
 	if err != nil {
 		return exitUsage, err
 	}
-	states, err := checkpoint.NewDir(stateDir)
+	id, resuming, err := c.replayID(ctx, states)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -310,35 +322,84 @@ func (c config) replayJob(ctx context.Context, j *job) (int, error) {
 		}
 		j.sinks = append(j.sinks, lake)
 		j.closers = append(j.closers, lake.Close)
+		if !resuming {
+			// No state of this replay in -out: the warehouse must not hold it either, or its rows
+			// would be written twice.
+			held, err := lake.Pipelines(ctx, strings.TrimSuffix(id, c.settingsTag()))
+			if err != nil {
+				return exitFail, err
+			}
+			for other, cp := range held {
+				if other == id {
+					return exitUsage, fmt.Errorf("-warehouse %s already holds this replay of %s (pipeline %s, checkpoint %d at %v), but %s has no state of it: "+
+						"run it with the -out it was written with to continue it (or find it complete), or use another -warehouse",
+						c.warehouse, c.replay, id, cp.Seq, cp.Position, c.out)
+				}
+				return exitUsage, fmt.Errorf("-warehouse %s already holds %s replayed with other settings (pipeline %s): "+
+					"reprocess the warehouse (adapters/reprocess) to try other thresholds, or use another -warehouse", c.warehouse, c.replay, other)
+			}
+		}
 	}
 	j.opts = append(j.opts, ctc.WithCheckpoints(ctc.CheckpointConfig{Store: states, PipelineID: id, EveryRecords: c.every}))
 	return exitOK, nil
 }
 
-// pipelineID returns the id of the replay's checkpoints in dir: the recorded one when resuming,
-// else a new one, so that a fresh replay into a warehouse that already holds an earlier replay's
-// commits is never mistaken for a re-run of them.
-func pipelineID(dir string, resume bool) (string, error) {
-	name := filepath.Join(dir, "current")
-	if resume {
-		b, err := os.ReadFile(name)
-		if err == nil {
-			return strings.TrimSpace(string(b)), nil
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			return "", err
-		}
+// replayID names the replay's pipeline after what it reads — the file's name and first MiB — and
+// the settings that shape its output, so that running the same replay again is recognised, and
+// reports whether -out holds a state of it to resume. A rerun resumes whether or not -resume is
+// given (a finished replay resumes at its end and writes nothing again); -resume only insists
+// that there is something to resume.
+func (c config) replayID(ctx context.Context, states *checkpoint.Dir) (id string, resuming bool, err error) {
+	f, err := os.Open(c.replay)
+	if err != nil {
+		return "", false, err
 	}
-	id := fmt.Sprintf("replay-%d", time.Now().UnixNano())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	defer f.Close()
+	h := sha256.New()
+	h.Write([]byte(filepath.Base(c.replay)))
+	h.Write([]byte{0})
+	if _, err := io.CopyN(h, f, 1<<20); err != nil && !errors.Is(err, io.EOF) {
+		return "", false, err
 	}
-	return id, os.WriteFile(name, []byte(id+"\n"), 0o644)
+	id = "replay-" + hex.EncodeToString(h.Sum(nil))[:16] + c.settingsTag()
+	st, err := states.Load(ctx, id)
+	if err != nil {
+		return "", false, err
+	}
+	if st == nil && c.resume {
+		// A replay started by an older build recorded its id in _state/current.
+		if b, err := os.ReadFile(filepath.Join(c.out, "_state", "current")); err == nil {
+			old := strings.TrimSpace(string(b))
+			if st, err := states.Load(ctx, old); err == nil && st != nil {
+				return old, true, nil
+			}
+		}
+		return "", false, fmt.Errorf("-resume: %s holds no checkpoint of this replay of %s with these settings", c.out, c.replay)
+	}
+	return id, st != nil, nil
 }
 
-// simJob wires the default run: the simulator into the warehouse and the hot store under -data,
-// checkpointing every minute so the tables are committed as it goes and at Ctrl-C.
+// settingsTag is the part of a replay's pipeline id that stands for the settings shaping its
+// output: the thresholds, and how the file is read.
+func (c config) settingsTag() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%+v|%s|%s|%s", c.thresholds, c.capture, c.exchange, c.symbol)
+	return "-" + hex.EncodeToString(h.Sum(nil))[:8]
+}
+
+// simJob wires the default run: the simulator (or the live markets) into the warehouse and the
+// hot store under -data, checkpointing every minute so the tables are committed as it goes and
+// at Ctrl-C. A simulated market continues after a crash or restart from its last checkpoint —
+// the same market, the same event ids, the alerts the hot store already shows committed to the
+// warehouse too — unless -start names another one or -fresh asks for a new one.
 func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, error) {
+	if err := os.MkdirAll(c.data, 0o755); err != nil {
+		return exitUsage, err
+	}
+	states, err := checkpoint.NewDir(filepath.Join(c.data, "checkpoints"))
+	if err != nil {
+		return exitUsage, err
+	}
 	start := time.Now().UTC().Truncate(time.Millisecond)
 	if c.start != "" {
 		t, err := time.Parse(time.RFC3339, c.start)
@@ -347,7 +408,10 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 		}
 		start = t.UTC()
 	}
+	var id string
 	if c.live {
+		// A live feed cannot be read again from a position: each run is a pipeline of its own.
+		id = fmt.Sprintf("live-%d", start.UnixMilli())
 		src, feeds, err := liveSource(ctx, c.symbols, c.endpoints, stderr)
 		if err != nil {
 			return exitFail, err
@@ -355,21 +419,26 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 		j.src, j.feeds = src, feeds
 		j.closers = append(j.closers, src.Close)
 	} else {
+		run, resumed, err := c.simRun(ctx, states, start)
+		if err != nil {
+			return exitUsage, err
+		}
+		if resumed != nil {
+			fmt.Fprintf(stderr, "consumer: continuing the simulated market that opened at %s from checkpoint %d (trade %d); -fresh starts a new one\n",
+				run.Start.Add(-run.WarmUp).Format(time.RFC3339), resumed.Seq, resumed.Position.Offset)
+		}
 		// The warm-up is history: it ends at the start, so the paced part runs from the present.
 		s, err := sim.New(sim.Config{
-			Seed:     c.seed,
-			Start:    start.Add(-c.warmUp),
-			WarmUp:   c.warmUp,
-			Duration: durationOrZero(c.warmUp, c.duration),
+			Seed:     run.Seed,
+			Start:    run.Start.Add(-run.WarmUp),
+			WarmUp:   run.WarmUp,
+			Duration: durationOrZero(run.WarmUp, c.duration),
 			Speed:    c.speed,
 		})
 		if err != nil {
 			return exitUsage, err
 		}
-		j.src = s
-	}
-	if err := os.MkdirAll(c.data, 0o755); err != nil {
-		return exitUsage, err
+		j.src, id = s, run.ID
 	}
 	store, err := embedded.Open(filepath.Join(c.data, "alerts.db"))
 	if err != nil {
@@ -384,22 +453,12 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 	j.sinks = append(j.sinks, lake)
 	j.closers = append(j.closers, lake.Close)
 	if c.out != "" {
-		j.files, err = jsonl.New(c.out, jsonl.WithTrades())
+		j.files, err = jsonl.New(c.out, jsonl.WithTrades(), jsonl.WithAppend())
 		if err != nil {
 			return exitUsage, err
 		}
 		j.sinks = append(j.sinks, j.files)
 		j.closers = append(j.closers, j.files.Close)
-	}
-	states, err := checkpoint.NewDir(filepath.Join(c.data, "checkpoints"))
-	if err != nil {
-		return exitUsage, err
-	}
-	// Each run simulates a new market (or watches the market) from the present: it is a new
-	// pipeline, not a resumption.
-	id := fmt.Sprintf("sim-%d", start.UnixMilli())
-	if c.live {
-		id = fmt.Sprintf("live-%d", start.UnixMilli())
 	}
 	ck := ctc.CheckpointConfig{Store: states, PipelineID: id, Interval: time.Minute}
 	if c.speed > 0 || c.live {
@@ -409,6 +468,49 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 	}
 	j.opts = append(j.opts, ctc.WithCheckpoints(ck))
 	return exitOK, nil
+}
+
+// simRun is the simulated market a default run watches: the one recorded in -data when there is
+// one to continue, else a new one opening at start (recorded for the next run).
+type simRun struct {
+	ID     string        `json:"pipeline_id"`
+	Seed   int64         `json:"seed"`
+	Start  time.Time     `json:"start"`
+	WarmUp time.Duration `json:"warm_up"`
+}
+
+// simRun returns the run to go on with, and the checkpoint it resumes from (nil for a new run).
+func (c config) simRun(ctx context.Context, states *checkpoint.Dir, start time.Time) (simRun, *ctc.Checkpoint, error) {
+	path := filepath.Join(c.data, "market.json")
+	if c.start == "" && !c.fresh {
+		var last simRun
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &last) == nil && last.Seed == c.seed && last.ID != "" {
+			st, err := states.Load(ctx, last.ID)
+			if err != nil {
+				return simRun{}, nil, err
+			}
+			if st != nil {
+				return last, &st.Checkpoint, nil
+			}
+		}
+	}
+	run := simRun{Seed: c.seed, Start: start, WarmUp: c.warmUp,
+		ID: fmt.Sprintf("sim-%d-%d", c.seed, start.UnixMilli())}
+	st, err := states.Load(ctx, run.ID)
+	if err != nil {
+		return simRun{}, nil, err
+	}
+	b, err := json.Marshal(run)
+	if err != nil {
+		return simRun{}, nil, err
+	}
+	if err := fsx.WriteFileAtomic(path, b); err != nil {
+		return simRun{}, nil, err
+	}
+	if st != nil {
+		return run, &st.Checkpoint, nil
+	}
+	return run, nil, nil
 }
 
 // serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline,

@@ -536,6 +536,32 @@ func (s *Sink) Committed(ctx context.Context, pipelineID string) (map[string]ctc
 	return m, nil
 }
 
+// Pipelines returns the newest checkpoint of every pipeline whose id starts with prefix that
+// committed to any of the sink's tables, walking each table's snapshot history: a program can
+// tell that a warehouse already holds what it is about to write (a replay of the same file).
+func (s *Sink) Pipelines(ctx context.Context, prefix string) (map[string]ctc.Checkpoint, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	m := make(map[string]ctc.Checkpoint)
+	for _, name := range tableNames {
+		tbl, err := s.load(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		for snap := tbl.CurrentSnapshot(); snap != nil; {
+			if cp, ok := CheckpointOf(snap); ok && strings.HasPrefix(cp.PipelineID, prefix) && cp.Seq > m[cp.PipelineID].Seq {
+				m[cp.PipelineID] = cp
+			}
+			if snap.ParentSnapshotID == nil {
+				break
+			}
+			snap = tbl.SnapshotByID(*snap.ParentSnapshotID)
+		}
+	}
+	return m, nil
+}
+
 // Close releases the buffers and, if the sink opened it, the local catalog. Rows written but not
 // committed are dropped — committing them without a checkpoint could commit them twice after a
 // restart — and Close then returns an error saying how many; call Commit or Flush first.

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Running a replay again — after it finished, without -resume — changes no table and no file:
+// it continues from its last checkpoint, which is the end.
+func TestReplayRerunWritesNothingTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays into a warehouse three times; run without -short")
+	}
+	in := writeInput(t)
+	dir := t.TempDir()
+	args := []string{"-replay", in, "-out", filepath.Join(dir, "out"), "-warehouse", filepath.Join(dir, "lake"), "-quiet", "-checkpoint-every", "7000"}
+	if code, _, stderr := runConsumer(t, args...); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	files := map[string][]byte{}
+	for _, name := range outputs {
+		files[name], _ = os.ReadFile(filepath.Join(dir, "out", name))
+	}
+	tables := readTables(t, filepath.Join(dir, "lake"))
+	for _, extra := range [][]string{nil, {"-resume"}} {
+		if code, _, stderr := runConsumer(t, append(args, extra...)...); code != exitOK {
+			t.Fatalf("rerun %v: exit %d: %s", extra, code, stderr)
+		}
+		for _, name := range outputs {
+			if b, _ := os.ReadFile(filepath.Join(dir, "out", name)); !bytes.Equal(b, files[name]) {
+				t.Errorf("rerun %v: %s changed (%d bytes, then %d)", extra, name, len(files[name]), len(b))
+			}
+		}
+		if d := cmp.Diff(tables, readTables(t, filepath.Join(dir, "lake"))); d != "" {
+			t.Fatalf("rerun %v changed the tables (-before +after):\n%s", extra, d)
+		}
+	}
+
+	// The same warehouse with another -out (no state of the replay), or other thresholds: refused
+	// before anything is written.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-replay", in, "-out", filepath.Join(dir, "other"), "-warehouse", filepath.Join(dir, "lake"), "-quiet"}, "already holds this replay"},
+		{[]string{"-replay", in, "-out", filepath.Join(dir, "other2"), "-warehouse", filepath.Join(dir, "lake"), "-quiet", "-whale", "50000"}, "replayed with other settings"},
+		{[]string{"-replay", in, "-out", filepath.Join(dir, "other3"), "-quiet", "-resume"}, "holds no checkpoint of this replay"},
+	} {
+		code, _, stderr := runConsumer(t, c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", c.args, code, stderr, exitUsage, c.want)
+		}
+	}
+	if d := cmp.Diff(tables, readTables(t, filepath.Join(dir, "lake"))); d != "" {
+		t.Fatalf("a refused run changed the tables (-before +after):\n%s", d)
+	}
+}
+
+// The default run, run again on the same -data, continues its market from the last checkpoint:
+// a finished run adds nothing, and the hot store holds exactly the warehouse's alerts.
+func TestDefaultRunContinuesItsMarket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the simulator into a warehouse twice; run without -short")
+	}
+	data := t.TempDir()
+	args := []string{"-data", data, "-speed", "0", "-warmup", "10m", "-duration", "20m", "-addr", "off", "-quiet"}
+	if code, _, stderr := runConsumer(t, args...); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	tables := readTables(t, filepath.Join(data, "warehouse"))
+	code, _, stderr := runConsumer(t, args...)
+	if code != exitOK || !strings.Contains(stderr, "continuing the simulated market") {
+		t.Fatalf("second run: exit %d: %s", code, stderr)
+	}
+	if d := cmp.Diff(tables, readTables(t, filepath.Join(data, "warehouse"))); d != "" {
+		t.Fatalf("running the finished market again changed the tables (-before +after):\n%s", d)
+	}
+	if _, _, stderr := runConsumer(t, append(args, "-fresh")...); strings.Contains(stderr, "continuing") {
+		t.Fatalf("-fresh continued the old market: %s", stderr)
+	}
+	after := readTables(t, filepath.Join(data, "warehouse"))
+	ids := map[string]int{}
+	for _, row := range after["raw_trades"] {
+		ids[strings.SplitN(row, "|", 2)[0]]++
+	}
+	if n := len(after["raw_trades"]); n < 3*len(tables["raw_trades"])/2 || len(ids) != n {
+		t.Fatalf("after a fresh market: %d rows, %d distinct ids; want about %d, once each (two markets, no shared id)", n, len(ids), 2*len(tables["raw_trades"]))
+	}
+}
