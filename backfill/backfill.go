@@ -14,6 +14,14 @@
 // already holds instead of loading it again, so loading a day twice leaves raw_trades as loading
 // it once. A crash between saving a checkpoint and committing it is covered by the Store (the
 // pending output is committed again, and the sink skips a sequence number it has).
+//
+// # Streamed and backfilled
+//
+// The live feed and the history give a trade the same event id. Before loading a symbol's range,
+// Run asks every EventIndex sink (the Iceberg sink) which of its trades it already holds — the
+// ones a stream wrote — and leaves those out, so a day that was streamed and then backfilled
+// holds each trade once and its quality score is not lowered by copies (Report.Existing counts
+// them). The check costs one scan of the range's days of raw_trades, not of the table.
 package backfill
 
 import (
@@ -63,6 +71,12 @@ type CommitLog interface {
 	Committed(ctx context.Context, pipelineID string) (map[string]ctc.Checkpoint, error)
 }
 
+// EventIndex is implemented by sinks that can tell which trades of an exchange and symbol they
+// hold in a time range, both ends inclusive (the Iceberg sink, from raw_trades).
+type EventIndex interface {
+	EventIDs(ctx context.Context, exchange, symbol string, from, to time.Time) (map[[16]byte]struct{}, error)
+}
+
 // Report is what a load did.
 type Report struct {
 	// Trades counts the trades that passed the quality chain, Symbols splits them by symbol.
@@ -71,6 +85,8 @@ type Report struct {
 	Symbols map[string]int64
 	// Quality sums the symbols' quality chains.
 	Quality quality.Stats
+	// Existing counts the trades left out because an EventIndex sink already held them.
+	Existing int64
 }
 
 func (c *Config) validate() error {
@@ -116,7 +132,15 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			sym := src.Symbol()
 			src.OnPage(func(last time.Time, n int64) { c.Progress(sym, last, n) })
 		}
-		q, err := c.load(ctx, src)
+		var in ctc.Source = src
+		skip, err := c.held(ctx, src.Symbol())
+		if err != nil {
+			return rep, fmt.Errorf("backfill: %s: %w", src.Symbol(), err)
+		}
+		if len(skip) > 0 {
+			in = &skipHeld{HistorySource: src, ids: skip, skipped: &rep.Existing}
+		}
+		q, err := c.load(ctx, in, src.Symbol())
 		if q != nil {
 			rep.Symbols[src.Symbol()] = q.Passed
 			rep.Trades += q.Passed
@@ -129,13 +153,57 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	return rep, nil
 }
 
+// held returns the event ids of symbol's range that the EventIndex sinks already hold.
+func (c *Config) held(ctx context.Context, symbol string) (map[[16]byte]struct{}, error) {
+	unified := (*binance.SymbolMap)(nil).Normalize([]byte(symbol))
+	var all map[[16]byte]struct{}
+	for _, s := range c.Sinks {
+		ix, ok := s.(EventIndex)
+		if !ok {
+			continue
+		}
+		ids, err := ix.EventIDs(ctx, ctc.Binance, unified, c.From, c.To)
+		if err != nil {
+			return nil, fmt.Errorf("read the trades already held: %w", err)
+		}
+		if all == nil {
+			all = ids
+			continue
+		}
+		for id := range ids {
+			all[id] = struct{}{}
+		}
+	}
+	return all, nil
+}
+
+// skipHeld is a HistorySource that leaves out the trades in ids. It keeps the source's Seek, so
+// that checkpoints resume it.
+type skipHeld struct {
+	*binance.HistorySource
+	ids     map[[16]byte]struct{}
+	skipped *int64
+}
+
+func (s *skipHeld) Next(ctx context.Context, rec *ctc.Record) error {
+	for {
+		if err := s.HistorySource.Next(ctx, rec); err != nil {
+			return err
+		}
+		if _, ok := s.ids[rec.Trade.EventID]; !ok {
+			return nil
+		}
+		*s.skipped++
+	}
+}
+
 // load runs one symbol's pipeline and returns its quality counters.
-func (c *Config) load(ctx context.Context, src *binance.HistorySource) (*quality.Stats, error) {
+func (c *Config) load(ctx context.Context, src ctc.Source, symbol string) (*quality.Stats, error) {
 	chain, err := quality.New(c.Quality)
 	if err != nil {
 		return nil, err
 	}
-	id := c.PipelineID + c.IDSeparator + src.Symbol()
+	id := c.PipelineID + c.IDSeparator + symbol
 	if err := c.seed(ctx, id); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,9 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/backfill"
 	"github.com/coattailcapital/ctc/checkpoint"
+	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/reprocess"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/source/binance"
 	"github.com/coattailcapital/ctc/source/binance/binancetest"
@@ -131,5 +134,85 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := backfill.Run(context.Background(), c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// A day streamed from the exchange's WebSocket and then backfilled from its REST history holds
+// each trade once, and the daily batch's reprocessing passes its quality gate.
+func TestStreamedThenBackfilledDayPassesTheBatch(t *testing.T) {
+	ctx := context.Background()
+	srv := binancetest.New(t)
+	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close(ctx)
+
+	// Stream: the live source into the lake, as the consumer does; the stream misses the trades
+	// published while it was down (Skip) and the ones before it started.
+	before := srv.Skip("BTCUSDT", 1500)
+	live, err := binance.New(binance.Config{Symbols: []string{"BTCUSDT"}, StreamURL: srv.WSURL, RESTURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := quality.New(quality.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ctc.NewPipeline(live, ctc.WithChecker(chain), ctc.WithSinks(lake),
+		ctc.WithCheckpoints(ctc.CheckpointConfig{Store: checkpoint.NewMemory(), PipelineID: "stream", EveryRecords: 500}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	if !srv.WaitConnects(1, "btcusdt@aggTrade", 5*time.Second) {
+		t.Fatal("the stream did not subscribe")
+	}
+	streamed := srv.Publish("BTCUSDT", 1000) // two checkpoints: Stats are published at checkpoints
+	for deadline := time.Now().Add(10 * time.Second); p.Stats().Records < int64(len(streamed)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream read %d of %d trades", p.Stats().Records, len(streamed))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := live.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rows(t, lake); n != len(streamed) {
+		t.Fatalf("the stream wrote %d rows, want %d", n, len(streamed))
+	}
+
+	// Backfill the whole range: it loads what the stream missed, and not what it has.
+	all := append(before, streamed...)
+	rep, err := backfill.Run(ctx, backfill.Config{
+		History: &binance.History{Endpoint: srv.URL}, Symbols: []string{"BTCUSDT"},
+		From: time.UnixMilli(all[0].Time), To: time.UnixMilli(all[len(all)-1].Time),
+		Sinks: []ctc.Sink{lake}, PipelineID: "historical_load/day",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Trades != int64(len(before)) || rep.Existing != int64(len(streamed)) {
+		t.Fatalf("backfill loaded %d and left out %d; want %d and %d", rep.Trades, rep.Existing, len(before), len(streamed))
+	}
+	if n, d := rows(t, lake); n != len(all) || d != len(all) {
+		t.Fatalf("raw_trades holds %d rows, %d distinct; want %d once each", n, d, len(all))
+	}
+
+	// The daily batch: reprocess the day and check it.
+	ds, err := detect.DefaultThresholds().Detectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := reprocess.RunOnce(ctx, reprocess.Config{Lake: lake, Detectors: ds, RunID: "day"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := reprocess.DefaultGate().Check("day", res); !v.Passed || res.Quality.Duplicate != 0 {
+		t.Fatalf("the quality gate: %+v (duplicates %d)", v, res.Quality.Duplicate)
 	}
 }

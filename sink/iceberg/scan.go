@@ -192,3 +192,21 @@ func (s *Sink) WriteReprocessed(ctx context.Context, runID string, alerts []ctc.
 	}
 	return nil
 }
+
+// EventIDs returns the event ids raw_trades holds (current snapshot) of one exchange and symbol
+// with from <= timestamp <= to: what a backfill of that range must not load again. The range is
+// pushed down, so only its days are read.
+func (s *Sink) EventIDs(ctx context.Context, exchange, symbol string, from, to time.Time) (map[[16]byte]struct{}, error) {
+	ids := map[[16]byte]struct{}{}
+	for trades, err := range s.ScanTrades(ctx, ScanOptions{From: from, To: to.Add(time.Millisecond)}) {
+		if err != nil {
+			return nil, err
+		}
+		for i := range trades {
+			if tr := &trades[i]; tr.Exchange == exchange && tr.Symbol == symbol {
+				ids[tr.EventID] = struct{}{}
+			}
+		}
+	}
+	return ids, nil
+}
