@@ -1,12 +1,16 @@
 package embedded_test
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/sink/embedded"
 )
 
 // clock is a settable time for WithClock.
@@ -53,3 +57,76 @@ func genAlerts(seed uint64, n int, now time.Time, span time.Duration) []ctc.Aler
 }
 
 func batchOf(alerts ...ctc.Alert) *ctc.Batch { return &ctc.Batch{Output: ctc.Output{Alerts: alerts}} }
+
+// snapshot is everything a store answers, to compare a store before and after a reopen.
+type snapshot struct {
+	Alerts  []ctc.Alert
+	Volumes []ctc.VolumeWindow
+	Spreads []ctc.SpreadWindow
+	Symbols []string
+}
+
+func snap(t *testing.T, s *embedded.Store) snapshot {
+	t.Helper()
+	ctx := t.Context()
+	var sn snapshot
+	var err error
+	if sn.Alerts, err = s.QueryAlerts(ctx, ctc.AlertQuery{Limit: math.MaxInt}); err != nil {
+		t.Fatal(err)
+	}
+	if sn.Volumes, err = s.Volumes(ctx, "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if sn.Spreads, err = s.Spreads(ctx, "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if sn.Symbols, err = s.Symbols(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return sn
+}
+
+func mustOpen(t *testing.T, path string, c *clock) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(path, embedded.WithClock(c.Now), embedded.WithJanitorInterval(0))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+func mustWrite(t *testing.T, s *embedded.Store, b *ctc.Batch) {
+	t.Helper()
+	if err := s.Write(t.Context(), b); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+}
+
+func mustClose(t *testing.T, s *embedded.Store) {
+	t.Helper()
+	if err := s.Close(t.Context()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func aggregates(now time.Time) *ctc.Batch {
+	b := &ctc.Batch{}
+	for i := range 20 {
+		start := now.Add(-time.Hour).Truncate(time.Minute).Add(time.Duration(i/2) * time.Minute)
+		sym, ex := "BTC-USDT", ctc.Binance
+		if i%2 == 1 {
+			sym, ex = "BTC-USD", ctc.Coinbase
+		}
+		b.Output.Volumes = append(b.Output.Volumes, ctc.VolumeWindow{
+			Symbol: sym, Exchange: ex, WindowStart: start, WindowEnd: start.Add(time.Minute), TradeCount: int64(100 + i),
+			TotalVolume: 1e6 + float64(i), AvgPrice: 67_000.5, MaxPrice: 67_100, MinPrice: 66_900, BuyVolume: 6e5, SellVolume: 4e5 + float64(i),
+		})
+		sstart := now.Add(-time.Hour).Truncate(30 * time.Second).Add(time.Duration(i) * 30 * time.Second)
+		b.Output.Spreads = append(b.Output.Spreads, ctc.SpreadWindow{
+			Symbol: "BTC", WindowStart: sstart, WindowEnd: sstart.Add(30 * time.Second),
+			BinanceVWAP: 67_010.25, CoinbaseVWAP: 67_000, SpreadPct: 0.0153 * float64(i),
+		})
+	}
+	return b
+}

@@ -1,16 +1,12 @@
 package embedded
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
+	"database/sql"
 	"time"
 )
 
-// janitor removes expired records every interval until Close.
+// janitor deletes expired records every interval until Close.
 func (s *Store) janitor(interval time.Duration) {
 	defer close(s.done)
 	t := time.NewTicker(interval)
@@ -25,36 +21,68 @@ func (s *Store) janitor(interval time.Duration) {
 	}
 }
 
-// sweep is one run of the janitor: remove what has expired and, if the file is then at least half
-// dead weight (and that weight worth a rewrite), compact it.
+// sweep is one run of the janitor: delete what has expired and, if free pages are then half the
+// file (and worth a rewrite), vacuum it.
 func (s *Store) sweep() {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.f == nil {
+	if s.db == nil {
 		return
 	}
-	s.removeExpiredLocked(s.now().Unix())
-	var err error
-	if dead := s.size - headerSize - s.st.live; dead >= compactMinBytes && dead >= s.st.live {
-		err = s.compactLocked()
+	ctx := context.Background()
+	err := s.removeExpired(ctx)
+	if err == nil {
+		var free, pages, pageSize int64
+		err = s.db.QueryRowContext(ctx, `SELECT (SELECT freelist_count FROM pragma_freelist_count),
+			(SELECT page_count FROM pragma_page_count), (SELECT page_size FROM pragma_page_size)`).Scan(&free, &pages, &pageSize)
+		if err == nil && free*pageSize >= vacuumMinBytes && 2*free >= pages {
+			err = s.vacuum(ctx)
+		}
+	}
+	if err != nil {
+		err = s.txError(ctx, err)
 	}
 	s.stats.JanitorErr = err
 }
 
-// removeExpiredLocked drops expired records from the state. Finding them needs only wmu; readers
-// wait only while something is removed.
-func (s *Store) removeExpiredLocked(now int64) {
-	if !s.st.expiredAny(now) {
-		return
+// removeExpired deletes every expired record, in one transaction.
+func (s *Store) removeExpired(ctx context.Context) error {
+	now := s.now().Unix()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
-	s.mu.Lock()
-	n := s.st.removeExpired(now)
-	s.mu.Unlock()
-	s.stats.Removed += int64(n)
+	defer tx.Rollback()
+	w := txStatements{ctx: ctx, tx: tx}
+	removed := int64(0)
+	for _, stmt := range []*sql.Stmt{s.st.expireAlerts, s.st.expireVolumes, s.st.expireSpreads} {
+		n, err := w.execN(stmt, now)
+		if err != nil {
+			return err
+		}
+		removed += n
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.stats.Removed += removed
+	return nil
 }
 
-// Compact removes expired records now and rewrites the file with the live records only, as the
-// janitor does when half the file is dead weight. It returns ctx.Err() if ctx is already done and
+// vacuum rewrites the database without its free pages, and then checkpoints and truncates the WAL,
+// into which VACUUM wrote the whole database. A reader that keeps the checkpoint from finishing
+// only delays the truncation to a later checkpoint.
+func (s *Store) vacuum(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "VACUUM"); err != nil {
+		return err
+	}
+	s.stats.Compactions++
+	_, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// Compact deletes expired records now and rewrites the file without free pages (VACUUM), as the
+// janitor does when they are half the file. It returns ctx.Err() if ctx is already done and
 // ErrClosed after Close. Queries proceed while it runs; writes wait.
 func (s *Store) Compact(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -62,89 +90,14 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.f == nil {
+	if s.db == nil {
 		return ErrClosed
 	}
-	if s.broken != nil {
-		return s.broken
+	if err := s.removeExpired(ctx); err != nil {
+		return s.txError(ctx, err)
 	}
-	s.removeExpiredLocked(s.now().Unix())
-	return s.compactLocked()
-}
-
-// compactLocked writes the live records to a temporary file, fsyncs it and renames it over the
-// store file, so that a crash at any point leaves either the old file or the new one, whole. The
-// new file is written from memory, in key order, so that a reopen sorts little; its records encode
-// exactly as before, so the entries' sizes stay right. The new file's handle is opened before the
-// rename, so that no failure after the rename can leave the store without a file.
-func (s *Store) compactLocked() error {
-	tmp := s.tmpPath()
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("embedded: compact: %w", err)
+	if err := s.vacuum(ctx); err != nil {
+		return s.txError(ctx, err)
 	}
-	size, err := s.writeLive(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = os.Rename(tmp, s.path)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("embedded: compact %s: %w", s.path, err)
-	}
-	old := s.f
-	s.f, s.size, s.dirty = f, size, false
-	s.stats.Compactions++
-	err = syncDir(filepath.Dir(s.path))
-	if cerr := old.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("embedded: %w", cerr)
-	}
-	return err
-}
-
-// writeLive writes the header and every record the state holds to f and returns the size.
-func (s *Store) writeLive(f *os.File) (int64, error) {
-	w := bufio.NewWriterSize(f, 1<<20)
-	size := int64(0)
-	n, err := w.WriteString(magic)
-	size += int64(n)
-	buf := s.buf[:0]
-	flush := func(force bool) {
-		if err == nil && (force || len(buf) >= 64<<10) {
-			n, err = w.Write(buf)
-			size += int64(n)
-			buf = buf[:0]
-		}
-	}
-	var eerr error
-	s.st.all.ascend(alertKey{}, false, func(e *alertEntry) bool {
-		buf, eerr = appendAlert(buf, &e.a)
-		flush(false)
-		return eerr == nil
-	})
-	s.st.volumesAll.ascend(aggKey{}, false, func(e *volumeEntry) bool {
-		buf, eerr = appendVolume(buf, &e.v)
-		flush(false)
-		return eerr == nil
-	})
-	s.st.spreadsAll.ascend(aggKey{}, false, func(e *spreadEntry) bool {
-		buf, eerr = appendSpread(buf, &e.w)
-		flush(false)
-		return eerr == nil
-	})
-	flush(true)
-	s.buf = buf
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil && eerr != nil {
-		err = eerr // cannot happen: every record held was encoded once already
-	}
-	if err == nil && size != headerSize+s.st.live {
-		err = errors.New("embedded: compaction wrote a different size than the records held; this is a bug")
-	}
-	return size, err
+	return nil
 }

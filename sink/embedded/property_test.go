@@ -31,9 +31,19 @@ func newOracle() *oracle {
 	return &oracle{alerts: map[uuid.UUID]ctc.Alert{}, volumes: map[string]ctc.VolumeWindow{}, spreads: map[string]ctc.SpreadWindow{}}
 }
 
-func (o *oracle) write(b *ctc.Batch) {
+// write applies a batch at now as the store should: aggregates replace what they find, an alert
+// replaces the stored one unless that one was emitted later, and a record that has expired
+// already is not stored but removes what it replaces.
+func (o *oracle) write(b *ctc.Batch, now time.Time) {
 	for _, a := range b.Output.Alerts {
-		o.alerts[a.AlertID] = a
+		old, ok := o.alerts[a.AlertID]
+		switch {
+		case ok && a.EmittedAt.Before(old.EmittedAt):
+		case a.TTLEpoch <= now.Unix():
+			delete(o.alerts, a.AlertID)
+		default:
+			o.alerts[a.AlertID] = a
+		}
 	}
 	for _, v := range b.Output.Volumes {
 		o.volumes[fmt.Sprint(v.Symbol, "|", v.Exchange, "|", v.WindowStart.UnixNano())] = v
@@ -152,7 +162,9 @@ func TestMatchesOracle(t *testing.T) {
 				AlertID: id, AlertType: typ, Symbol: sym, Exchange: ctc.Binance, Severity: ctc.Severity(rapid.IntRange(1, 4).Draw(rt, "sev")),
 				ZScore: rapid.Float64().Draw(rt, "z"), ActualValue: rapid.Float64Range(-1e9, 1e9).Draw(rt, "actual"),
 				WindowStart: at.Add(-time.Minute), DetectedAt: at, Message: rapid.String().Draw(rt, "message"),
-				TTLEpoch: alertBase.Unix() + int64(rapid.IntRange(-120, 900).Draw(rt, "ttl")), EmittedAt: at.Add(time.Second),
+				TTLEpoch: alertBase.Unix() + int64(rapid.IntRange(-120, 900).Draw(rt, "ttl")),
+				// A rewrite may be emitted earlier (it then loses), at the same time or later.
+				EmittedAt: alertBase.Add(time.Duration(rapid.IntRange(0, 3).Draw(rt, "emitted")) * time.Second),
 			}
 		}
 		genVolume := func(rt *rapid.T) ctc.VolumeWindow {
@@ -192,7 +204,7 @@ func TestMatchesOracle(t *testing.T) {
 				if err := s.Write(ctx, b); err != nil {
 					rt.Fatal(err)
 				}
-				o.write(b)
+				o.write(b, now())
 			},
 			"tick": func(rt *rapid.T) {
 				clock.Add(int64(rapid.IntRange(0, 120_000).Draw(rt, "ms")) * int64(time.Millisecond))

@@ -2,77 +2,60 @@ package embedded
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
-	"github.com/coattailcapital/ctc/internal/binx"
-	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/internal/fsx"
 )
 
 // ErrClosed (which wraps ctc.ErrClosed) is returned by every method of a Store after Close.
 var ErrClosed = fmt.Errorf("embedded: store is closed: %w", ctc.ErrClosed)
 
-// ErrLocked is returned by Open when another Store, in this process or another, has the file open.
-var ErrLocked = errors.New("embedded: store file is in use by another Store")
-
 // DefaultJanitorInterval is how often the janitor removes expired records unless
 // WithJanitorInterval says otherwise.
 const DefaultJanitorInterval = time.Minute
 
-// compactMinBytes is the least dead weight worth a rewrite: below it the janitor leaves the file be.
-const compactMinBytes = 64 << 10
+// vacuumMinBytes is the least free space worth a VACUUM: below it the janitor leaves the file be.
+const vacuumMinBytes = 64 << 10
 
-// Store is the embedded hot store: alerts and the latest aggregates in one local file, with
-// in-memory indexes for the queries of DESIGN §3.4. Create it with Open; it is safe for concurrent
-// use (see the package documentation).
+// maxConns bounds the connections of a Store: the writer and the API's concurrent readers. Idle
+// ones are kept, with their prepared statements, up to the same number.
+const maxConns = 8
+
+// Store is the embedded hot store: alerts and the latest aggregates in one SQLite file, with an
+// index for each query of DESIGN §3.4. Create it with Open; it is safe for concurrent use (see the
+// package documentation).
 type Store struct {
 	path string
 	now  func() time.Time
 
 	closed atomic.Bool
 
-	// wmu serialises everything that changes the file or the state: Write, Flush, Compact, the
-	// janitor and Close. Those hold mu too while they change the state, so that code holding wmu
-	// may read the state without mu.
-	wmu    sync.Mutex
-	f      *os.File // nil once closed
-	lock   *os.File
-	size   int64 // bytes in the file
-	dirty  bool  // written since the last fsync
-	broken error // set when the file may no longer match the state; every later change fails
-	buf    []byte
-	ops    []op
-	seen   map[any]struct{} // identities written earlier in the current batch
-	intern map[string]string
-	stats  Stats // the counters; the sizes are filled in by Stats
+	// wmu serialises this Store's writers: Write, Compact, the janitor and Close, so that they do
+	// not wait on each other's SQLite write lock. Other processes' writers wait in SQLite, up to
+	// its busy timeout.
+	wmu   sync.Mutex
+	stats Stats // the counters; the sizes are filled in by Stats
 
+	// mu guards db against Close: queries hold it shared while they run, and Close waits for
+	// them. db is nil once closed; it changes only with both mu and wmu held.
 	mu sync.RWMutex
-	st *state // nil once closed
+	db *sql.DB
+	st statements
 
 	stop chan struct{}
 	done chan struct{}
 }
 
 var (
-	_ ctc.AlertStore = (*Store)(nil)
-	_ ctc.Flusher    = (*Store)(nil)
-	_ ctc.Closer     = (*Store)(nil)
+	_ ctc.AlertStore  = (*Store)(nil)
+	_ ctc.Flusher     = (*Store)(nil)
+	_ ctc.Closer      = (*Store)(nil)
+	_ ctc.TradeReader = (*Store)(nil)
 )
-
-// op is one record of a batch, encoded and waiting to be applied once the write succeeded.
-type op struct {
-	alert  *alertEntry
-	volume *volumeEntry
-	spread *spreadEntry
-}
 
 // Option configures Open.
 type Option func(*options)
@@ -93,33 +76,45 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithJanitorInterval sets how often the janitor goroutine removes expired records and, when they
-// make up half the file, compacts it (DefaultJanitorInterval if not given). d <= 0 runs no
-// janitor: expired records are then still never returned, and removed only by Compact.
+// WithJanitorInterval sets how often the janitor goroutine deletes expired records and, when free
+// pages make up half the file, vacuums it (DefaultJanitorInterval if not given). d <= 0 runs no
+// janitor: expired records are then still never returned, and deleted only by Compact.
 func WithJanitorInterval(d time.Duration) Option {
 	return func(o *options) { o.interval = d }
 }
 
-// Open opens the store file at path, creating it if it does not exist, and rebuilds the indexes
-// from it, dropping what has expired. A torn last record, left by a crash during a write, is cut off;
-// a damaged record followed by intact ones is skipped (Stats counts both). The file is locked
-// against a second Store until Close; the lock lives in path + ".lock", which stays behind.
+// Open opens the alert store at path, an SQLite database, creating it if the file does not exist
+// or is empty. A file that is anything else — a store of the format before SQLite, another
+// SQLite database, a store of a newer schema — is left as it is, and the error, which wraps
+// ErrNotStore, says what it is and what to do. Several Stores, in one process or several, may
+// open one file: SQLite serialises their writes.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{now: time.Now, interval: DefaultJanitorInterval}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	lock, err := lockFile(path + ".lock")
+	db, err := openDB(path, false)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, now: o.now, lock: lock, seen: map[any]struct{}{}, intern: map[string]string{}}
-	if err := s.open(); err != nil {
-		if s.f != nil {
-			s.f.Close()
-		}
-		unlockFile(lock)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	ctx := context.Background()
+	if err := initSchema(ctx, db, path); err != nil {
+		db.Close()
 		return nil, err
+	}
+	// WAL: readers never wait for the writer, and a commit writes its pages once, sequentially.
+	// The mode is kept in the file, so this is a no-op after the first Open.
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		db.Close()
+		return nil, sqliteError(path, err)
+	}
+	s := &Store{path: path, now: o.now, db: db}
+	if err := s.st.prepare(ctx, db); err != nil {
+		s.st.close()
+		db.Close()
+		return nil, sqliteError(path, err)
 	}
 	if o.interval > 0 {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
@@ -128,145 +123,17 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) open() error {
-	// A compaction that crashed before its rename leaves its temporary file; the store file is
-	// intact.
-	if err := os.Remove(s.tmpPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("embedded: %w", err)
-	}
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("embedded: %w", err)
-	}
-	s.f = f
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("embedded: %w", err)
-	}
-	st := newState()
-	sc := newScanner(s.path, f, fi.Size())
-	empty, err := sc.header()
-	if err != nil {
-		return err
-	}
-	if empty {
-		return s.create(st)
-	}
-	now := s.now().Unix()
-	for {
-		k, body, err := sc.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if errors.Is(err, errTorn) {
-			s.stats.TornBytes = sc.size - sc.off
-			if err := s.cut(sc.off); err != nil {
-				return err
-			}
-			break
-		}
-		if err != nil {
-			return err
-		}
-		size := int64(frameSize + 1 + len(body))
-		d := decoder{Reader: binx.Reader{B: body}, intern: s.internBytes}
-		switch k {
-		case kindAlert:
-			a, err := d.alert()
-			if err != nil {
-				return corrupt(s.path, sc.off-size, "alert: %v", err)
-			}
-			st.putAlert(&alertEntry{a: a, key: newAlertKey(a.DetectedAt, a.AlertID), size: size}, now, false)
-		case kindVolume:
-			v, err := d.volume()
-			if err != nil {
-				return corrupt(s.path, sc.off-size, "volume window: %v", err)
-			}
-			st.putVolume(&volumeEntry{v: v, key: newAggKey(v.WindowStart, v.Symbol, v.Exchange), ttl: aggregateTTL(v.WindowEnd), size: size}, now, false)
-		case kindSpread:
-			w, err := d.spread()
-			if err != nil {
-				return corrupt(s.path, sc.off-size, "spread window: %v", err)
-			}
-			st.putSpread(&spreadEntry{w: w, key: newAggKey(w.WindowStart, w.Symbol, ""), ttl: aggregateTTL(w.WindowEnd), size: size}, now, false)
-		default:
-			return corrupt(s.path, sc.off-size, "unknown record kind %d (written by a newer build?)", k)
-		}
-	}
-	s.stats.SkippedBytes = sc.skipped
-	s.size = sc.off
-	st.buildIndexes()
-	s.st = st
-	return nil
-}
-
-// create writes the header of a new (or never completed) file.
-func (s *Store) create(st *state) error {
-	if err := s.f.Truncate(0); err != nil {
-		return fmt.Errorf("embedded: %w", err)
-	}
-	if _, err := s.f.WriteAt([]byte(magic), 0); err != nil {
-		return fmt.Errorf("embedded: %w", err)
-	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("embedded: %w", err)
-	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
-		return err
-	}
-	s.size = headerSize
-	s.st = st
-	return nil
-}
-
-// cut truncates a torn tail away, durably, so that the next write follows the last intact record.
-func (s *Store) cut(off int64) error {
-	if err := s.f.Truncate(off); err != nil {
-		return fmt.Errorf("embedded: cut the torn end of %s: %w", s.path, err)
-	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("embedded: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) tmpPath() string { return s.path + ".compact" }
-
-// internBytes returns one shared string per distinct symbol, exchange or type. The table is
-// bounded so that junk values cannot grow it; past the bound, strings are simply allocated.
-func (s *Store) internBytes(b []byte) string {
-	if v, ok := s.intern[string(b)]; ok {
-		return v
-	}
-	v := string(b)
-	if len(s.intern) < 4096 {
-		s.intern[v] = v
-	}
-	return v
-}
-
-func (s *Store) internString(v string) string {
-	if w, ok := s.intern[v]; ok {
-		return w
-	}
-	if len(s.intern) < 4096 {
-		s.intern[v] = v
-	}
-	return v
-}
-
-// utc returns t as the store keeps it, and as a reopened store decodes it: UTC, no monotonic reading.
-func utc(t time.Time) time.Time { return time.Unix(t.Unix(), int64(t.Nanosecond())).UTC() }
-
-// Write stores the batch's alerts, volume windows and spread windows; the rest of the batch (trades,
-// whale records, late trades, dead letters) is not the hot store's. A record replaces the stored
-// one with its identity: an alert's AlertID, a volume window's (symbol, exchange, window start), a
-// spread window's (symbol, window start). A record already expired is not stored, and only removes
-// its predecessor if there was one.
+// Write stores the batch's alerts, volume windows and spread windows in one transaction; the rest
+// of the batch (trades, whale records, late trades, dead letters) is not the hot store's. A record
+// replaces the stored one with its identity: a volume window's (symbol, exchange, window start)
+// and a spread window's (symbol, window start) always, an alert's AlertID unless the stored
+// version has a later EmittedAt. A record already expired is not stored, and only removes the
+// version it replaces, if there is one.
 //
-// The records reach the file (the operating system) before Write returns, in one write per batch;
-// Flush makes them durable. A batch with none of those records costs nothing. Write returns
-// ctx.Err() if ctx is already done, and then stores nothing.
+// When Write returns the batch is committed: it survives a crash of the process, and Flush makes
+// it survive a crash of the machine. A batch with none of those records costs nothing. A record
+// with a time outside the years 0000-9999 fails the batch, which then stores nothing; so does a
+// ctx done before the commit.
 func (s *Store) Write(ctx context.Context, b *ctc.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -281,310 +148,116 @@ func (s *Store) Write(ctx context.Context, b *ctc.Batch) error {
 	now := s.now().Unix()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.f == nil {
+	if s.db == nil {
 		return ErrClosed
 	}
-	if s.broken != nil {
-		return s.broken
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.txError(ctx, err)
 	}
-	buf := s.buf[:0]
-	s.ops = s.ops[:0]
-	if n := len(s.seen); n > 1024 {
-		s.seen = map[any]struct{}{} // clearing keeps the buckets a replay grew, and costs them every time
-	} else if n > 0 {
-		clear(s.seen)
-	}
-	var err error
+	defer tx.Rollback()
+	w := txStatements{ctx: ctx, tx: tx}
 	for i := range o.Alerts {
-		a := o.Alerts[i]
-		if a.TTLEpoch <= now && !s.known(a.AlertID, s.st.alerts[a.AlertID] != nil) {
+		a := &o.Alerts[i]
+		if a.TTLEpoch <= now {
+			ea, err := formatTime(a.EmittedAt)
+			if err != nil {
+				return fmt.Errorf("embedded: alert %s: emitted_at: %w", a.AlertID, err)
+			}
+			err = w.exec(s.st.deleteAlert, a.AlertID.String(), ea)
+			if err != nil {
+				return s.txError(ctx, err)
+			}
 			continue
 		}
-		start := len(buf)
-		if buf, err = appendAlert(buf, &a); err != nil {
-			return fmt.Errorf("%w (alert %s)", err, a.AlertID)
+		args, err := alertArgs(a)
+		if err != nil {
+			return err
 		}
-		a.AlertType = ctc.AlertType(s.internString(string(a.AlertType)))
-		a.Symbol, a.Exchange = s.internString(a.Symbol), s.internString(a.Exchange)
-		a.WindowStart, a.DetectedAt, a.EmittedAt = utc(a.WindowStart), utc(a.DetectedAt), utc(a.EmittedAt)
-		s.ops = append(s.ops, op{alert: &alertEntry{a: a, key: newAlertKey(a.DetectedAt, a.AlertID), size: int64(len(buf) - start)}})
-		s.note(a.AlertID)
+		if err := w.exec(s.st.upsertAlert, args...); err != nil {
+			return s.txError(ctx, err)
+		}
 	}
 	for i := range o.Volumes {
-		v := o.Volumes[i]
-		key := newAggKey(v.WindowStart, v.Symbol, v.Exchange)
+		v := &o.Volumes[i]
 		ttl := aggregateTTL(v.WindowEnd)
-		if ttl <= now && !s.known(key, s.st.volumes[key] != nil) {
-			continue
-		}
-		start := len(buf)
-		if buf, err = appendVolume(buf, &v); err != nil {
+		args, err := volumeArgs(v, ttl)
+		if err != nil {
 			return err
 		}
-		v.Symbol, v.Exchange = s.internString(v.Symbol), s.internString(v.Exchange)
-		v.WindowStart, v.WindowEnd = utc(v.WindowStart), utc(v.WindowEnd)
-		key.symbol, key.exchange = v.Symbol, v.Exchange
-		s.ops = append(s.ops, op{volume: &volumeEntry{v: v, key: key, ttl: ttl, size: int64(len(buf) - start)}})
-		s.note(key)
+		if ttl <= now {
+			err = w.exec(s.st.deleteVolume, args[0], args[2], args[1]) // symbol, window_start, exchange
+		} else {
+			err = w.exec(s.st.upsertVolume, args...)
+		}
+		if err != nil {
+			return s.txError(ctx, err)
+		}
 	}
 	for i := range o.Spreads {
-		w := o.Spreads[i]
-		key := newAggKey(w.WindowStart, w.Symbol, "")
-		ttl := aggregateTTL(w.WindowEnd)
-		if ttl <= now && !s.known(key, s.st.spreads[key] != nil) {
-			continue
-		}
-		start := len(buf)
-		if buf, err = appendSpread(buf, &w); err != nil {
+		sp := &o.Spreads[i]
+		ttl := aggregateTTL(sp.WindowEnd)
+		args, err := spreadArgs(sp, ttl)
+		if err != nil {
 			return err
 		}
-		w.Symbol = s.internString(w.Symbol)
-		w.WindowStart, w.WindowEnd = utc(w.WindowStart), utc(w.WindowEnd)
-		key.symbol = w.Symbol
-		s.ops = append(s.ops, op{spread: &spreadEntry{w: w, key: key, ttl: ttl, size: int64(len(buf) - start)}})
-		s.note(key)
-	}
-	s.buf = buf
-	if len(buf) == 0 {
-		return nil
-	}
-	if err := s.append(buf); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	for _, op := range s.ops {
-		switch {
-		case op.alert != nil:
-			s.st.putAlert(op.alert, now, true)
-		case op.volume != nil:
-			s.st.putVolume(op.volume, now, true)
-		default:
-			s.st.putSpread(op.spread, now, true)
+		if ttl <= now {
+			err = w.exec(s.st.deleteSpread, args[0], args[1]) // symbol, window_start
+		} else {
+			err = w.exec(s.st.upsertSpread, args...)
+		}
+		if err != nil {
+			return s.txError(ctx, err)
 		}
 	}
-	s.mu.Unlock()
-	clear(s.ops) // the entries belong to the state now
+	if err := tx.Commit(); err != nil {
+		return s.txError(ctx, err)
+	}
 	s.stats.Writes++
 	return nil
 }
 
-// known reports whether a record with this identity is stored or came earlier in the batch: only
-// then must an expired record be written, to replace it. The batch's identities are collected from
-// its first expired record on (see note), so that a batch of live records never pays for them.
-func (s *Store) known(id any, stored bool) bool {
-	if stored {
-		return true
+// txError returns ctx's error if it ended the transaction, and otherwise err with the file named.
+func (s *Store) txError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
 	}
-	if len(s.seen) == 0 {
-		for _, op := range s.ops {
-			switch {
-			case op.alert != nil:
-				s.seen[op.alert.a.AlertID] = struct{}{}
-			case op.volume != nil:
-				s.seen[op.volume.key] = struct{}{}
-			default:
-				s.seen[op.spread.key] = struct{}{}
-			}
-		}
-		s.seen[nil] = struct{}{} // marks the set as built, even for a batch that began expired
-	}
-	_, ok := s.seen[id]
-	return ok
+	return sqliteError(s.path, err)
 }
 
-// note remembers the identity of a record just added to the batch, once known has started collecting.
-func (s *Store) note(id any) {
-	if len(s.seen) > 0 {
-		s.seen[id] = struct{}{}
-	}
-}
-
-// append writes buf at the end of the file. A failed write is cut off again, so that the file
-// stays a sequence of whole records; if even that fails the store refuses further changes.
-func (s *Store) append(buf []byte) error {
-	if _, err := s.f.WriteAt(buf, s.size); err != nil {
-		werr := fmt.Errorf("embedded: write %s: %w", s.path, err)
-		if terr := s.f.Truncate(s.size); terr != nil {
-			s.broken = fmt.Errorf("%w; cutting the partial write off failed too (%v): reopen the store", werr, terr)
-			return s.broken
-		}
-		return werr
-	}
-	s.size += int64(len(buf))
-	s.dirty = true
-	return nil
-}
-
-// QueryAlerts returns the live alerts q selects, newest first (by DetectedAt, then AlertID
-// descending), at most q.Limit of them: a binary search for q.Since in the index of q's type and
-// symbol, then a walk of Limit entries, skipping expired ones. The result is a copy; it is empty,
-// not nil, when nothing matches.
-func (s *Store) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if q.Limit < 1 {
-		return nil, fmt.Errorf("embedded: limit must be >= 1, got %d", q.Limit)
-	}
-	now := s.now().Unix()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	st := s.st
-	if st == nil {
-		return nil, ErrClosed
-	}
-	var x *index[alertKey, alertEntry]
-	switch {
-	case q.Type != "" && q.Symbol != "":
-		x = st.byPair[typeSymbol{q.Type, q.Symbol}]
-	case q.Type != "":
-		x = st.byType[q.Type]
-	case q.Symbol != "":
-		x = st.bySymbol[q.Symbol]
-	default:
-		x = &st.all
-	}
-	if x == nil {
-		return []ctc.Alert{}, nil
-	}
-	since := alertKey{sec: q.Since.Unix(), nsec: int32(q.Since.Nanosecond())}
-	out := make([]ctc.Alert, 0, min(q.Limit, x.len()))
-	x.descend(since, !q.Since.IsZero(), func(e *alertEntry) bool {
-		if e.a.TTLEpoch > now {
-			out = append(out, e.a)
-		}
-		return len(out) < q.Limit
-	})
-	return out, nil
-}
-
-// Volumes returns the live volume windows of symbol on every exchange (of every symbol if symbol is
-// ""), that start at or after since (the zero time: no bound), oldest first, then by symbol and
-// exchange: what a chart of the last hours plots.
-func (s *Store) Volumes(ctx context.Context, symbol string, since time.Time) ([]ctc.VolumeWindow, error) {
-	return series(ctx, s, symbol, since,
-		func(st *state) (*index[aggKey, volumeEntry], indexes[string, aggKey, volumeEntry]) {
-			return &st.volumesAll, st.volumesSymbol
-		},
-		func(e *volumeEntry, now int64) (ctc.VolumeWindow, bool) { return e.v, e.ttl > now })
-}
-
-// Spreads returns the live spread windows of symbol (an instrument, such as BTC; every one if
-// symbol is "") that start at or after since, oldest first, then by symbol.
-func (s *Store) Spreads(ctx context.Context, symbol string, since time.Time) ([]ctc.SpreadWindow, error) {
-	return series(ctx, s, symbol, since,
-		func(st *state) (*index[aggKey, spreadEntry], indexes[string, aggKey, spreadEntry]) {
-			return &st.spreadsAll, st.spreadsSymbol
-		},
-		func(e *spreadEntry, now int64) (ctc.SpreadWindow, bool) { return e.w, e.ttl > now })
-}
-
-// series lists the live entries of one aggregate's index — every symbol's, or one symbol's —
-// that start at or after since (the zero time: no bound), oldest first.
-func series[E, V any](ctx context.Context, s *Store, symbol string, since time.Time,
-	pick func(*state) (*index[aggKey, E], indexes[string, aggKey, E]), live func(e *E, now int64) (V, bool)) ([]V, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := s.now().Unix()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.st == nil {
-		return nil, ErrClosed
-	}
-	x, bySymbol := pick(s.st)
-	if symbol != "" {
-		if x = bySymbol[symbol]; x == nil {
-			return []V{}, nil
-		}
-	}
-	out := []V{}
-	x.ascend(aggKey{sec: since.Unix(), nsec: int32(since.Nanosecond())}, !since.IsZero(), func(e *E) bool {
-		if v, ok := live(e, now); ok {
-			out = append(out, v)
-		}
-		return true
-	})
-	return out, nil
-}
-
-// Symbols returns, sorted, every symbol that a live alert, volume window or spread window carries:
-// the choices of the dashboard's picker. Spread windows and spread alerts carry an instrument
-// (BTC), the others a market symbol (BTC-USDT).
-func (s *Store) Symbols(ctx context.Context) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := s.now().Unix()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	st := s.st
-	if st == nil {
-		return nil, ErrClosed
-	}
-	out := []string{}
-	// Walking from the newest entry finds a live one at once unless the symbol is all expired.
-	for sym, x := range st.bySymbol {
-		if anyLive(x, func(e *alertEntry) bool { return e.a.TTLEpoch > now }) {
-			out = append(out, sym)
-		}
-	}
-	for sym, x := range st.volumesSymbol {
-		if anyLive(x, func(e *volumeEntry) bool { return e.ttl > now }) {
-			out = append(out, sym)
-		}
-	}
-	for sym, x := range st.spreadsSymbol {
-		if anyLive(x, func(e *spreadEntry) bool { return e.ttl > now }) {
-			out = append(out, sym)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
-}
-
-func anyLive[K interface{ compare(K) int }, E any](x *index[K, E], live func(*E) bool) bool {
-	found := false
-	var zero K
-	x.descend(zero, false, func(e *E) bool {
-		found = live(e)
-		return !found
-	})
-	return found
-}
-
-// Flush makes every write so far durable (fsync). It returns ctx.Err() if ctx is already done and
-// ErrClosed after Close. If fsync fails, the store refuses every later change, since the kernel may
-// have dropped the unsynced data: reopen it to continue from what reached the disk.
+// Flush makes every write so far durable: a checkpoint copies the WAL into the database file,
+// fsyncing both. It waits (up to the busy timeout) for readers of older data to finish. It returns
+// ctx.Err() if ctx is already done and ErrClosed after Close.
 func (s *Store) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.f == nil {
+	if s.db == nil {
 		return ErrClosed
 	}
-	return s.syncLocked()
+	return s.checkpoint(ctx, "FULL")
 }
 
-func (s *Store) syncLocked() error {
-	if s.broken != nil {
-		return s.broken
+// checkpoint runs a WAL checkpoint of mode FULL or TRUNCATE, and fails if a reader kept it from
+// copying every frame.
+func (s *Store) checkpoint(ctx context.Context, mode string) error {
+	var busy, frames, copied int64
+	err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
+	if err != nil {
+		return s.txError(ctx, err)
 	}
-	if !s.dirty {
-		return nil
+	if busy != 0 {
+		return fmt.Errorf("embedded: checkpoint %s: another connection kept it from completing within %d ms; try again",
+			s.path, busyTimeoutMillis)
 	}
-	if err := s.f.Sync(); err != nil {
-		s.broken = fmt.Errorf("embedded: fsync %s: %w; reopen the store to continue from what reached the disk", s.path, err)
-		return s.broken
-	}
-	s.dirty = false
 	return nil
 }
 
-// Close stops the janitor, makes every write durable, closes the file and releases its lock and the
-// memory. Later calls of every method return ErrClosed, except Close, which returns nil.
+// Close stops the janitor, waits for running queries, and closes the database: the last
+// connection to it checkpoints the WAL into the file and removes it. Later calls of every method
+// return ErrClosed, except Close, which returns nil.
 func (s *Store) Close(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
@@ -595,61 +268,56 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	err := s.syncLocked()
-	if cerr := s.f.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("embedded: %w", cerr)
-	}
-	s.f = nil
-	unlockFile(s.lock)
 	s.mu.Lock()
-	s.st = nil
+	db := s.db
+	s.db = nil
 	s.mu.Unlock()
-	return err
+	s.st.close()
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("embedded: close %s: %w", s.path, err)
+	}
+	return nil
 }
 
-// Stats describes a store's contents and what its janitor and recovery did.
+// Stats describes a store's contents and what its janitor did.
 type Stats struct {
-	// Alerts, Volumes and Spreads count the records held: live ones, and expired ones the janitor
-	// has not removed yet.
+	// Alerts, Volumes and Spreads count the rows held: live records, and expired ones the janitor
+	// has not deleted yet.
 	Alerts, Volumes, Spreads int
-	// FileBytes is the size of the file; DeadBytes the part of it that holds records replaced,
-	// expired or damaged, which compaction would drop.
-	FileBytes, DeadBytes int64
-	// Writes counts Write calls that wrote something; Removed the records the janitor and Compact
-	// removed as expired; Compactions the rewrites of the file.
+	// FileBytes is the size of the database (its pages, the WAL's included); FreeBytes the part of
+	// it in free pages, which SQLite reuses and a VACUUM gives back.
+	FileBytes, FreeBytes int64
+	// Writes counts the transactions Write committed; Removed the records the janitor and Compact
+	// deleted as expired; Compactions the rewrites of the file (VACUUM).
 	Writes, Removed, Compactions int64
-	// TornBytes is the size of the torn last record Open cut off; SkippedBytes the size of damaged
-	// records it skipped in the middle of the file.
-	TornBytes, SkippedBytes int64
 	// JanitorErr is the error of the janitor's last run, nil if it succeeded. The janitor keeps
-	// running; a failed compaction leaves the file as it was.
+	// running.
 	JanitorErr error
+	// Err is the error of reading the counts and sizes from the database, which are then 0.
+	Err error
 }
 
-// Stats returns the store's counters. After Close it returns the zero Stats.
+// Stats returns the store's counters and sizes. After Close it returns the zero Stats.
 func (s *Store) Stats() Stats {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.f == nil {
+	if s.db == nil {
 		return Stats{}
 	}
 	st := s.stats
-	st.Alerts, st.Volumes, st.Spreads = len(s.st.alerts), len(s.st.volumes), len(s.st.spreads)
-	st.FileBytes = s.size
-	st.DeadBytes = s.size - headerSize - s.st.live
-	return st
-}
-
-// syncDir makes a new or renamed file's directory entry durable.
-func syncDir(dir string) error {
-	if err := fsx.SyncDir(dir); err != nil {
-		return fmt.Errorf("embedded: %w", err)
+	var pageSize, pages, free int64
+	err := s.db.QueryRow(`SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM volume_aggregates),
+		(SELECT count(*) FROM exchange_spreads), (SELECT page_size FROM pragma_page_size),
+		(SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count)`).
+		Scan(&st.Alerts, &st.Volumes, &st.Spreads, &pageSize, &pages, &free)
+	if err != nil {
+		st.Alerts, st.Volumes, st.Spreads, st.Err = 0, 0, 0, sqliteError(s.path, err)
+		return st
 	}
-	return nil
+	st.FileBytes, st.FreeBytes = pages*pageSize, free*pageSize
+	return st
 }
 
 // ReadsTrades implements ctc.TradeReader: only alerts (and what they are about) are kept here,
 // so a checkpoint of a pipeline writing only here need not save its trades.
 func (s *Store) ReadsTrades() bool { return false }
-
-var _ ctc.TradeReader = (*Store)(nil)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/ctctest"
@@ -157,23 +160,26 @@ func TestClosed(t *testing.T) {
 	}
 }
 
-func TestLocked(t *testing.T) {
+// Two Stores may share a file, in one process as in two (the consumer writing, an API server
+// reading): each sees what the other committed.
+func TestSharedFile(t *testing.T) {
 	t.Parallel()
-	s, path := open(t)
-	if s2, err := embedded.Open(path); !errors.Is(err, embedded.ErrLocked) {
-		if err == nil {
-			s2.Close(t.Context())
+	c := newClock(testNow)
+	path := filepath.Join(t.TempDir(), "alerts.db")
+	w := mustOpen(t, path, c)
+	r := mustOpen(t, path, c)
+	alerts := genAlerts(3, 20, testNow, time.Hour)
+	mustWrite(t, w, batchOf(alerts[:10]...))
+	mustWrite(t, r, batchOf(alerts[10:]...))
+	for name, s := range map[string]*embedded.Store{"writer": w, "reader": r} {
+		if got, err := s.QueryAlerts(t.Context(), ctc.AlertQuery{Limit: 100}); err != nil || len(got) != 20 {
+			t.Errorf("%s: %d alerts, %v; want 20", name, len(got), err)
 		}
-		t.Fatalf("second Open of an open store: %v, want ErrLocked", err)
 	}
-	if err := s.Close(t.Context()); err != nil {
-		t.Fatal(err)
+	mustClose(t, w)
+	if got, err := r.QueryAlerts(t.Context(), ctc.AlertQuery{Limit: 100}); err != nil || len(got) != 20 {
+		t.Errorf("after the writer closed: %d alerts, %v; want 20", len(got), err)
 	}
-	s2, err := embedded.Open(path)
-	if err != nil {
-		t.Fatalf("Open after Close: %v", err)
-	}
-	s2.Close(t.Context())
 }
 
 func TestInvalidLimitMessage(t *testing.T) {
@@ -185,5 +191,67 @@ func TestInvalidLimitMessage(t *testing.T) {
 	}
 	if _, err := s.QueryAlerts(t.Context(), ctc.AlertQuery{Limit: math.MaxInt}); err != nil {
 		t.Errorf("huge limit on an empty store: %v", err)
+	}
+}
+
+func TestReopen(t *testing.T) {
+	t.Parallel()
+	c := newClock(testNow)
+	path := filepath.Join(t.TempDir(), "hot.ctc")
+	s := mustOpen(t, path, c)
+	alerts := genAlerts(1, 300, testNow, 20*time.Hour)
+	for i := 0; i < len(alerts); i += 30 {
+		mustWrite(t, s, batchOf(alerts[i:i+30]...))
+	}
+	mustWrite(t, s, aggregates(testNow))
+	// A reprocessing run rewrites some alerts with other values.
+	changed := slices.Clone(alerts[:50])
+	for i := range changed {
+		changed[i].Message, changed[i].Severity = "reprocessed", ctc.Critical
+	}
+	mustWrite(t, s, batchOf(changed...))
+	before := snap(t, s)
+	if len(before.Alerts) != 300 || len(before.Volumes) != 20 || len(before.Spreads) != 20 {
+		t.Fatalf("before reopen: %d alerts, %d volumes, %d spreads", len(before.Alerts), len(before.Volumes), len(before.Spreads))
+	}
+	mustClose(t, s)
+
+	s = mustOpen(t, path, c)
+	if diff := cmp.Diff(before, snap(t, s)); diff != "" {
+		t.Fatalf("after reopen (-before +after):\n%s", diff)
+	}
+	// Idempotency survives the reopen: the replay after a restart writes everything again.
+	mustWrite(t, s, batchOf(alerts...))
+	mustWrite(t, s, batchOf(changed...))
+	mustWrite(t, s, aggregates(testNow))
+	if diff := cmp.Diff(before, snap(t, s)); diff != "" {
+		t.Fatalf("after rewriting everything (-before +after):\n%s", diff)
+	}
+	st := s.Stats()
+	if st.Alerts != 300 || st.Volumes != 20 || st.Spreads != 20 || st.Writes != 3 || st.Err != nil {
+		t.Errorf("stats after the rewrites: %+v", st)
+	}
+	mustClose(t, s)
+	s = mustOpen(t, path, c)
+	if diff := cmp.Diff(before, snap(t, s)); diff != "" {
+		t.Fatalf("after the second reopen (-before +after):\n%s", diff)
+	}
+	if got := s.Stats(); got.FreeBytes != st.FreeBytes || got.FileBytes != st.FileBytes {
+		t.Errorf("reopened stats %+v, want the sizes of %+v", got, st)
+	}
+
+	// What has expired while the store was closed is not returned, and Compact deletes it.
+	mustClose(t, s)
+	c.add(ctc.AlertTTL - 10*time.Hour)
+	s = mustOpen(t, path, c)
+	got, err := s.QueryAlerts(t.Context(), ctc.AlertQuery{Limit: math.MaxInt})
+	if err != nil || len(got) >= 300 || len(got) == 0 {
+		t.Fatalf("after 14 h: %d alerts returned (%v); want some but not all", len(got), err)
+	}
+	if err := s.Compact(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Alerts != len(got) || st.Removed != int64(300-len(got)) {
+		t.Errorf("after Compact: %+v; want the %d alerts returned held", st, len(got))
 	}
 }
