@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Processor is ctc's one per-record engine: quality, then detectors, then the completion of
@@ -112,10 +113,7 @@ func (pr *Processor) Process(rec *Record) {
 	switch v.Status {
 	case Fail:
 		pr.stats.DeadLetters++
-		pr.batch.DeadLetters = append(pr.batch.DeadLetters, DeadLetter{
-			Reason: v.Reason, Detail: v.Detail, Position: rec.Position,
-			Data: append([]byte(nil), deadLetterData(rec)...),
-		})
+		pr.batch.DeadLetters = append(pr.batch.DeadLetters, newDeadLetter(rec, v))
 		return
 	case Duplicate:
 		pr.stats.Duplicates++
@@ -139,6 +137,36 @@ func (pr *Processor) Process(rec *Record) {
 
 // deadLetterData is what a dead letter keeps of a record: its original bytes, or, for a source
 // that decoded the record itself and kept no bytes, the trade as JSON.
+// Bounds of a dead letter, so that a hostile record (a multi-gigabyte line, a 50 MB symbol)
+// costs a bounded amount of memory and of every table and file it reaches: its Data keeps the
+// record's first MaxDeadLetterData bytes and its Detail says how long the record was; a Detail is
+// cut to MaxDeadLetterDetail bytes.
+const (
+	MaxDeadLetterData   = 4096
+	MaxDeadLetterDetail = 1024
+)
+
+// newDeadLetter is rec's dead letter for verdict v, within the bounds.
+func newDeadLetter(rec *Record, v Verdict) DeadLetter {
+	data, detail := deadLetterData(rec), v.Detail
+	if len(detail) > MaxDeadLetterDetail {
+		detail = cutUTF8(detail, MaxDeadLetterDetail) + "…"
+	}
+	if len(data) > MaxDeadLetterData {
+		detail += fmt.Sprintf(" (the record is %d bytes: its first %d are kept)", len(data), MaxDeadLetterData)
+		data = data[:MaxDeadLetterData]
+	}
+	return DeadLetter{Reason: v.Reason, Detail: detail, Position: rec.Position, Data: append([]byte(nil), data...)}
+}
+
+// cutUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
+func cutUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 func deadLetterData(rec *Record) []byte {
 	if len(rec.Data) > 0 || !rec.Decoded {
 		return rec.Data

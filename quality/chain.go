@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/coattailcapital/ctc"
 	"github.com/google/uuid"
@@ -136,10 +137,13 @@ func (c *Chain) examine(dec *decoder, rec *ctc.Record, t *ctc.Trade) ctc.Verdict
 			*t = rec.Trade
 		}
 		if r, detail := c.checkTrade(t); r != "" {
-			return ctc.Verdict{Status: ctc.Fail, Reason: r, Detail: detail}
+			return ctc.Verdict{Status: ctc.Fail, Reason: r, Detail: clipDetail(detail)}
 		}
 	} else if r := dec.decode(rec.Data, t); r.failed() {
-		return ctc.Verdict{Status: ctc.Fail, Reason: r.code.reason(), Detail: dec.detail(rec.Data, r)}
+		return ctc.Verdict{Status: ctc.Fail, Reason: r.code.reason(), Detail: clipDetail(dec.detail(rec.Data, r))}
+	}
+	if detail := c.bounds(t); detail != "" {
+		return ctc.Verdict{Status: ctc.Fail, Reason: ctc.Invalid, Detail: detail}
 	}
 	var v ctc.Verdict
 	if !t.IngestionTimestamp.IsZero() && t.IngestionTimestamp.After(t.Timestamp.Add(c.cfg.MaxIngestDelay)) {
@@ -190,6 +194,7 @@ func (c *Chain) checkTrade(t *ctc.Trade) (ctc.Reason, string) {
 		return ctc.Invalid, "price must be a finite number > 0, got " + fmtFloat(t.Price)
 	case !positive(t.Quantity):
 		return ctc.Invalid, "quantity must be a finite number > 0, got " + fmtFloat(t.Quantity)
+
 	case t.Side != ctc.Buy && t.Side != ctc.Sell:
 		return ctc.Invalid, fmt.Sprintf("side must be buy or sell, got %s", t.Side)
 	case !c.pol.exchangeOK(t.Exchange):
@@ -208,6 +213,7 @@ func (c *Chain) checkTrade(t *ctc.Trade) (ctc.Reason, string) {
 		return ctc.Invalid, fmt.Sprintf("price × quantity must be a finite number > 0, got %s × %s",
 			fmtFloat(t.Price), fmtFloat(t.Quantity))
 	}
+
 	if t.QuoteVolume == 0 {
 		t.QuoteVolume = pq
 	}
@@ -216,6 +222,35 @@ func (c *Chain) checkTrade(t *ctc.Trade) (ctc.Reason, string) {
 		t.IngestionTimestamp = t.IngestionTimestamp.UTC()
 	}
 	return "", ""
+}
+
+// bounds applies the configured bounds to a valid trade: the detail of the first it exceeds, or "".
+func (c *Chain) bounds(t *ctc.Trade) string {
+	switch {
+	case t.Price > c.cfg.MaxPrice:
+		return fmt.Sprintf("price must be at most %g (quality.Config.MaxPrice), got %s", c.cfg.MaxPrice, fmtFloat(t.Price))
+	case t.Quantity > c.cfg.MaxQuantity:
+		return fmt.Sprintf("quantity must be at most %g (quality.Config.MaxQuantity), got %s", c.cfg.MaxQuantity, fmtFloat(t.Quantity))
+	}
+	if qv := max(t.Price*t.Quantity, t.QuoteVolume); qv > c.cfg.MaxQuoteVolume {
+		return fmt.Sprintf("quote volume must be at most %g (quality.Config.MaxQuoteVolume), got %s", c.cfg.MaxQuoteVolume, fmtFloat(qv))
+	}
+	return ""
+}
+
+// maxDetail bounds a verdict's detail: what was wrong, never a hostile record's bulk.
+const maxDetail = 1024
+
+// clipDetail cuts a detail to maxDetail bytes (at a UTF-8 boundary), marking the cut.
+func clipDetail(d string) string {
+	if len(d) <= maxDetail {
+		return d
+	}
+	n := maxDetail
+	for n > 0 && !utf8.RuneStart(d[n]) {
+		n--
+	}
+	return d[:n] + "…"
 }
 
 func positive(v float64) bool { return v > 0 && v <= math.MaxFloat64 }

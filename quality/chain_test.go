@@ -407,7 +407,7 @@ func TestConfig(t *testing.T) {
 	t.Parallel()
 	c := mustNew(t, Config{})
 	want := Config{Exchanges: []string{"binance", "coinbase"}, DedupWindow: time.Hour,
-		MaxIngestDelay: 5 * time.Minute, Tolerance: 0.001}
+		MaxIngestDelay: 5 * time.Minute, Tolerance: 0.001, MaxPrice: 1e9, MaxQuantity: 1e15, MaxQuoteVolume: 1e10}
 	if diff := cmp.Diff(want, c.Config()); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}

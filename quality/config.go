@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,15 @@ const (
 	DefaultDedupWindow    = time.Hour
 	DefaultMaxIngestDelay = 5 * time.Minute
 	DefaultTolerance      = 0.001
+)
+
+// The default bounds of a trade's values: far beyond anything traded (no asset trades above a
+// billion dollars a unit, no single trade moves ten billion), so that only non-physical values —
+// a price of 1e300 that would turn every sum it enters into +Inf — are rejected.
+const (
+	DefaultMaxPrice       = 1e9
+	DefaultMaxQuantity    = 1e15
+	DefaultMaxQuoteVolume = 1e10
 )
 
 // DefaultExchanges are the exchanges the built-in sources speak.
@@ -37,6 +47,10 @@ type Config struct {
 	// Tolerance is the relative difference between quote_volume and price × quantity beyond which
 	// a trade is flagged inconsistent; default 0.001 (0.1 %).
 	Tolerance float64
+	// MaxPrice, MaxQuantity and MaxQuoteVolume bound a trade's values (quote_volume, given or
+	// computed as price × quantity); a trade beyond one is invalid. Defaults DefaultMaxPrice,
+	// DefaultMaxQuantity and DefaultMaxQuoteVolume.
+	MaxPrice, MaxQuantity, MaxQuoteVolume float64
 }
 
 // Validate reports every field that New would reject, with what it must be.
@@ -61,6 +75,14 @@ func (c Config) Validate() error {
 	if math.IsNaN(c.Tolerance) || math.IsInf(c.Tolerance, 0) || c.Tolerance < 0 {
 		errs = append(errs, fmt.Errorf("quality: Tolerance must be a finite number >= 0 (0 means the default, %v), got %v", DefaultTolerance, c.Tolerance))
 	}
+	for _, b := range []struct {
+		name     string
+		v, deflt float64
+	}{{"MaxPrice", c.MaxPrice, DefaultMaxPrice}, {"MaxQuantity", c.MaxQuantity, DefaultMaxQuantity}, {"MaxQuoteVolume", c.MaxQuoteVolume, DefaultMaxQuoteVolume}} {
+		if math.IsNaN(b.v) || math.IsInf(b.v, 0) || b.v < 0 {
+			errs = append(errs, fmt.Errorf("quality: %s must be a finite number >= 0 (0 means the default, %g), got %v", b.name, b.deflt, b.v))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -81,7 +103,28 @@ func (c Config) withDefaults() Config {
 	if c.Tolerance == 0 {
 		c.Tolerance = DefaultTolerance
 	}
+	if c.MaxPrice == 0 {
+		c.MaxPrice = DefaultMaxPrice
+	}
+	if c.MaxQuantity == 0 {
+		c.MaxQuantity = DefaultMaxQuantity
+	}
+	if c.MaxQuoteVolume == 0 {
+		c.MaxQuoteVolume = DefaultMaxQuoteVolume
+	}
 	return c
+}
+
+// maxDetailValue is how much of a value a detail quotes: a dead letter says what was wrong
+// without echoing a 50 MB symbol.
+const maxDetailValue = 64
+
+// clip quotes s for a detail, cut to maxDetailValue bytes with its length when longer.
+func clip(s string) string {
+	if len(s) <= maxDetailValue {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q… (%d bytes)", s[:maxDetailValue], len(s))
 }
 
 // wellFormedSymbol reports whether s is BASE-QUOTE: uppercase ASCII letters and digits on both
@@ -137,17 +180,17 @@ func (p *policy) symbolOK(s string) bool {
 }
 
 func (p *policy) exchangeDetail(s string) string {
-	return fmt.Sprintf("exchange must be one of %s, got %q", strings.Join(p.exchanges, ", "), s)
+	return fmt.Sprintf("exchange must be one of %s, got %s", strings.Join(p.exchanges, ", "), clip(s))
 }
 
 func (p *policy) symbolDetail(s string) string {
 	if !wellFormedSymbol(s) {
-		return fmt.Sprintf("symbol must be BASE-QUOTE in uppercase letters and digits (e.g. BTC-USDT), got %q", s)
+		return fmt.Sprintf("symbol must be BASE-QUOTE in uppercase letters and digits (e.g. BTC-USDT), got %s", clip(s))
 	}
 	const show = 10
 	list := strings.Join(p.list[:min(show, len(p.list))], ", ")
 	if len(p.list) > show {
 		list += fmt.Sprintf(", … (%d more)", len(p.list)-show)
 	}
-	return fmt.Sprintf("symbol must be one of the configured symbols (%s), got %q", list, s)
+	return fmt.Sprintf("symbol must be one of the configured symbols (%s), got %s", list, clip(s))
 }

@@ -278,6 +278,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if runErr != nil && !interrupted {
 		return fail(exitFail, runErr)
 	}
+	if c.replay != "" && q.Processed > 0 && q.Passed == 0 && !interrupted {
+		return fail(exitFail, fmt.Errorf("none of the %d records of %s passed the quality checks (%d malformed, %d incomplete, %d invalid, %d duplicates): is it a file of trades? The reasons are in %s",
+			q.Processed, c.replay, q.FailedByReason[ctc.Malformed], q.FailedByReason[ctc.Incomplete], q.FailedByReason[ctc.Invalid], q.Duplicate,
+			filepath.Join(c.out, jsonl.DeadLettersFile)))
+	}
 	return exitOK
 }
 

@@ -92,3 +92,21 @@ func TestDefaultRunContinuesItsMarket(t *testing.T) {
 		t.Fatalf("after a fresh market: %d rows, %d distinct ids; want about %d, once each (two markets, no shared id)", n, len(ids), 2*len(tables["raw_trades"]))
 	}
 }
+
+// A replay of which no record passes exits non-zero, with a summary saying why.
+func TestReplayOfGarbageFails(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "garbage.ndjson")
+	var b strings.Builder
+	for i := range 100 {
+		if i%2 == 0 {
+			b.WriteString("not json at all\n")
+		} else {
+			b.WriteString(`{"event_id":"6f1c7c52-0f5e-5d2c-9a57-0d8e5b7e1a11","exchange":"binance","symbol":"BTC-USDT","price":1e300,"quantity":1,"side":"buy","timestamp":"2024-01-15T10:00:00Z"}` + "\n")
+		}
+	}
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	code, _, stderr := runConsumer(t, "-replay", in, "-out", filepath.Join(t.TempDir(), "out"), "-quiet")
+	if code != exitFail || !strings.Contains(stderr, "none of the 100 records") || !strings.Contains(stderr, "50 malformed") || !strings.Contains(stderr, "50 invalid") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}

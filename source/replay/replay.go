@@ -64,6 +64,7 @@ type options struct {
 	sleep     func(context.Context, time.Duration) error
 	partition string
 	skip      int64
+	maxLine   int
 }
 
 // WithFormat sets the file format. Open defaults to BinanceCSV for a path ending in .csv and to
@@ -93,6 +94,31 @@ func WithPartition(name string) Option { return func(o *options) { o.partition =
 // passing the Offset of the last record processed yields exactly the records after it.
 func WithSkip(n int64) Option { return func(o *options) { o.skip = n } }
 
+// DefaultMaxLineBytes is the longest line a replay hands over whole: a unified trade is a few
+// hundred bytes, a CSV line less. A longer line becomes a record whose Err is a *LineTooLongError,
+// holding the line's first bytes only, so that a hostile file cannot exhaust memory.
+const DefaultMaxLineBytes = 1 << 20
+
+// WithMaxLineBytes sets the longest line handed over whole (DefaultMaxLineBytes when n <= 0).
+func WithMaxLineBytes(n int) Option { return func(o *options) { o.maxLine = n } }
+
+// keepOfLongLine is how much of a line over the limit its record keeps.
+const keepOfLongLine = 4096
+
+// LineTooLongError is the Err of a line longer than the limit: the pipeline dead-letters it as
+// malformed, with the line's first bytes and this message.
+type LineTooLongError struct {
+	Partition string
+	Line      int64 // 1-based line number
+	Length    int64 // bytes, without the line ending
+	Max       int
+}
+
+func (e *LineTooLongError) Error() string {
+	return fmt.Sprintf("replay: %s line %d is %d bytes, more than the limit of %d (replay.WithMaxLineBytes): only its first %d bytes are kept",
+		e.Partition, e.Line, e.Length, e.Max, keepOfLongLine)
+}
+
 // readBufSize is the bufio buffer: a line that fits is handed out without a copy; a longer one is
 // assembled in a separate buffer.
 const readBufSize = 1 << 20
@@ -104,6 +130,7 @@ type Source struct {
 	closer io.Closer
 	long   []byte // assembles lines longer than the read buffer
 	line   int64  // lines read so far (the Offset of the last line)
+	over   int64  // the length of the line just read when it was over the limit, else 0
 	header bool   // whether the first line has been looked at for a CSV header
 	err    error  // sticky: end of input, a read error, or a configuration error (Trades)
 	closed bool
@@ -290,6 +317,11 @@ func (s *Source) nextLine(rec *ctc.Record) error {
 			continue
 		}
 		pos := ctc.Position{Partition: s.opt.partition, Offset: s.line}
+		if s.over > 0 {
+			*rec = ctc.Record{Data: line, Position: pos,
+				Err: &LineTooLongError{Partition: s.opt.partition, Line: s.line, Length: s.over, Max: s.maxLine()}}
+			return nil
+		}
 		if s.opt.format == NDJSON {
 			*rec = ctc.Record{Data: line, Position: pos}
 			return nil
@@ -309,10 +341,33 @@ func (s *Source) nextLine(rec *ctc.Record) error {
 
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// readLine returns the next line without its line ending, or ctc.ErrEndOfInput.
+func (s *Source) maxLine() int {
+	if s.opt.maxLine <= 0 {
+		return DefaultMaxLineBytes
+	}
+	return max(s.opt.maxLine, keepOfLongLine)
+}
+
+// trailingEOL is the length of the line ending at the end of b: 0, 1 (\n) or 2 (\r\n).
+func trailingEOL(b []byte) int64 {
+	n := len(b)
+	switch {
+	case n >= 2 && b[n-2] == '\r' && b[n-1] == '\n':
+		return 2
+	case n >= 1 && b[n-1] == '\n':
+		return 1
+	}
+	return 0
+}
+
+// readLine returns the next line without its line ending, or ctc.ErrEndOfInput. A line over the
+// limit is returned cut to its first keepOfLongLine bytes, with s.over set to its length; the
+// rest of it is read and dropped, never held.
 func (s *Source) readLine() ([]byte, error) {
+	s.over = 0
 	frag, err := s.r.ReadSlice('\n')
 	var line []byte
+	total := int64(len(frag))
 	switch {
 	case err == nil:
 		line = frag
@@ -320,7 +375,10 @@ func (s *Source) readLine() ([]byte, error) {
 		s.long = append(s.long[:0], frag...)
 		for errors.Is(err, bufio.ErrBufferFull) {
 			frag, err = s.r.ReadSlice('\n')
-			s.long = append(s.long, frag...)
+			total += int64(len(frag))
+			if len(s.long) <= s.maxLine() {
+				s.long = append(s.long, frag...) // beyond the limit only the length is kept
+			}
 		}
 		if err != nil && err != io.EOF {
 			return nil, s.readErr(err)
@@ -335,6 +393,10 @@ func (s *Source) readLine() ([]byte, error) {
 		return nil, s.readErr(err)
 	}
 	s.line++
+	if n := total - trailingEOL(frag); n > int64(s.maxLine()) {
+		s.over = n
+		return line[:keepOfLongLine:keepOfLongLine], nil
+	}
 	n := len(line)
 	if n > 0 && line[n-1] == '\n' {
 		n--

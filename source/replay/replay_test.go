@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ func TestNDJSONLines(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			src, err := New(strings.NewReader(tt.in))
+			src, err := New(strings.NewReader(tt.in), WithMaxLineBytes(4*readBufSize))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -596,6 +597,46 @@ func BenchmarkDecodeCSV(b *testing.B) {
 	for b.Loop() {
 		if err := DecodeCSV(line, "binance", "BTC-USDT", &tr); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A line over the limit is a record with a *LineTooLongError holding the line's first bytes and
+// its length; the lines around it are read as usual, and memory stays bounded.
+func TestLineOverTheLimit(t *testing.T) {
+	t.Parallel()
+	for _, max := range []int{0, 10_000} { // the default (1 MiB, over the read buffer) and a small one
+		limit := max
+		if limit == 0 {
+			limit = DefaultMaxLineBytes
+		}
+		long := strings.Repeat("y", 3*limit+5)
+		src, err := New(strings.NewReader("a\n"+long+"\r\nb\n"+long), WithMaxLineBytes(max))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for {
+			var rec ctc.Record
+			err := src.Next(context.Background(), &rec)
+			if errors.Is(err, ctc.ErrEndOfInput) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tl *LineTooLongError
+			if errors.As(rec.Err, &tl) {
+				if tl.Length != int64(len(long)) || tl.Max != limit || len(rec.Data) != keepOfLongLine || tl.Line != rec.Position.Offset {
+					t.Fatalf("limit %d: %+v with %d bytes of data", limit, tl, len(rec.Data))
+				}
+				got = append(got, fmt.Sprintf("long@%d", rec.Position.Offset))
+				continue
+			}
+			got = append(got, fmt.Sprintf("%s@%d", rec.Data, rec.Position.Offset))
+		}
+		if want := "a@1 long@2 b@3 long@4"; strings.Join(got, " ") != want {
+			t.Fatalf("limit %d: got %q, want %q", limit, strings.Join(got, " "), want)
 		}
 	}
 }
