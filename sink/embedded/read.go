@@ -10,9 +10,10 @@ import (
 
 // ReadFile returns what the store file at path holds: every alert, volume window and spread
 // window, expired or not (the file has no clock), alerts in the order of DetectedAt and AlertID,
-// windows in the order of WindowStart, symbol and exchange. It opens the file read-only, changes
-// nothing, and works while Stores have it open, reading what they have committed. It is for
-// inspection, export and tests, not for queries; an error wraps ErrNotStore as Open's does.
+// windows in the order of WindowStart, symbol and exchange. It changes nothing the file holds
+// (its connection is query-only, though closing it may checkpoint a WAL a crashed Store left),
+// and works while Stores have it open, reading what they have committed. It is for inspection,
+// export and tests, not for queries; an error wraps ErrNotStore as Open's does.
 func ReadFile(path string) (*ctc.Output, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("embedded: %w", err)

@@ -160,7 +160,11 @@ func dsn(path string, readOnly bool) (string, error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
 	if readOnly {
-		q.Set("mode", "ro")
+		// Not mode=ro: a read-only connection cannot remove the WAL files when it closes, and
+		// would leave them beside a file no Store has open. query_only refuses every change; the
+		// file must exist (rw: no create).
+		q.Set("mode", "rw")
+		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "synchronous(NORMAL)")
 		// After a checkpoint the WAL is cut back to this size, so that a VACUUM's or a
