@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log"
 	"os"
@@ -18,7 +19,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "hot.ctc")
+	path := filepath.Join(dir, "alerts.db")
 	ctx := context.Background()
 
 	// A fixed clock keeps the example's output stable; a live store reads time.Now.
@@ -89,4 +90,55 @@ func Example() {
 	// ETH-USDT windows: 1, last $2.4M over 1843 trades
 	// symbols: [BTC-USDT ETH-USDT]
 	// after reopening: 1 BTC-USDT alert
+}
+
+// The store is an SQLite database: anything that reads SQLite reads it, here database/sql with
+// the driver the package uses (the sqlite3 shell does as well), while the Store has it open.
+func Example_sqlite() {
+	dir, err := os.MkdirTemp("", "ctc-hot")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "alerts.db")
+	ctx := context.Background()
+	s, err := embedded.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close(ctx)
+	now := time.Now()
+	var alerts []ctc.Alert
+	for i, sym := range []string{"BTC-USDT", "ETH-USDT", "BTC-USDT"} {
+		at := now.Add(-time.Duration(i) * time.Minute)
+		alerts = append(alerts, ctc.Alert{
+			AlertID: ctc.NewAlertID(ctc.Whale, ctc.Binance, sym, fmt.Sprint("trade-", i)), AlertType: ctc.Whale, Symbol: sym,
+			Exchange: ctc.Binance, Severity: ctc.High, WindowStart: at, DetectedAt: at, TTLEpoch: at.Add(ctc.AlertTTL).Unix(),
+		})
+	}
+	if err := s.Write(ctx, &ctc.Batch{Output: ctc.Output{Alerts: alerts}}); err != nil {
+		log.Fatal(err)
+	}
+
+	db, err := sql.Open("sqlite", path) // registered by modernc.org/sqlite, which the package imports
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT symbol, count(*) FROM alerts WHERE ttl_epoch > unixepoch() GROUP BY symbol ORDER BY symbol`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var symbol string
+		var n int
+		if err := rows.Scan(&symbol, &n); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(symbol, n)
+	}
+	// Output:
+	// BTC-USDT 2
+	// ETH-USDT 1
 }
