@@ -9,7 +9,7 @@ import (
 // gives it bit for bit (±Inf beyond the float64 range), and the index after it. A number that
 // breaks the grammar returns false and the index where it does.
 func Number(b []byte, i int) (f float64, end int, ok bool) {
-	return parse(b, i, true, true)
+	return parse(b, i, jsonGrammar|withValue)
 }
 
 // Decimal parses all of b in strconv's decimal grammar — an optional sign, digits with at most
@@ -17,90 +17,70 @@ func Number(b []byte, i int) (f float64, end int, ok bool) {
 // strconv.ParseFloat gives it bit for bit (±Inf beyond the float64 range). It rejects what else
 // ParseFloat takes (inf, nan, hex, underscores), which an exchange's decimal string never is.
 func Decimal(b []byte) (float64, bool) {
-	f, end, ok := parse(b, 0, false, true)
-	return f, ok && end == len(b)
+	f, _, ok := parse(b, 0, withValue|whole)
+	return f, ok
 }
 
-// parse scans a number at b[i:] in the JSON grammar (json) or strconv's decimal grammar, which
-// also takes a '+', leading zeros and a point without digits on one side. It computes the value
-// only when asked.
-func parse(b []byte, i int, json, value bool) (float64, int, bool) {
-	n := len(b)
-	start := i
+// A mode says what parse does.
+type mode uint8
+
+const (
+	jsonGrammar mode = 1 << iota // JSON's grammar, else strconv's decimal one
+	withValue                    // compute the value, else only check the grammar
+	whole                        // the number must end where b does
+)
+
+// parse scans a number at b[i:] in the JSON grammar or strconv's decimal grammar, which also
+// takes a '+', leading zeros and a point without digits on one side.
+func parse(b []byte, i int, m mode) (float64, int, bool) {
+	if uint(i) > uint(len(b)) {
+		return 0, i, false
+	}
+	json := m&jsonGrammar != 0
+	s := b[i:] // indexed from 0, and compared unsigned, so that the loops need no bounds checks
+	k := 0
 	neg := false
-	if i < n && (b[i] == '-' || b[i] == '+' && !json) {
-		neg = b[i] == '-'
-		i++
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+' && !json) {
+		neg = s[0] == '-'
+		k = 1
 	}
-	// The mantissa as strconv's readFloat accumulates it: up to 19 significant digits, dp the
-	// position of the decimal point, trunc whether a non-zero digit did not fit.
+	// Every digit goes into mant, the point into exp. Up to 19 digits cannot overflow, and a
+	// mantissa beyond 2^53 (16 digits and more) takes strconv's path anyway.
 	var mant uint64
-	nd, ndMant := 0, 0
-	trunc := false
-	ints := i
-	if json && i < n && b[i] == '0' {
-		i++ // JSON has no leading zeros: a number that starts with 0 is 0 or 0.…
+	ints := k
+	if json && k < len(s) && s[k] == '0' {
+		k++ // JSON has no leading zeros: a number that starts with 0 is 0 or 0.…
 	} else {
-		for ; i < n; i++ {
-			c := b[i] - '0'
-			if c > 9 {
-				break
-			}
-			if c == 0 && nd == 0 {
-				continue
-			}
-			nd++
-			if ndMant < 19 {
-				mant = mant*10 + uint64(c)
-				ndMant++
-			} else if c != 0 {
-				trunc = true
-			}
-		}
+		k, mant = digits(s, k, mant, m)
 	}
-	sawInt := i > ints
-	if json && !sawInt {
-		return 0, i, false
+	nInt := k - ints
+	if json && nInt == 0 {
+		return 0, i + k, false
 	}
-	dp := nd
-	if i < n && b[i] == '.' {
-		i++
-		fs := i
-		for ; i < n; i++ {
-			c := b[i] - '0'
-			if c > 9 {
-				break
-			}
-			if c == 0 && nd == 0 {
-				dp--
-				continue
-			}
-			nd++
-			if ndMant < 19 {
-				mant = mant*10 + uint64(c)
-				ndMant++
-			} else if c != 0 {
-				trunc = true
-			}
+	nFrac := 0
+	if uint(k) < uint(len(s)) && s[k] == '.' {
+		fs := k + 1
+		k, mant = digits(s, fs, mant, m)
+		nFrac = k - fs
+		if nFrac == 0 && (json || nInt == 0) {
+			return 0, i + k, false
 		}
-		if i == fs && (json || !sawInt) {
-			return 0, i, false
-		}
-	} else if !sawInt {
-		return 0, i, false
+	} else if nInt == 0 {
+		return 0, i + k, false
 	}
-	if i < n && b[i]|0x20 == 'e' {
-		i++
+	exp := -nFrac
+	if uint(k) < uint(len(s)) && s[k]|0x20 == 'e' {
+		k++
 		esign := 1
-		if i < n && (b[i] == '+' || b[i] == '-') {
-			if b[i] == '-' {
+		if k < len(s) && (s[k] == '+' || s[k] == '-') {
+			if s[k] == '-' {
 				esign = -1
 			}
-			i++
+			k++
 		}
-		es, e := i, 0
-		for ; i < n; i++ {
-			c := b[i] - '0'
+		es, e := k, 0
+		for ; uint(k) < uint(len(s)); k++ {
+			c := s[k] - '0'
 			if c > 9 {
 				break
 			}
@@ -108,27 +88,48 @@ func parse(b []byte, i int, json, value bool) (float64, int, bool) {
 				e = e*10 + int(c)
 			}
 		}
-		if i == es {
-			return 0, i, false
+		if k == es {
+			return 0, i + k, false
 		}
-		dp += e * esign
+		exp += e * esign
 	}
-	if !value {
-		return 0, i, true
+	if m&whole != 0 && k != len(s) {
+		return 0, i + k, false
 	}
-	if !trunc {
-		exp := 0
-		if mant != 0 {
-			exp = dp - ndMant
-		}
-		if f, ok := exact(mant, exp, neg); ok {
-			return f, i, true
+	if m&withValue == 0 {
+		return 0, i + k, true
+	}
+	if nInt+nFrac <= 19 {
+		if f, ok := exact(mant, exp); ok {
+			if neg {
+				f = -f // rounding to nearest is symmetric
+			}
+			return f, i + k, true
 		}
 	}
 	// The grammar is checked, so ParseFloat cannot fail but for range, and then returns ±Inf. It
 	// does not keep its argument (its errors copy it), so a view of b does, without allocating.
-	f, _ := strconv.ParseFloat(unsafe.String(&b[start], i-start), 64)
-	return f, i, true
+	f, _ := strconv.ParseFloat(unsafe.String(&s[0], k), 64)
+	return f, i + k, true
+}
+
+// digits accumulates the decimal digits at s[k:] into mant, when the mode asks for the value,
+// and returns the index after them.
+func digits(s []byte, k int, mant uint64, m mode) (int, uint64) {
+	if m&withValue == 0 {
+		for uint(k) < uint(len(s)) && s[k]-'0' <= 9 {
+			k++
+		}
+		return k, 0
+	}
+	for ; uint(k) < uint(len(s)); k++ {
+		c := s[k] - '0'
+		if c > 9 {
+			break
+		}
+		mant = mant*10 + uint64(c)
+	}
+	return k, mant
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
@@ -137,28 +138,25 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 
 // exact is strconv's atof64exact: when the mantissa (at most 2^53) and the power of ten are both
 // exact in a float64, one IEEE multiplication or division rounds correctly.
-func exact(mant uint64, exp int, neg bool) (float64, bool) {
+func exact(mant uint64, exp int) (float64, bool) {
 	if mant > 1<<53 {
 		return 0, false
 	}
 	f := float64(mant)
-	if neg {
-		f = -f
-	}
 	switch {
 	case exp == 0:
 		return f, true
+	case exp < 0 && exp >= -22:
+		return f / pow10[-exp], true
 	case exp > 0 && exp <= 15+22:
 		if exp > 22 {
 			f *= pow10[exp-22]
 			exp = 22
 		}
-		if f > 1e15 || f < -1e15 {
+		if f > 1e15 {
 			return 0, false
 		}
 		return f * pow10[exp], true
-	case exp < 0 && exp >= -22:
-		return f / pow10[-exp], true
 	}
 	return 0, false
 }

@@ -27,7 +27,10 @@ const (
 
 // SkipWS returns the index of the first byte at or after i that is not JSON whitespace.
 func SkipWS(b []byte, i int) int {
-	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	if uint(i) < uint(len(b)) && b[i] > ' ' {
+		return i // the usual case, compact JSON: one comparison
+	}
+	for uint(i) < uint(len(b)) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
@@ -224,7 +227,7 @@ func Skip(b []byte, i, depth int) (int, Code) {
 		return literal(b, i, "null")
 	}
 	if c := b[i]; c == '-' || c-'0' <= 9 {
-		_, j, ok := parse(b, i, true, false)
+		_, j, ok := parse(b, i, jsonGrammar)
 		if !ok {
 			return j, BadNumber
 		}
