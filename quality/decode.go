@@ -296,12 +296,12 @@ func (d *decoder) decode(data []byte, t *ctc.Trade) result {
 			}
 			f, j := matchKey(data, i)
 			if f < 0 {
-				var plain bool
-				var r result
-				if j, plain, r = scanString(data, i); r.failed() {
-					return r
+				var fl jsonscan.Flags
+				var c jsonscan.Code
+				if j, fl, c = jsonscan.String(data, i); c != jsonscan.OK {
+					return scanErr(j, c)
 				}
-				if plain {
+				if fl == 0 {
 					f = fieldOf(data[i+1 : j-1])
 				} else {
 					f = d.escapedField(data[i+1 : j-1])
@@ -407,13 +407,13 @@ func (d *decoder) value(f int, data []byte, i int, t *ctc.Trade) (int, result) {
 				return j, result{}
 			}
 		}
-		j, plain, r := scanString(data, i)
-		if r.failed() {
-			return j, r
+		j, fl, c := jsonscan.String(data, i)
+		if c != jsonscan.OK {
+			return j, scanErr(j, c)
 		}
 		s.kind, s.end = kString, j
 		raw := data[i+1 : j-1]
-		if !plain {
+		if fl != 0 { // escapes or non-ASCII: decoded as encoding/json does
 			d.scratch = unquote(d.scratch[:0], raw)
 			raw = d.scratch
 		}
@@ -422,7 +422,7 @@ func (d *decoder) value(f int, data []byte, i int, t *ctc.Trade) (int, result) {
 	case c == '-' || c-'0' <= 9:
 		s.kind = kNumber
 		if f == fPrice || f == fQuantity || f == fQuoteVolume {
-			v, j, ok := parseNumber(data, i)
+			v, j, ok := jsonscan.Number(data, i)
 			if !ok {
 				return j, malformed(j, msgBadNumber)
 			}
@@ -652,17 +652,6 @@ var scanMsg = [...]msgID{
 
 func scanErr(pos int, c jsonscan.Code) result { return malformed(pos, scanMsg[c]) }
 
-// scanString scans the string that starts with the quote at data[i]. It returns the index after
-// the closing quote and whether the string is plain: no escapes and ASCII only, so its raw bytes
-// are its value.
-func scanString(data []byte, i int) (end int, plain bool, r result) {
-	end, fl, c := jsonscan.String(data, i)
-	if c != jsonscan.OK {
-		return end, false, scanErr(end, c)
-	}
-	return end, fl == 0, result{}
-}
-
 // skipValue skips the JSON value of a field, at data[i:], checking its syntax. The record's
 // object is the first of encoding/json's maxDepth levels.
 func skipValue(data []byte, i int) (int, result) {
@@ -674,7 +663,7 @@ func skipValue(data []byte, i int) (int, result) {
 }
 
 // unquote appends the value of the string whose raw bytes (between the quotes, already checked
-// by scanString) are s, exactly as encoding/json decodes it: invalid UTF-8 and unpaired surrogates
+// by jsonscan.String) are s, exactly as encoding/json decodes it: invalid UTF-8 and unpaired surrogates
 // become U+FFFD.
 func unquote(dst, s []byte) []byte {
 	for r := 0; r < len(s); {
@@ -724,7 +713,7 @@ func unquote(dst, s []byte) []byte {
 }
 
 // parseNumber scans the JSON number at data[i:] and returns its value, as strconv.ParseFloat
-// would, bit for bit.
+// would, bit for bit (the detail and the tests call it by this name).
 func parseNumber(data []byte, i int) (float64, int, bool) { return jsonscan.Number(data, i) }
 
 // uuidHex are the offsets of the 16 hex pairs in the 36-character form of a UUID.

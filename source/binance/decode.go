@@ -445,12 +445,15 @@ func object(frame []byte, i int, sp, inner *spans, depth int) (int, error) {
 		if i >= len(frame) || frame[i] != '"' {
 			return 0, &FrameError{i, "expected a key"}
 		}
-		ke, _, c := jsonscan.String(frame, i)
-		if c == jsonscan.EOF {
-			return 0, &FrameError{i, "unterminated string"}
-		}
-		if c != jsonscan.OK {
-			return 0, &FrameError{ke, scanMessages[c]}
+		// Event keys are one letter ("e", "s", "p"...): read those without a scan.
+		ke, c := i+3, jsonscan.OK
+		if ke > len(frame) || frame[i+2] != '"' || frame[i+1] < 0x20 || frame[i+1] == '"' || frame[i+1] == '\\' {
+			if ke, _, c = jsonscan.String(frame, i); c == jsonscan.EOF {
+				return 0, &FrameError{i, "unterminated string"}
+			}
+			if c != jsonscan.OK {
+				return 0, &FrameError{ke, scanMessages[c]}
+			}
 		}
 		k := -1
 		if sp != nil {

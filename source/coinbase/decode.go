@@ -433,21 +433,15 @@ func (d Decoder) advancedTrade(frame []byte, obj span, out []ctc.Trade, info *In
 // maxNested is how deep containers may nest inside the frame's object.
 const maxNested = 65
 
-// scanString scans the string starting at b[i] == '"'; it returns the content span and the index
-// after the closing quote.
-func scanString(b []byte, i int) (span, int, bool) {
-	end, fl, c := jsonscan.String(b, i)
-	s := span{start: int32(i + 1), end: int32(end - 1), kind: '"'}
-	if fl&jsonscan.Escaped != 0 {
-		s.kind = '\\'
-	}
-	return s, end, c == jsonscan.OK
-}
-
 // scanValue scans any JSON value at b[i] and returns its span (strings without quotes).
 func scanValue(b []byte, i int) (span, int, bool) {
 	if i < len(b) && b[i] == '"' {
-		return scanString(b, i)
+		j, fl, c := jsonscan.String(b, i)
+		s := span{start: int32(i + 1), end: int32(j - 1), kind: '"'}
+		if fl&jsonscan.Escaped != 0 {
+			s.kind = '\\'
+		}
+		return s, j, c == jsonscan.OK
 	}
 	j, c := jsonscan.Skip(b, i, maxNested)
 	if c != jsonscan.OK {
@@ -460,7 +454,7 @@ func scanValue(b []byte, i int) (span, int, bool) {
 	return s, j, true
 }
 
-// scanObject scans the object at b[i] == '{', calling f with each plain key and its value.
+// scanObject scans the object at b[i] == '{', calling f with each unescaped key and its value.
 func scanObject(b []byte, i int, f func(key []byte, v span)) (int, bool) {
 	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
@@ -470,10 +464,11 @@ func scanObject(b []byte, i int, f func(key []byte, v span)) (int, bool) {
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		k, j, ok := scanString(b, i)
-		if !ok {
+		j, kfl, c := jsonscan.String(b, i)
+		if c != jsonscan.OK {
 			return j, false
 		}
+		key := b[i+1 : j-1]
 		i = jsonscan.SkipWS(b, j)
 		if i >= len(b) || b[i] != ':' {
 			return i, false
@@ -483,8 +478,8 @@ func scanObject(b []byte, i int, f func(key []byte, v span)) (int, bool) {
 		if !ok {
 			return j, false
 		}
-		if k.kind == '"' {
-			f(k.of(b), v)
+		if kfl&jsonscan.Escaped == 0 {
+			f(key, v)
 		}
 		i = jsonscan.SkipWS(b, j)
 		if i >= len(b) {
