@@ -1,8 +1,9 @@
 // Package batchfn holds the batch Lambda's tasks: the steps of the Step Functions workflow
-// (historical load → reprocess → wait/poll → quality checks → choice → catalog update). One
-// function runs them all; the input's "task" field chooses one. Every task takes and returns one
-// JSON object (Input, Output), so the workflow passes each task's output, or fields of it, to the
-// next with its ResultPath and Parameters. Fields a task does not take are ignored.
+// (historical load → reprocess → wait/poll → quality checks → choice → catalog update → lake
+// maintenance). One function runs them all; the input's "task" field chooses one. Every task
+// takes and returns one JSON object (Input, Output), so the workflow passes each task's output,
+// or fields of it, to the next with its ResultPath and Parameters. Fields a task does not take
+// are ignored.
 //
 // # Tasks
 //
@@ -49,6 +50,19 @@
 //	  summaries carry the pipelines' checkpoints, which must not be forgotten. Refuses a run that
 //	  is not SUCCEEDED.
 //
+//	maintain          {"task":"maintain","tables":["raw_trades"],"retention_days":7,"min_snapshots":10,
+//	                   "orphan_age_hours":24,"min_input_files":5}
+//	  → {"task","tables":[{"table","compact":{…},"expire":{…},"orphans":{…}},…],"files_before",
+//	    "files_after","snapshots_expired","checkpoints_carried","orphans_removed"}
+//	  Lake maintenance (package sink/iceberg/maintain, Run): in each table (default all), merges
+//	  partitions with at least min_input_files small files (default 5), expires the snapshots older
+//	  than retention_days (default 7) beyond the min_snapshots newest (default 10) — copying forward
+//	  every pipeline checkpoint the expiry would cut off, so exactly-once resumption is unaffected;
+//	  anomalies_reprocessed's history is catalog_update's — and removes files no snapshot
+//	  references that are older than orphan_age_hours (default 24, at least 1). The output leaves
+//	  out the orphan files' names. A table that fails does not stop the others; the task then
+//	  fails, naming them.
+//
 // Every task writes an EMF line with BatchJobSuccess or BatchJobFailure (dimension Job = the
 // task). A task that fails returns an error, which the workflow catches.
 package batchfn
@@ -68,6 +82,7 @@ import (
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/reprocess"
 	"github.com/coattailcapital/ctc/sink/iceberg"
+	"github.com/coattailcapital/ctc/sink/iceberg/maintain"
 	"github.com/coattailcapital/ctc/source/binance"
 	"github.com/coattailcapital/ctc/source/feed"
 )
@@ -79,6 +94,7 @@ const (
 	TaskReprocessStatus = "reprocess_status"
 	TaskQualityCheck    = "quality_check"
 	TaskCatalogUpdate   = "catalog_update"
+	TaskMaintain        = "maintain"
 )
 
 // DefaultSymbols are the Binance symbols historical_load loads when the input names none: the
@@ -105,6 +121,12 @@ type Input struct {
 
 	KeepRuns   int `json:"keep_runs,omitempty"`
 	ExpireDays int `json:"expire_days,omitempty"`
+
+	Tables         []string `json:"tables,omitempty"`
+	RetentionDays  int      `json:"retention_days,omitempty"`
+	MinSnapshots   int      `json:"min_snapshots,omitempty"`
+	OrphanAgeHours int      `json:"orphan_age_hours,omitempty"`
+	MinInputFiles  int      `json:"min_input_files,omitempty"`
 }
 
 // ThresholdsInput overrides detect.DefaultThresholds field by field.
@@ -143,6 +165,12 @@ type CheckResult struct {
 type UpdateResult struct {
 	Task string `json:"task"`
 	reprocess.Publication
+}
+
+// MaintainResult is maintain's output.
+type MaintainResult struct {
+	Task string `json:"task"`
+	maintain.Report
 }
 
 // Config configures a Handler.
@@ -217,9 +245,11 @@ func (h *Handler) Run(ctx context.Context, in *Input) (any, error) {
 		return h.qualityCheck(ctx, in)
 	case TaskCatalogUpdate:
 		return h.catalogUpdate(ctx, in)
+	case TaskMaintain:
+		return h.maintain(ctx, in)
 	}
-	return nil, fmt.Errorf("batchfn: task must be one of %s, %s, %s, %s, %s; got %q",
-		TaskHistoricalLoad, TaskReprocess, TaskReprocessStatus, TaskQualityCheck, TaskCatalogUpdate, in.Task)
+	return nil, fmt.Errorf("batchfn: task must be one of %s, %s, %s, %s, %s, %s; got %q",
+		TaskHistoricalLoad, TaskReprocess, TaskReprocessStatus, TaskQualityCheck, TaskCatalogUpdate, TaskMaintain, in.Task)
 }
 
 // withLake opens the warehouse for one task, once its input is known to be valid, and runs do on it.
@@ -411,5 +441,49 @@ func (h *Handler) catalogUpdate(ctx context.Context, in *Input) (*UpdateResult, 
 			return nil, fmt.Errorf("batchfn: catalog_update: %w", err)
 		}
 		return &UpdateResult{Task: TaskCatalogUpdate, Publication: *pub}, nil
+	})
+}
+
+// policy is maintain.DefaultPolicy with the input's overrides.
+func (in *Input) policy() maintain.Policy {
+	p := maintain.DefaultPolicy()
+	if len(in.Tables) > 0 {
+		p.Tables = in.Tables
+	}
+	if in.RetentionDays > 0 {
+		p.Expire.Retention = time.Duration(in.RetentionDays) * 24 * time.Hour
+	}
+	if in.MinSnapshots > 0 {
+		p.Expire.MinSnapshots = in.MinSnapshots
+	}
+	if in.OrphanAgeHours > 0 {
+		p.Orphans.Age = time.Duration(in.OrphanAgeHours) * time.Hour
+	}
+	if in.MinInputFiles > 0 {
+		p.Compact.MinInputFiles = in.MinInputFiles
+	}
+	return p
+}
+
+func (h *Handler) maintain(ctx context.Context, in *Input) (*MaintainResult, error) {
+	p := in.policy()
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("batchfn: %w", err)
+	}
+	return withLake(ctx, h, func(lake *iceberg.Sink) (*MaintainResult, error) {
+		rep, err := maintain.Run(ctx, lake, p)
+		if rep != nil {
+			for _, t := range rep.Tables {
+				if t.Orphans != nil {
+					t.Orphans.Files = nil // thousands of names would not fit the workflow's state
+				}
+			}
+			h.cfg.Log.InfoContext(ctx, "batchfn: maintained", "files_before", rep.FilesBefore, "files_after", rep.FilesAfter,
+				"snapshots_expired", rep.SnapshotsExpired, "checkpoints_carried", rep.Carried, "orphans_removed", rep.OrphansRemoved)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("batchfn: maintain: %w", err)
+		}
+		return &MaintainResult{Task: TaskMaintain, Report: *rep}, nil
 	})
 }

@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/sink/iceberg"
+	"github.com/coattailcapital/ctc/sink/iceberg/maintain"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -54,6 +58,7 @@ func FuzzHandle(f *testing.F) {
 		`{"task":"quality_check","run_id":"r","min_quality_score":95}`,
 		`{"task":"catalog_update","run_id":"r","keep_runs":-1}`,
 		`{"task":"reprocess","as_of":"2024-01-15T00:00:00Z","snapshot_id":3}`, `{}`, `[]`, `"x"`, `{"task":1}`,
+		`{"task":"maintain","tables":["raw_trades"],"retention_days":-1,"orphan_age_hours":0,"min_input_files":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -91,5 +96,68 @@ func TestMetrics(t *testing.T) {
 	}
 	if line.Job != "quality_check" || line.BatchJobSuccess != 0 || line.BatchJobFailure != 1 {
 		t.Fatalf("metrics line %s", out.String())
+	}
+}
+
+// The maintain input's fields override the default policy one by one.
+func TestPolicyFromInput(t *testing.T) {
+	t.Parallel()
+	p := (&Input{RetentionDays: 3, OrphanAgeHours: 6, Tables: []string{iceberg.RawTrades}}).policy()
+	def := maintain.DefaultPolicy()
+	if p.Expire.Retention != 72*time.Hour || p.Orphans.Age != 6*time.Hour || p.Expire.MinSnapshots != def.Expire.MinSnapshots ||
+		p.Compact.MinInputFiles != def.Compact.MinInputFiles || len(p.Tables) != 1 {
+		t.Fatalf("%+v", p)
+	}
+	h, _ := New(Config{Lake: func(context.Context) (*iceberg.Sink, error) { return nil, errors.New("no lake") }})
+	if _, err := h.Run(context.Background(), &Input{Task: TaskMaintain, Tables: []string{"trades"}}); err == nil ||
+		!strings.Contains(err.Error(), `batchfn: maintain: table "trades" is not one of`) {
+		t.Fatalf("an unknown table: %v", err)
+	}
+}
+
+// maintain compacts a lake's small files through the handler and keeps its checkpoints.
+func TestMaintain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func(ctx context.Context) (*iceberg.Sink, error) { return iceberg.Open(ctx, iceberg.Config{Dir: dir}) }
+	lake, err := open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC)
+	for seq := int64(1); seq <= 6; seq++ {
+		tr := ctc.Trade{EventID: uuid.New(), Exchange: ctc.Binance, Symbol: "BTC-USDT", Price: 100, Quantity: 1, QuoteVolume: 100,
+			Side: ctc.Buy, Timestamp: day.Add(time.Duration(seq) * time.Minute)}
+		if err := lake.Write(ctx, &ctc.Batch{Trades: []ctc.Trade{tr}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := lake.Commit(ctx, ctc.Checkpoint{PipelineID: "historical_load/2024-01-15/BTCUSDT", Seq: seq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lake.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := New(Config{Lake: open})
+	raw, err := h.Handle(ctx, []byte(`{"task":"maintain","tables":["raw_trades"],"min_input_files":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out MaintainResult
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Task != TaskMaintain || out.FilesBefore != 6 || out.FilesAfter != 1 || len(out.Tables) != 1 || out.Tables[0].Expire == nil {
+		t.Fatalf("%s", raw)
+	}
+	lake, err = open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close(ctx)
+	cps, err := lake.Committed(ctx, "historical_load/2024-01-15/BTCUSDT")
+	if err != nil || cps[iceberg.RawTrades].Seq != 6 {
+		t.Fatalf("checkpoints after maintenance: %v, %v", cps, err)
 	}
 }
