@@ -49,7 +49,8 @@ const (
 )
 
 // MinInjectEvery keeps injections on one instrument from overlapping: an instrument sees one
-// every 3·len(Instruments) injections, and a dislocation lasts up to 90 s from its injection.
+// every 3·len(Instruments) injections (4·len with WhaleClusters), and a dislocation lasts up to
+// 90 s from its injection.
 const MinInjectEvery = 20 * time.Second
 
 // Config describes a simulated market. The same Config gives the same trades, byte for byte.
@@ -74,6 +75,11 @@ type Config struct {
 	// InjectEvery is the event time between injected events; default 2 minutes, at least
 	// MinInjectEvery, negative to disable. The first comes 10 s after the warm-up.
 	InjectEvery time.Duration
+	// WhaleClusters adds a fourth kind to the injections' rotation, after the volume burst: a
+	// whale splitting an order into 6 to 12 orders of one side, half a second apart, none a
+	// whale (kind WhaleCluster, for detect.Cluster). Off by default so that every Config gives
+	// the trades it gave before the kind existed.
+	WhaleClusters bool
 	// Jitter, when > 0, delivers each trade up to Jitter late relative to event-time order (no
 	// trade is more than Jitter, rounded up to the millisecond, older than one delivered before
 	// it), as a live feed with several connections does. The trades themselves do not change.

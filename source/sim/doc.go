@@ -24,6 +24,13 @@
 //   - volume burst: for one whole aligned 60 s window on one (symbol, exchange), six times the
 //     trades at twice the size, a z-score of about 50 against the previous hour.
 //
+// With Config.WhaleClusters a fourth kind joins the rotation, for detect.Cluster:
+//
+//   - whale cluster: 6, 8 or 12 orders of one side on one (symbol, exchange), half a second
+//     apart, of $25k, $70k or $90k each in one to three fills at one instant (about $150k, $560k
+//     or $1.08M in all, medium, high and critical), none a whale of its own. It is off by default,
+//     so that a Config gives the trades it gave before the kind existed.
+//
 // Every injected event past the detectors' warm-up should raise an alert; Config.WarmUp gives the
 // volume detector its hour of history before the first injection. Normal trading never comes near
 // the whale and spread thresholds, so every whale or spread alert matches an injection. The volume

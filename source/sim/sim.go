@@ -17,11 +17,13 @@ import (
 // Kind names an injected event.
 type Kind string
 
-// The kinds of injected events, one per built-in detector.
+// The kinds of injected events, one per built-in detector. WhaleCluster, for detect.Cluster, is
+// injected only with Config.WhaleClusters.
 const (
 	Whale             Kind = "whale"
 	VolumeBurst       Kind = "volume_burst"
 	SpreadDislocation Kind = "spread_dislocation"
+	WhaleCluster      Kind = "whale_cluster"
 )
 
 // Event is the ground truth of one injected anomaly: what a detector should report, where and
@@ -32,12 +34,14 @@ type Event struct {
 	// dislocation, the Coinbase side, whose price moved).
 	Instrument, Exchange, Symbol string
 	// Start and End bound the event in event time, [Start, End): the aligned 60 s window of a
-	// burst, the two aligned 30 s windows of a dislocation. For a whale both are the trade's time.
+	// burst, the two aligned 30 s windows of a dislocation. For a whale both are the trade's time;
+	// for a whale cluster they are the times of its first and last orders.
 	Start, End time.Time
 	// EventID is the whale trade's event id; zero for the other kinds.
 	EventID uuid.UUID
-	// Magnitude is the whale's quote volume, the burst's trade-rate multiplier, or the
-	// dislocation's shift of the Coinbase price in percent (signed).
+	// Magnitude is the whale's quote volume, the burst's trade-rate multiplier, the
+	// dislocation's shift of the Coinbase price in percent (signed), or the whale cluster's
+	// summed quote volume.
 	Magnitude float64
 	Detail    string
 }
@@ -62,6 +66,18 @@ const (
 
 // whaleSizes cycle so that medium (> $100k), high (> $500k) and critical (> $1M) whales all occur.
 var whaleSizes = [...]float64{250_000, 750_000, 1_500_000}
+
+// clusterShapes cycle the same way for whale clusters: 6 orders of $25k, 8 of $70k and 12 of
+// $90k (each ±4 %, so never a whale of its own and never under detect.Cluster's $10k floor)
+// make about $150k, $560k and $1.08M. The orders come clusterGap apart, well within
+// detect.Cluster's 2 s, and each is one to three fills at the same instant, as a sweep through
+// the book is.
+var clusterShapes = [...]struct {
+	orders int
+	size   float64
+}{{6, 25_000}, {8, 70_000}, {12, 90_000}}
+
+const clusterGap = int64(500 * time.Millisecond)
 
 // Source is the simulator. It is not safe for concurrent use.
 type Source struct {
@@ -89,6 +105,10 @@ type Source struct {
 	maxGen  int64 // latest generation time emitted, for releasing events
 	planned []planned
 	events  []Event
+
+	chunks                       []chunk // the orders of the whale cluster being injected, in time order
+	clusterQuote                 float64 // and what it has traded so far
+	clusterOrders, clusterTrades int
 
 	paced bool
 	wall0 time.Time
@@ -129,14 +149,28 @@ type pending struct {
 	seq          uint64
 	latency      int64 // ms from delivery to ingestion
 	whale        bool
+	closes       bool // the last trade of a whale cluster
 	trade        ctc.Trade
 }
 
 // planned is an injected event not yet reported by Injected.
 type planned struct {
-	ev      Event
-	start   int64
-	waiting bool // a whale waits for its own trade to be emitted
+	ev       Event
+	start    int64
+	waiting  bool      // a whale waits for its own trade to be emitted, a cluster for its last
+	last     uuid.UUID // the event id of a whale cluster's last trade, once generated
+	building bool      // a whale cluster whose orders are still being generated
+}
+
+// chunk is one order of a whale cluster still to be generated: fills trades of size each on
+// stream at time at.
+type chunk struct {
+	at     int64
+	stream int
+	side   ctc.Side
+	size   float64
+	fills  int
+	last   bool // the cluster's last order
 }
 
 // New validates cfg and returns a simulator positioned before its first trade.
@@ -280,7 +314,7 @@ func (s *Source) Injected() []Event { return slices.Clone(s.events) }
 func (s *Source) release(p *pending) {
 	kept := s.planned[:0]
 	for _, e := range s.planned {
-		if e.waiting && p.whale && e.ev.EventID == p.trade.EventID {
+		if e.waiting && (p.whale && e.ev.EventID == p.trade.EventID || p.closes && e.last == p.trade.EventID) {
 			e.waiting = false
 		}
 		if !e.waiting && e.start <= s.maxGen {
@@ -338,6 +372,11 @@ func (s *Source) step(p *pending) bool {
 			return false
 		}
 		*p = pending{gen: t, deliver: t}
+		if int(top) == len(s.streams) && len(s.chunks) > 0 && s.chunks[0].at <= s.injNext {
+			s.clusterFill(t, p)
+			s.siftDown(0)
+			return true
+		}
 		if int(top) == len(s.streams) {
 			whale := s.inject(t, p)
 			s.injK++
@@ -403,6 +442,34 @@ func (s *Source) fill(st *stream, t int64, size float64, rng *rand.Rand, p *pend
 	}
 }
 
+// clusterFill writes the next trade of the whale cluster being injected, at time t, into p.
+func (s *Source) clusterFill(t int64, p *pending) {
+	c := &s.chunks[0]
+	s.fill(&s.streams[c.stream], t, c.size, s.injRng, p)
+	p.trade.Side = c.side
+	s.clusterQuote += p.trade.QuoteVolume
+	s.clusterTrades++
+	if c.fills--; c.fills > 0 {
+		return
+	}
+	s.clusterOrders++
+	if !c.last {
+		s.chunks = append(s.chunks[:0], s.chunks[1:]...)
+		return
+	}
+	s.chunks = s.chunks[:0]
+	p.closes = true
+	for i := range s.planned {
+		if e := &s.planned[i]; e.building {
+			e.building, e.last = false, p.trade.EventID
+			e.ev.Magnitude = s.clusterQuote
+			e.ev.Detail = fmt.Sprintf("%s %s: %s $%.0f in %d orders (%d trades), %v apart, none over $100k", p.trade.Exchange,
+				p.trade.Symbol, p.trade.Side, s.clusterQuote, s.clusterOrders, s.clusterTrades, time.Duration(clusterGap))
+		}
+	}
+	s.clusterQuote, s.clusterOrders, s.clusterTrades = 0, 0, 0
+}
+
 // inSpan reports the factor of the span of spans holding t (0 if none), forgetting spans that
 // have ended: time only moves forward for a stream.
 func inSpan(spans *[]span, t int64) float64 {
@@ -438,18 +505,22 @@ func (s *Source) arrival(st *stream, t int64) int64 {
 // inject starts injection s.injK at time t. It returns true when the injection is a whale trade,
 // which it writes into p.
 //
-// Injections cycle whale → spread dislocation → volume burst, one instrument per cycle. What they
-// do rotates with the instrument's own count of cycles, so that every instrument sees whales of
-// every size, dislocations of both signs, and bursts on both exchanges, whatever the number of
-// instruments.
+// Injections cycle whale → spread dislocation → volume burst (→ whale cluster, with
+// Config.WhaleClusters), one instrument per cycle. What they do rotates with the instrument's own
+// count of cycles, so that every instrument sees whales of every size, dislocations of both signs,
+// and bursts on both exchanges, whatever the number of instruments.
 func (s *Source) inject(t int64, p *pending) bool {
-	cycle := s.injK / 3
+	kinds := 3
+	if s.cfg.WhaleClusters {
+		kinds = 4
+	}
+	cycle := s.injK / kinds
 	ii := cycle % len(s.ins)
 	in := &s.ins[ii]
 	round := cycle / len(s.ins)
 	ev := Event{Instrument: in.Name}
 	var start int64
-	switch s.injK % 3 {
+	switch s.injK % kinds {
 	case 0:
 		st := &s.streams[2*ii+round%2]
 		size := whaleSizes[(round+ii)%len(whaleSizes)] * (1 + float64(0.08*(s.injRng.Float64()-0.5)))
@@ -485,8 +556,27 @@ func (s *Source) inject(t int64, p *pending) bool {
 			Start: time.Unix(0, start).UTC(), End: time.Unix(0, start+burstWindow).UTC(), Magnitude: burstRate,
 			Detail: fmt.Sprintf("%s %s: trade rate ×%g and size ×%g for one 60 s window",
 				st.exchange, st.symbol, burstRate, burstSize)}
+	case 3:
+		// On the exchange the cycle's burst left alone, so that the cluster is most of its flow.
+		si := 2*ii + round%2
+		st := &s.streams[si]
+		shape := clusterShapes[(round+ii)%len(clusterShapes)]
+		side := ctc.Buy
+		if s.injRng.Uint64()&1 == 1 {
+			side = ctc.Sell
+		}
+		for k := range shape.orders {
+			fills := 1 + s.injRng.IntN(3)
+			size := shape.size * (1 + float64(0.08*(s.injRng.Float64()-0.5)))
+			s.chunks = append(s.chunks, chunk{at: t + int64(k)*clusterGap, stream: si, side: side,
+				size: size / float64(fills), fills: fills, last: k == shape.orders-1})
+		}
+		start = s.chunks[len(s.chunks)-1].at
+		ev = Event{Kind: WhaleCluster, Instrument: in.Name, Exchange: st.exchange, Symbol: st.symbol,
+			Start: time.UnixMilli(t / 1e6).UTC(), End: time.UnixMilli(start / 1e6).UTC()} // Magnitude and Detail: clusterFill
 	}
-	s.planned = append(s.planned, planned{ev: ev, start: start, waiting: ev.Kind == Whale})
+	s.planned = append(s.planned, planned{ev: ev, start: start, waiting: ev.Kind == Whale || ev.Kind == WhaleCluster,
+		building: ev.Kind == WhaleCluster})
 	return ev.Kind == Whale
 }
 
@@ -511,6 +601,9 @@ func (s *Source) pace(ctx context.Context, deliver int64) error {
 
 func (s *Source) at(i int32) int64 {
 	if int(i) == len(s.streams) {
+		if len(s.chunks) > 0 && s.chunks[0].at < s.injNext {
+			return s.chunks[0].at
+		}
 		return s.injNext
 	}
 	return s.streams[i].next
