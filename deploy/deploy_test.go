@@ -27,7 +27,7 @@ const (
 var placeholderRE = regexp.MustCompile(`\$\{([a-z_]+)\}`)
 
 // batchTasks are the batch Lambda's tasks (package adapters/lambda/internal/batchfn).
-var batchTasks = []string{"historical_load", "reprocess", "reprocess_status", "quality_check", "catalog_update"}
+var batchTasks = []string{"historical_load", "reprocess", "reprocess_status", "quality_check", "catalog_update", "maintain"}
 
 // state is the part of an Amazon States Language state the checks read.
 type state struct {
@@ -140,7 +140,7 @@ func TestWorkflowDefinition(t *testing.T) {
 	}
 	// The seed's §5.1 order along the success path.
 	path := successPath(m)
-	want := []string{"HistoricalLoad", "Reprocess", "WaitForReprocess", "ReprocessStatus", "ReprocessDone", "QualityCheck", "QualityPassed", "CatalogUpdate", "PublishSuccess", "Done"}
+	want := []string{"HistoricalLoad", "Reprocess", "WaitForReprocess", "ReprocessStatus", "ReprocessDone", "QualityCheck", "QualityPassed", "CatalogUpdate", "Maintain", "PublishSuccess", "Done"}
 	if !slices.Equal(path[1:], want) {
 		t.Fatalf("success path %v, want Init then %v", path, want)
 	}

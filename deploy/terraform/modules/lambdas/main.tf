@@ -88,7 +88,7 @@ locals {
   functions = {
     stream = { memory = 1024, timeout = 120, description = "Kinesis trades -> detectors -> DynamoDB + Iceberg" }
     api    = { memory = 512, timeout = 15, description = "HTTP API: /alerts, /metrics/{symbol}, dashboard" }
-    batch  = { memory = 1024, timeout = 900, description = "Step Functions tasks: historical_load, reprocess, reprocess_status, quality_check, catalog_update" }
+    batch  = { memory = 1024, timeout = 900, description = "Step Functions tasks: historical_load, reprocess, reprocess_status, quality_check, catalog_update, maintain" }
   }
   glue_arns = [
     "arn:aws:glue:${var.region}:${var.account_id}:catalog",
@@ -200,7 +200,8 @@ data "aws_iam_policy_document" "api" {
 }
 
 # batch: the warehouse (read raw_trades, write raw_trades and anomalies_reprocessed, table
-# properties, snapshot expiry) and the raw bucket.
+# properties, snapshot expiry; the maintain task rewrites, lists and deletes files of every table)
+# and the raw bucket.
 data "aws_iam_policy_document" "batch" {
   statement {
     sid       = "WarehouseCatalog"

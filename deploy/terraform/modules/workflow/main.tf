@@ -28,6 +28,12 @@ variable "poll_seconds" {
   default     = 60
 }
 
+variable "retention_days" {
+  description = "Days of snapshot history (time travel) the maintain step keeps in every table."
+  type        = number
+  default     = 7
+}
+
 variable "min_quality_score" {
   description = "Quality score a run needs to be published."
   type        = number
@@ -120,6 +126,7 @@ resource "aws_sfn_state_machine" "batch" {
     metrics_namespace  = var.metrics_namespace
     poll_seconds       = var.poll_seconds
     min_quality_score  = var.min_quality_score
+    retention_days     = var.retention_days
   })
 
   logging_configuration {
