@@ -225,9 +225,10 @@ func truncate(s string, n int) string {
 }
 
 // escapeCut escapes s and, if the result is over n bytes, cuts it at a character boundary of s —
-// never inside an escape — marking the cut with an ellipsis. esc must escape character by
+// never inside an escape — marking the cut with an ellipsis. Bytes that are not UTF-8 become U+FFFD. esc must escape character by
 // character, as every chat markup's escaping does.
 func escapeCut(s string, n int, esc func(string) string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD") // a service refuses, or mangles, text that is not UTF-8
 	e := esc(s)
 	if len(e) <= n {
 		return e

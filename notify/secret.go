@@ -142,10 +142,22 @@ func newRedactor(secrets []string) *redactor {
 		if s == "" {
 			continue
 		}
-		forms = append(forms, s, url.PathEscape(s), url.QueryEscape(s))
+		base := []string{s}
+		host := ""
 		if u, err := url.Parse(s); err == nil && u.Host != "" {
 			// A URL that embeds a token is cited by its host alone.
-			forms = append(forms, u.Path, u.EscapedPath(), u.RawQuery)
+			base = append(base, u.Path, u.EscapedPath(), u.RawQuery)
+			host = u.Host
+		}
+		// The token inside a URL or a bot token (its last path segment, what follows the bot id)
+		// may be quoted on its own; pieces this long are never ordinary words.
+		for _, piece := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == ':' || r == '?' || r == '&' || r == '=' }) {
+			if len(piece) >= 16 && !strings.Contains(host, piece) {
+				base = append(base, piece)
+			}
+		}
+		for _, b := range base {
+			forms = append(forms, b, url.PathEscape(b), url.QueryEscape(b))
 		}
 	}
 	// Longest first, so that a secret containing another is replaced whole.

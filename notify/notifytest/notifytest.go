@@ -146,7 +146,7 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.now = now
 }
 
-// OnRequest calls f with every request once it is answered (or, when slow, once processed).
+// OnRequest calls f with every request, once processed and before it is answered.
 func (s *Server) OnRequest(f func(Request)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -247,6 +247,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	hook := s.hook
 	s.mu.Unlock()
 
+	if hook != nil {
+		hook(req)
+	}
 	for k, v := range a.header {
 		w.Header()[k] = v
 	}
@@ -259,9 +262,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(a.status)
 	io.WriteString(w, a.body)
-	if hook != nil {
-		hook(req)
-	}
 }
 
 func jsonString(s string) string {
