@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -15,6 +16,9 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/sink/memory"
+	"github.com/coattailcapital/ctc/source/sim"
 )
 
 // clusterParams are a ClusterConfig's effective values, spelled out for the oracle.
@@ -493,6 +497,86 @@ func TestClusterGapsSidesAndInstruments(t *testing.T) {
 				t.Fatalf("want %d alerts, got %+v", c.want, out.Alerts)
 			}
 		})
+	}
+}
+
+// Against the simulator's ground truth, through the pipeline with the default detectors and the
+// cluster detector beside them, as a command would run it: every injected whale cluster raises
+// exactly one whale_cluster alert, of its severity, spanning its orders; every cluster alert is an
+// injected cluster (give or take an ordinary order next to it); and no cluster trade raises a
+// whale alert.
+func TestClusterFindsTheSimulatorsWhaleClusters(t *testing.T) {
+	t.Parallel()
+	hours := 3 * time.Hour
+	if testing.Short() {
+		hours = time.Hour
+	}
+	for _, seed := range []int64{1, 2} {
+		src, err := sim.New(sim.Config{Seed: seed, Start: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), Duration: hours, WhaleClusters: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		th := detect.DefaultThresholds()
+		ds, err := th.Detectors()
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain, _ := quality.New(quality.Config{})
+		mem := memory.New()
+		p, err := ctc.NewPipeline(src, ctc.WithChecker(chain),
+			ctc.WithDetectors(append(ds, newCluster(t, th.ClusterConfig()))...), ctc.WithSinks(mem))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		out := mem.Contents().Output
+		var clusters []ctc.Alert
+		for _, a := range out.Alerts {
+			if a.AlertType == detect.WhaleCluster {
+				clusters = append(clusters, a)
+			}
+		}
+		var injected, whales int
+		for _, e := range src.Injected() {
+			switch e.Kind {
+			case sim.Whale:
+				whales++
+				continue
+			case sim.WhaleCluster:
+			default:
+				continue
+			}
+			injected++
+			want := ctc.Medium
+			if e.Magnitude > 1e6 {
+				want = ctc.Critical
+			} else if e.Magnitude > 5e5 {
+				want = ctc.High
+			}
+			n := 0
+			for _, a := range clusters {
+				// An ordinary order of $10k or more on the same side, within 2 s, joins the cluster.
+				if a.Exchange == e.Exchange && a.Symbol == e.Symbol && !a.WindowStart.After(e.Start) && !a.DetectedAt.Before(e.End) &&
+					a.DetectedAt.Sub(a.WindowStart) < e.End.Sub(e.Start)+10*time.Second {
+					n++
+					if a.Severity != want || a.ActualValue < e.Magnitude-1e-6 {
+						t.Errorf("seed %d: cluster %s found as %s %s", seed, e.Detail, a.Severity, a.Message)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("seed %d: injected cluster %s at %v raised %d alerts, want 1", seed, e.Detail, e.Start, n)
+			}
+		}
+		if injected < 7 || len(clusters) != injected {
+			t.Errorf("seed %d: %d cluster alerts for %d injected clusters", seed, len(clusters), injected)
+		}
+		if len(out.Whales) != whales {
+			t.Errorf("seed %d: %d whale alerts for %d injected whales: a cluster's order raised one", seed, len(out.Whales), whales)
+		}
+		t.Logf("seed %d: %d injected clusters, %d cluster alerts, e.g. %s", seed, injected, len(clusters), clusters[0].Message)
 	}
 }
 
