@@ -7,3 +7,9 @@ import "context"
 func WithBeforeCommit(ctx context.Context, f func()) context.Context {
 	return context.WithValue(ctx, beforeCommitKey{}, f)
 }
+
+// RemoveOrphansAnyAge is RemoveOrphans without the minimum age, for stores whose files cannot be
+// backdated.
+func RemoveOrphansAnyAge(ctx context.Context, lake Lake, name string, opt OrphanOptions) (*OrphanResult, error) {
+	return removeOrphans(ctx, lake, name, opt)
+}

@@ -429,3 +429,23 @@ func TestPolicyValidate(t *testing.T) {
 		})
 	}
 }
+
+// With a small CommitBytes, each partition is committed as soon as it is merged, so a run cut
+// short keeps what it finished; the later commits see the earlier ones as its own.
+func TestCompactCommitsAsItGoes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openSink(t, dir)
+	commits(t, s, "live", 1, 6, 40)
+	before := lakeState(t, dir, rawOnly, "live")
+	res, err := maintain.Compact(t.Context(), s, icesink.RawTrades, maintain.CompactOptions{MinInputFiles: 2, CommitBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Partitions < 2 || res.Commits != res.Partitions+1 { // + the manifest rewrite
+		t.Fatalf("%+v", res)
+	}
+	if d := cmp.Diff(keep(before), keep(lakeState(t, dir, rawOnly, "live"))); d != "" {
+		t.Fatalf("(-before +after):\n%s", d)
+	}
+}

@@ -65,7 +65,11 @@ func RemoveOrphans(ctx context.Context, lake Lake, name string, opt OrphanOption
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
-	opt = opt.withDefaults()
+	return removeOrphans(ctx, lake, name, opt.withDefaults())
+}
+
+// removeOrphans is RemoveOrphans without the check of the age.
+func removeOrphans(ctx context.Context, lake Lake, name string, opt OrphanOptions) (*OrphanResult, error) {
 	tbl, err := lake.Table(ctx, name)
 	if err != nil {
 		return nil, err
