@@ -20,5 +20,6 @@
 //
 // # Concurrency
 //
-// Every function is pure and safe for concurrent use; none allocates.
+// Every function is pure and safe for concurrent use. None allocates, but for a number beyond
+// the float64 range, where strconv.ParseFloat builds its error.
 package jsonscan
