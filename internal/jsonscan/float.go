@@ -44,8 +44,9 @@ func parse(b []byte, i int, m mode) (float64, int, bool) {
 		neg = s[0] == '-'
 		k = 1
 	}
-	// Every digit goes into mant, the point into exp. Up to 19 digits cannot overflow, and a
-	// mantissa beyond 2^53 (16 digits and more) takes strconv's path anyway.
+	// Every digit goes into mant, the point into exp. Up to 19 digits cannot overflow; a longer
+	// number takes strconv's path, where its mantissa (beyond 2^53 unless it has a run of leading
+	// zeros, which exchanges do not send) would go anyway.
 	var mant uint64
 	ints := k
 	if json && k < len(s) && s[k] == '0' {
