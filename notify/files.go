@@ -19,16 +19,26 @@ import (
 )
 
 // deliveryLog remembers what was delivered: an append-only NDJSON file of
-// {"alert_id","revision","destination","delivered_at"}, one line per delivery, fsynced after each
-// line, read whole at open into a map of the highest revision delivered per (alert, destination).
+// {"alert_id","revision","destination","delivered_at"}, one line per delivery, read whole at
+// open into a map of the highest revision delivered per (alert, destination).
+//
+// A line is written (write(2), so that it survives the process being killed) before the worker
+// moves on; a goroutine of the log's own fsyncs after writes, so that one fsync covers every line
+// written while the previous one ran (group commit) and a burst of deliveries does not queue
+// behind a disk flush each. sync makes everything written durable at once: Flush and Close call it.
 type deliveryLog struct {
 	mu        sync.Mutex // guards delivered
 	delivered map[logKey]uint32
 
-	fmu  sync.Mutex // guards f and buf; held across the fsync, never with mu
+	fmu  sync.Mutex // guards f and buf, never held with mu
 	f    *os.File
 	buf  []byte
 	path string
+
+	dirty   chan struct{} // a line was written since the last fsync began
+	stop    chan struct{}
+	stopped chan struct{}
+	onErr   func(error) // how a background fsync reports failing
 }
 
 type logKey struct {
@@ -62,8 +72,9 @@ func (e *LogError) Unwrap() error { return e.Err }
 const maxLogLine = 4 << 10
 
 // openDeliveryLog reads the log at path, creating it if need be; "" keeps it in memory only.
-func openDeliveryLog(path string) (*deliveryLog, error) {
-	l := &deliveryLog{delivered: map[logKey]uint32{}, path: path}
+// onErr hears of background fsyncs that fail.
+func openDeliveryLog(path string, onErr func(error)) (*deliveryLog, error) {
+	l := &deliveryLog{delivered: map[logKey]uint32{}, path: path, onErr: onErr}
 	if path == "" {
 		return l, nil
 	}
@@ -117,7 +128,35 @@ func openDeliveryLog(path string) (*deliveryLog, error) {
 		l.note(logKey{r.AlertID, r.Destination}, r.Revision)
 	}
 	l.f = f
+	l.dirty, l.stop, l.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go l.syncLoop()
 	return l, nil
+}
+
+// syncLoop fsyncs the file whenever lines were written, until stop.
+func (l *deliveryLog) syncLoop() {
+	defer close(l.stopped)
+	for {
+		select {
+		case <-l.dirty:
+			if err := l.f.Sync(); err != nil && l.onErr != nil {
+				l.onErr(fmt.Errorf("notify: fsync delivery log: %w", err))
+			}
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+// sync makes every line written so far durable.
+func (l *deliveryLog) sync() error {
+	if l.f == nil {
+		return nil
+	}
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("notify: fsync delivery log: %w", err)
+	}
+	return nil
 }
 
 func (l *deliveryLog) note(k logKey, rev uint32) {
@@ -134,8 +173,9 @@ func (l *deliveryLog) has(id uuid.UUID, dest string, rev uint32) bool {
 	return ok && old >= rev
 }
 
-// record appends a delivery and makes it durable, then remembers it. The map is updated even if
-// the file cannot be written: the alert was delivered, and this process must not send it again.
+// record appends a delivery (the background fsync makes it durable soon after), then remembers
+// it. The map is updated even if the file cannot be written: the alert was delivered, and this
+// process must not send it again.
 func (l *deliveryLog) record(id uuid.UUID, dest string, rev uint32, at time.Time) error {
 	var err error
 	if l.f != nil {
@@ -149,10 +189,12 @@ func (l *deliveryLog) record(id uuid.UUID, dest string, rev uint32, at time.Time
 		l.buf = append(l.buf, `,"delivered_at":"`...)
 		l.buf = at.UTC().AppendFormat(l.buf, time.RFC3339Nano)
 		l.buf = append(l.buf, "\"}\n"...)
-		if _, err = l.f.Write(l.buf); err == nil {
-			err = l.f.Sync()
-		}
+		_, err = l.f.Write(l.buf)
 		l.fmu.Unlock()
+		select {
+		case l.dirty <- struct{}{}:
+		default:
+		}
 	}
 	l.mu.Lock()
 	l.note(logKey{id, dest}, rev)
@@ -167,9 +209,11 @@ func (l *deliveryLog) close() error {
 	if l.f == nil {
 		return nil
 	}
+	close(l.stop)
+	<-l.stopped
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	err := l.f.Close()
+	err := errors.Join(l.f.Sync(), l.f.Close())
 	l.f = nil
 	return err
 }
@@ -201,6 +245,30 @@ type DeadLetter struct {
 	Error string    `json:"error,omitempty"`
 	At    time.Time `json:"at"`
 	Alert ctc.Alert `json:"alert"`
+}
+
+// appendJSON appends the dead letter's JSON line (without the newline): what json.Marshal gives,
+// without reflection, since a dead destination can make many.
+func (d *DeadLetter) appendJSON(b []byte) []byte {
+	b = append(b, `{"alert_id":"`...)
+	b = append(b, d.AlertID.String()...)
+	b = append(b, `","revision":`...)
+	b = strconv.AppendUint(b, uint64(d.Revision), 10)
+	b = append(b, `,"destination":`...)
+	b = ctc.AppendJSONString(b, d.Destination)
+	b = append(b, `,"reason":`...)
+	b = ctc.AppendJSONString(b, d.Reason)
+	b = append(b, `,"attempts":`...)
+	b = strconv.AppendInt(b, int64(d.Attempts), 10)
+	if d.Error != "" {
+		b = append(b, `,"error":`...)
+		b = ctc.AppendJSONString(b, d.Error)
+	}
+	b = append(b, `,"at":"`...)
+	b = d.At.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","alert":`...)
+	b = d.Alert.AppendJSON(b)
+	return append(b, '}')
 }
 
 // ReadDeadLetters reads a dead-letter file.

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -158,7 +157,10 @@ func New(cfg *Config, opts ...Option) (*Notifier, error) {
 	n.marks = make([]bool, len(n.workers))
 
 	var err error
-	if n.dlog, err = openDeliveryLog(n.del.LogPath); err != nil {
+	logErr := func(err error) {
+		n.logger.Error("notify: delivery log not durable: a machine crash may send alerts again", "error", n.red.Error(err))
+	}
+	if n.dlog, err = openDeliveryLog(n.del.LogPath, logErr); err != nil {
 		return nil, err
 	}
 	if n.dead, err = openDeadLetters(n.del.DeadLetterPath); err != nil {
@@ -291,12 +293,13 @@ func (n *Notifier) Flush(ctx context.Context) error {
 	return n.waitIdle(ctx)
 }
 
+// waitIdle waits until nothing is outstanding, then makes the delivery log durable.
 func (n *Notifier) waitIdle(ctx context.Context) error {
 	for {
 		n.mu.Lock()
 		if n.outstanding == 0 {
 			n.mu.Unlock()
-			return nil
+			return n.dlog.sync()
 		}
 		idle := n.idle
 		n.mu.Unlock()
@@ -455,7 +458,9 @@ func (w *worker) enqueue(a *ctc.Alert, rev uint32, now time.Time) bool {
 		w.stats.Dropped++
 		w.stats.DeadLettered++
 		// Still outstanding until the dead-letter writer has written it.
-		w.n.dead.push(w.deadLetter(old, ReasonQueueFull, 0, errors.New("queue full: dropped the oldest alert for a newer one")))
+		if !w.n.dead.push(w.deadLetter(old, ReasonQueueFull, 0, errors.New("queue full: dropped the oldest alert for a newer one"))) {
+			w.n.addOutstanding(-1)
+		}
 	}
 	w.q[(w.head+w.len)%len(w.q)] = &item{note: Notification{Alert: *a, Revision: rev}, queued: now}
 	w.len++
@@ -515,8 +520,7 @@ func (w *worker) finish(it *item, dl *DeadLetter, f func(s *Stats)) {
 	w.inflight = false
 	f(&w.stats)
 	w.mu.Unlock()
-	if dl != nil {
-		w.n.dead.push(dl)
+	if dl != nil && w.n.dead.push(dl) {
 		return
 	}
 	w.n.done()
@@ -615,7 +619,9 @@ func (w *worker) abandon() int {
 		w.len--
 		w.unpend(it)
 		w.stats.DeadLettered++
-		w.n.dead.push(w.deadLetter(it, ReasonShutdown, 0, errors.New("closed before delivery")))
+		if !w.n.dead.push(w.deadLetter(it, ReasonShutdown, 0, errors.New("closed before delivery"))) {
+			w.n.done()
+		}
 		k++
 	}
 	return k
@@ -626,6 +632,7 @@ func (w *worker) abandon() int {
 type deadLetterWriter struct {
 	mu    sync.Mutex
 	queue []*DeadLetter
+	lost  int // dead letters not written because the queue was full, since last logged
 	wake  chan struct{}
 	stop  chan struct{}
 	done  chan struct{}
@@ -652,14 +659,27 @@ func openDeadLetters(path string) (*deadLetterWriter, error) {
 	return d, nil
 }
 
-func (d *deadLetterWriter) push(dl *DeadLetter) {
+// maxDeadLetterQueue bounds the dead letters waiting for the disk. Only a disk far slower than
+// the alerts dropped for a dead destination fills it; then the counters and the log still
+// tell, and memory stays bounded.
+const maxDeadLetterQueue = 1 << 16
+
+// push queues dl for writing and reports whether it did; when the queue is full it counts dl as
+// lost instead, and the caller counts it done.
+func (d *deadLetterWriter) push(dl *DeadLetter) bool {
 	d.mu.Lock()
+	if len(d.queue) >= maxDeadLetterQueue {
+		d.lost++
+		d.mu.Unlock()
+		return false
+	}
 	d.queue = append(d.queue, dl)
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 func (d *deadLetterWriter) close() error {
@@ -676,16 +696,18 @@ func (n *Notifier) writeDeadLetters() {
 	var buf []byte
 	for {
 		d.mu.Lock()
-		batch := d.queue
-		d.queue = nil
+		batch, lost := d.queue, d.lost
+		d.queue, d.lost = nil, 0
 		d.mu.Unlock()
+		if lost > 0 {
+			n.logger.Error("notify: dead letters lost: the dead-letter file is written slower than alerts are dropped", "count", lost)
+		}
 		if len(batch) > 0 {
 			buf = buf[:0]
 			for _, dl := range batch {
 				n.logger.Error("notify: dead letter", "destination", dl.Destination, "alert_id", dl.AlertID,
 					"revision", dl.Revision, "reason", dl.Reason, "attempts", dl.Attempts, "error", dl.Error)
-				b, _ := json.Marshal(dl) // a struct of strings, numbers and times
-				buf = append(append(buf, b...), '\n')
+				buf = append(dl.appendJSON(buf), '\n')
 			}
 			if d.f != nil {
 				_, err := d.f.Write(buf)
