@@ -125,4 +125,3 @@ func BenchmarkWriteNoAlerts(b *testing.B) {
 		}
 	}
 }
-
