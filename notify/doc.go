@@ -108,22 +108,29 @@
 // alerts still queued when a checkpoint's Flush gives up are lost if the process then crashes.
 //
 // Deduplication: the delivery log (log_path) is an append-only NDJSON file with a line
-// {alert_id, revision, destination, delivered_at} per delivery, appended and fsynced after the
-// service's 2xx, and read at start. An alert written again — the same deterministic AlertID
-// after a restart, a replay, a reprocessing, or twice while queued — is not sent again to a
-// destination that has it at the same or a higher revision. The revision is, by default, the
-// severity (Revision; WithRevision replaces it): an alert detected again with slightly other
-// figures is the same notice, while one that comes back more severe reaches people again.
+// {alert_id, revision, destination, delivered_at} per delivery, read at start. The worker
+// appends the line (a write to the file) as soon as the service answers 2xx, before it takes
+// the next alert; a goroutine of the log's own fsyncs it moments later, one fsync covering every
+// line written meanwhile, and Flush and Close fsync before they return. An alert written again —
+// the same deterministic AlertID after a restart, a replay, a reprocessing, or twice while
+// queued — is not sent again to a destination that has it at the same or a higher revision. The
+// revision is, by default, the severity (Revision; WithRevision replaces it): an alert detected
+// again with slightly other figures is the same notice, while one that comes back more severe
+// reaches people again.
 //
 // The window in which a duplicate can still happen is exactly this: between the service
-// accepting the request (its 2xx leaving the service) and the delivery log's line reaching the
-// disk. A crash in it — or an answer lost on the way, such as a response slower than timeout that
-// the service nevertheless acted on — leaves the delivery unlogged, and the alert is sent again
-// when it is written again. The webhook's X-CTC-Idempotency-Key is the same on every such
-// resend, so a receiver that remembers the keys it processed closes the window; Slack, Discord
-// and Telegram have no such key, and a person may see the message twice. A crash that cuts the
-// log's last line leaves a line without its newline, which the next open drops (that delivery
-// is the one in the window). One Notifier at a time may use a log file.
+// accepting the request (its 2xx leaving the service) and the line's append to the delivery
+// log — for a crash of the process (kill -9, a panic, an OOM kill), that is the HTTP response
+// reaching the client, being read, and one write(2). For a crash of the machine (power, kernel)
+// it extends to the fsync that follows, milliseconds later, and is closed at every Flush. A
+// crash in the window, or an answer lost on the way (a response slower than timeout that the
+// service nevertheless acted on), leaves the delivery unlogged, and the alert is sent again when
+// it is written again. The webhook's X-CTC-Idempotency-Key is the same on every such resend, so
+// a receiver that remembers the keys it processed closes the window; Slack, Discord and Telegram
+// have no such key, and a person may see the message twice. A crash that cuts the log's last
+// line leaves it without its newline; the next open drops it (that delivery is the one in the
+// window). One Notifier at a time may use a log file. The log is never compacted: it grows by
+// about 130 bytes per delivery.
 //
 // # Receivers
 //
