@@ -57,8 +57,8 @@
 // exchanges (an empty or absent list matches any) and whose severity is at least min_severity
 // (low, medium, high, critical; absent matches any). An alert goes to the union of the
 // destinations of the rules it matches, once each; an alert no rule matches goes nowhere. The
-// delivery section is optional: the values above are the defaults, and relative paths are
-// taken from the config file's directory. Without log_path deduplication lasts only as long as
+// delivery section is optional: its numbers and durations above are the defaults, the two paths
+// have none, and relative paths are taken from the config file's directory. Without log_path deduplication lasts only as long as
 // the process; without dead_letter_path dead letters are only logged and counted.
 //
 // # Secrets
