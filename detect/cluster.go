@@ -6,7 +6,9 @@ import (
 	"encoding/gob"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/coattailcapital/ctc"
@@ -113,17 +115,18 @@ func (th Thresholds) ClusterConfig() ClusterConfig {
 // is decided once the watermark passes its last order + MaxGap. A trade older than the watermark
 // is late: it goes to the late output and changes nothing.
 type Cluster struct {
-	cfg                      ClusterConfig
-	lateness, maxGap         int64
-	minOrder, minShare       float64
-	maxTs, wm                int64
-	buf                      []clusterFill // trades of orders not yet complete, buf[head:], in compareFill order
-	head                     int
-	open                     map[clusterKey]*[2]*clusterRun // the keys with an open cluster, by side (buy, sell)
-	earliest                 int64                          // at most the earliest Last of an open cluster
-	decided                  []openCluster                  // scratch for Advance
-	sideQuote, sidePQ, sideQ [2]window.Sum                  // scratch for group
-	sideN                    [2]int64
+	cfg                ClusterConfig
+	lateness, maxGap   int64
+	minOrder, minShare float64
+	maxTs, wm          int64
+	buf                []clusterFill // trades of orders not yet complete, buf[head:], in compareFill order
+	head               int
+	open               []*openKey // the keys with an open cluster: few, so a scan beats hashing two strings
+	free               []*openKey
+	earliest           int64         // at most the earliest Last of an open cluster
+	decided            []openCluster // scratch for sweep
+	sideQuote          [2]window.Sum // scratch for group
+	sideN              [2]int64
 }
 
 var (
@@ -133,6 +136,32 @@ var (
 
 type clusterKey struct{ Exchange, Symbol string }
 
+// openKey is a key's open clusters, by side (buy, sell); a run of no orders is none.
+type openKey struct {
+	clusterKey
+	runs [2]clusterRun
+}
+
+func (o *openKey) empty() bool { return o.runs[0].Orders == 0 && o.runs[1].Orders == 0 }
+
+// lookup returns the open clusters of (exchange, symbol), or nil.
+func (d *Cluster) lookup(exchange, symbol string) *openKey {
+	for _, o := range d.open {
+		if o.Symbol == symbol && o.Exchange == exchange {
+			return o
+		}
+	}
+	return nil
+}
+
+// drop forgets d.open[i], whose clusters have all been decided, keeping it for reuse.
+func (d *Cluster) drop(i int) {
+	n := len(d.open) - 1
+	d.free = append(d.free, d.open[i])
+	d.open[i], d.open[n] = d.open[n], nil
+	d.open = d.open[:n]
+}
+
 // clusterFill is one trade waiting for its order to complete. Its fields are exported for gob.
 type clusterFill struct {
 	TS               int64
@@ -141,9 +170,19 @@ type clusterFill struct {
 	Quote, PQ, Qty   float64
 }
 
+// compareFill orders trades by (time, exchange, symbol, side), so that the trades of one order
+// are adjacent and orders complete in time order. It returns early: it runs for every trade.
 func compareFill(a, b *clusterFill) int {
-	return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.Exchange, b.Exchange), cmp.Compare(a.Symbol, b.Symbol),
-		cmp.Compare(a.Side, b.Side))
+	if a.TS != b.TS {
+		return cmp.Compare(a.TS, b.TS)
+	}
+	if a.Exchange != b.Exchange {
+		return strings.Compare(a.Exchange, b.Exchange)
+	}
+	if a.Symbol != b.Symbol {
+		return strings.Compare(a.Symbol, b.Symbol)
+	}
+	return cmp.Compare(a.Side, b.Side)
 }
 
 // clusterRun is an open cluster. Sums are exact (window.Sum) so that the order in which trades
@@ -176,7 +215,8 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 func (d *Cluster) reset() {
 	d.maxTs, d.wm, d.earliest = math.MinInt64, math.MinInt64, math.MaxInt64
 	d.buf, d.head = d.buf[:0], 0
-	d.open = map[clusterKey]*[2]*clusterRun{}
+	clear(d.open)
+	d.open = d.open[:0]
 }
 
 // Name returns "whale_cluster".
@@ -257,56 +297,80 @@ func (d *Cluster) due(last int64) bool {
 // group applies the orders of one (time, exchange, symbol), at most one per side, to the key's
 // clusters. Every trade in fills is complete: no more can arrive without being late.
 func (d *Cluster) group(fills []clusterFill, out *ctc.Output) {
-	var flow window.Sum // the group's volume, whale orders aside
-	d.sideQuote, d.sidePQ, d.sideQ, d.sideN = [2]window.Sum{}, [2]window.Sum{}, [2]window.Sum{}, [2]int64{}
+	// Each side's order: its quote volume, whether it is a whale, and whether it counts towards a
+	// cluster. The quote volume of an order of several fills is summed exactly, so that it does
+	// not depend on the order they arrived in.
+	var n [2]int64
+	var q [2]float64
 	for i := range fills {
-		f := &fills[i]
-		if s := sideIndex(f.Side); s >= 0 {
-			d.sideQuote[s].Add(f.Quote)
-			d.sidePQ[s].Add(f.PQ)
-			d.sideQ[s].Add(f.Qty)
-			d.sideN[s]++
-		} else {
-			flow.Add(f.Quote)
+		if s := sideIndex(fills[i].Side); s >= 0 {
+			n[s]++
+			q[s] = fills[i].Quote
 		}
 	}
-	var eligible [2]bool
-	for s := range eligible {
-		if q := d.sideQuote[s].Float64(); q <= d.cfg.Medium {
-			flow.Merge(d.sideQuote[s])
-			eligible[s] = d.sideN[s] > 0 && q >= d.minOrder
+	var whale, eligible [2]bool
+	for s := range n {
+		if n[s] == 0 {
+			continue
 		}
+		if n[s] > 1 {
+			q[s] = sumQuote(fills, s).Float64()
+		}
+		whale[s] = q[s] > d.cfg.Medium
+		eligible[s] = !whale[s] && q[s] >= d.minOrder
 	}
 	if !eligible[0] && !eligible[1] && len(d.open) == 0 {
-		return
+		return // the common case: an ordinary order, and no cluster it could extend or dilute
 	}
-	ts, key := fills[0].TS, clusterKey{fills[0].Exchange, fills[0].Symbol}
-	runs := d.open[key]
-	if runs == nil {
+	ts := fills[0].TS
+	o := d.lookup(fills[0].Exchange, fills[0].Symbol)
+	if o == nil {
 		if !eligible[0] && !eligible[1] {
 			return
 		}
-		runs = new([2]*clusterRun)
-		d.open[key] = runs
+		if n := len(d.free); n > 0 {
+			o, d.free = d.free[n-1], d.free[:n-1]
+		} else {
+			o = new(openKey)
+		}
+		*o = openKey{clusterKey: clusterKey{fills[0].Exchange, fills[0].Symbol}}
+		d.open = append(d.open, o)
 	}
-	for s, c := range runs {
-		if c != nil && ts-c.Last > d.maxGap {
-			d.decide(key, c, out)
-			runs[s], c = nil, nil
+	var quote [2]window.Sum
+	var flow window.Sum // the group's volume, whale orders aside
+	for s := range n {
+		if n[s] > 0 && !whale[s] {
+			quote[s] = sumQuote(fills, s)
+			flow.Merge(quote[s])
+		}
+	}
+	for i := range fills {
+		if sideIndex(fills[i].Side) < 0 {
+			flow.Add(fills[i].Quote)
+		}
+	}
+	for s := range o.runs {
+		c := &o.runs[s]
+		if c.Orders > 0 && ts-c.Last > d.maxGap {
+			d.decide(o.clusterKey, c, out)
+			*c = clusterRun{}
 		}
 		if eligible[s] {
-			if c == nil {
-				c = &clusterRun{Side: sideOf(s), First: ts}
-				runs[s] = c
+			if c.Orders == 0 {
+				*c = clusterRun{Side: sideOf(s), First: ts}
 			}
 			c.Last = ts
 			c.Orders++
-			c.Trades += d.sideN[s]
-			c.Quote.Merge(d.sideQuote[s])
-			c.PQ.Merge(d.sidePQ[s])
-			c.Qty.Merge(d.sideQ[s])
+			c.Trades += n[s]
+			c.Quote.Merge(quote[s])
+			for i := range fills {
+				if f := &fills[i]; sideIndex(f.Side) == s {
+					c.PQ.Add(f.PQ)
+					c.Qty.Add(f.Qty)
+				}
+			}
 		}
-		if c != nil {
+		if c.Orders > 0 {
 			c.Flow.Merge(flow)
 			if c.Last == ts {
 				c.FlowAtEnd = c.Flow
@@ -314,8 +378,8 @@ func (d *Cluster) group(fills []clusterFill, out *ctc.Output) {
 			d.earliest = min(d.earliest, c.Last)
 		}
 	}
-	if runs[0] == nil && runs[1] == nil {
-		delete(d.open, key)
+	if o.empty() {
+		d.drop(slices.Index(d.open, o))
 	}
 }
 
@@ -324,20 +388,24 @@ func (d *Cluster) group(fills []clusterFill, out *ctc.Output) {
 func (d *Cluster) sweep(out *ctc.Output) {
 	d.decided = d.decided[:0]
 	d.earliest = math.MaxInt64
-	for k, runs := range d.open {
-		for s, c := range runs {
-			if c == nil {
+	for i := 0; i < len(d.open); {
+		o := d.open[i]
+		for s := range o.runs {
+			c := &o.runs[s]
+			if c.Orders == 0 {
 				continue
 			}
 			if d.due(c.Last) {
-				d.decided = append(d.decided, openCluster{k.Exchange, k.Symbol, *c})
-				runs[s] = nil
+				d.decided = append(d.decided, openCluster{o.Exchange, o.Symbol, *c})
+				*c = clusterRun{}
 			} else {
 				d.earliest = min(d.earliest, c.Last)
 			}
 		}
-		if runs[0] == nil && runs[1] == nil {
-			delete(d.open, k)
+		if o.empty() {
+			d.drop(i)
+		} else {
+			i++
 		}
 	}
 	sortFunc(d.decided, compareOpen)
@@ -385,6 +453,17 @@ func (d *Cluster) decide(k clusterKey, c *clusterRun, out *ctc.Output) {
 	})
 }
 
+// sumQuote returns the exact quote volume of the fills of side index s.
+func sumQuote(fills []clusterFill, s int) window.Sum {
+	var sum window.Sum
+	for i := range fills {
+		if sideIndex(fills[i].Side) == s {
+			sum.Add(fills[i].Quote)
+		}
+	}
+	return sum
+}
+
 func sideIndex(s ctc.Side) int {
 	switch s {
 	case ctc.Buy:
@@ -410,10 +489,10 @@ type clusterState struct {
 // Snapshot saves the trades of incomplete orders and the open clusters.
 func (d *Cluster) Snapshot() ([]byte, error) {
 	st := clusterState{Version: clusterSnapshotVersion, MaxTs: d.maxTs, Pending: d.buf[d.head:]}
-	for k, runs := range d.open {
-		for _, c := range runs {
-			if c != nil {
-				st.Open = append(st.Open, openCluster{k.Exchange, k.Symbol, *c})
+	for _, o := range d.open {
+		for _, c := range o.runs {
+			if c.Orders > 0 {
+				st.Open = append(st.Open, openCluster{o.Exchange, o.Symbol, c})
 			}
 		}
 	}
@@ -439,21 +518,27 @@ func (d *Cluster) Restore(b []byte) error {
 	if !slicesSortedFunc(st.Pending, compareFill) {
 		return fmt.Errorf("cluster: restore: pending trades out of order")
 	}
-	open := map[clusterKey]*[2]*clusterRun{}
+	var open []*openKey
 	for i := range st.Open {
-		o := &st.Open[i]
-		s := sideIndex(o.Run.Side)
+		c := &st.Open[i]
+		s := sideIndex(c.Run.Side)
 		if s < 0 {
-			return fmt.Errorf("cluster: restore: open cluster of side %v", o.Run.Side)
+			return fmt.Errorf("cluster: restore: open cluster of side %v", c.Run.Side)
 		}
-		k := clusterKey{o.Exchange, o.Symbol}
-		if open[k] == nil {
-			open[k] = new([2]*clusterRun)
+		k := clusterKey{c.Exchange, c.Symbol}
+		i := slices.IndexFunc(open, func(o *openKey) bool { return o.clusterKey == k })
+		if i < 0 {
+			i = len(open)
+			open = append(open, &openKey{clusterKey: k})
 		}
-		if open[k][s] != nil {
-			return fmt.Errorf("cluster: restore: two open %v clusters on %s %s", o.Run.Side, o.Exchange, o.Symbol)
+		o := open[i]
+		if c.Run.Orders < 1 {
+			return fmt.Errorf("cluster: restore: open cluster of %d orders", c.Run.Orders)
 		}
-		open[k][s] = &o.Run
+		if o.runs[s].Orders > 0 {
+			return fmt.Errorf("cluster: restore: two open %v clusters on %s %s", c.Run.Side, c.Exchange, c.Symbol)
+		}
+		o.runs[s] = c.Run
 	}
 	d.reset()
 	d.buf = append(d.buf, st.Pending...)
@@ -461,9 +546,9 @@ func (d *Cluster) Restore(b []byte) error {
 	if st.MaxTs != math.MinInt64 {
 		d.setMax(st.MaxTs)
 	}
-	for _, runs := range d.open {
-		for _, c := range runs {
-			if c != nil {
+	for _, o := range d.open {
+		for _, c := range o.runs {
+			if c.Orders > 0 {
 				d.earliest = min(d.earliest, c.Last)
 			}
 		}
