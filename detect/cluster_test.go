@@ -637,3 +637,36 @@ func ExampleNewCluster() {
 	// Output:
 	// whale_cluster medium BTC-USDT on binance: $240.0k buy split into a cluster of 8 orders (8 trades) over 3.5s, VWAP 60000.00, 100% of the volume traded; no order over $100.0k (cluster over $100.0k)
 }
+
+// A snapshot is read back from a checkpoint file: whatever its bytes, Restore refuses it or
+// gives a detector that keeps working.
+func FuzzClusterRestore(f *testing.F) {
+	for i := range 8 {
+		trades := clusterTrades().Example(i)
+		d := newCluster(f, detect.ClusterConfig{})
+		var out ctc.Output
+		for j := range trades[:len(trades)/2] {
+			d.Observe(&trades[j], &out)
+		}
+		b, err := d.Snapshot()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	more := clusterTrades().Example(99)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := newCluster(t, detect.ClusterConfig{})
+		if d.Restore(b) != nil {
+			return
+		}
+		var out ctc.Output
+		for i := range more {
+			d.Observe(&more[i], &out)
+		}
+		d.Advance(ctc.EndOfTime, &out)
+		if _, err := d.Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
