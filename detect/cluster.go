@@ -42,10 +42,10 @@ type ClusterConfig struct {
 	// order counts.
 	MinOrder float64
 	// MinShare is the smallest share of all the quote volume traded on the cluster's (exchange,
-	// symbol) from its first order to its last (both sides, every size, whale orders aside) that the cluster must
-	// make; default 0.5. One participant moving most of the flow is a split whale; large orders
-	// in a busy market (a volume burst, a liquidation cascade) are not, and are the volume
-	// detector's business. Negative: no share is required.
+	// symbol) from its first order to its last (both sides, every size, whale orders aside) that
+	// the cluster must make; default 0.5. One participant moving most of the flow is a split
+	// whale; large orders in a busy market (a volume burst, a liquidation cascade) are not, and
+	// are the volume detector's business. Negative: no share is required.
 	MinShare float64
 	// Lateness is how far behind the newest trade (of any symbol) a trade may arrive and still
 	// count; default 15 s, the spread detector's, since both take their watermark from every
@@ -101,6 +101,8 @@ func (th Thresholds) ClusterConfig() ClusterConfig {
 // on one (exchange, symbol) and side, each at most MaxGap after the previous one, counting only
 // orders of at least MinOrder and at most Medium. A larger order is a whale of its own, the whale
 // detector's business: this detector ignores it (it neither joins, breaks nor dilutes a cluster).
+// The whale detector judges trades, not orders, so an order above Medium made only of fills below
+// it is reported by neither.
 // A cluster raises an alert when it has MinOrders orders or more, its summed quote volume exceeds
 // Medium (High, Critical), and it makes at least MinShare of all the quote volume traded on its
 // (exchange, symbol) between its first order and its last, both sides, whale orders aside.
@@ -112,8 +114,10 @@ func (th Thresholds) ClusterConfig() ClusterConfig {
 //
 // Event time drives everything: the watermark is the newest trade time seen (or the time Advance
 // gives) minus Lateness; an order is complete once the watermark passes its time, and a cluster
-// is decided once the watermark passes its last order + MaxGap. A trade older than the watermark
-// is late: it goes to the late output and changes nothing.
+// is decided once the watermark passes its last order + MaxGap, so its alert comes MaxGap +
+// Lateness of event time after its last order (17 s with the defaults; at the end of a bounded
+// input, at once). A trade older than the watermark is late: it goes to the late output and
+// changes nothing.
 type Cluster struct {
 	cfg                ClusterConfig
 	lateness, maxGap   int64
@@ -125,8 +129,6 @@ type Cluster struct {
 	free               []*openKey
 	earliest           int64         // at most the earliest Last of an open cluster
 	decided            []openCluster // scratch for sweep
-	sideQuote          [2]window.Sum // scratch for group
-	sideN              [2]int64
 }
 
 var (
