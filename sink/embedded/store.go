@@ -145,6 +145,12 @@ func (s *Store) Write(ctx context.Context, b *ctc.Batch) error {
 		}
 		return nil
 	}
+	return s.write(ctx, o)
+}
+
+// write is Write of a batch with records to store. It is a function of its own so that the
+// common batch, with none, does not pay for its defers.
+func (s *Store) write(ctx context.Context, o *ctc.Output) error {
 	now := s.now().Unix()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
