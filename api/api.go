@@ -61,6 +61,19 @@ type Config struct {
 	// Logger receives the details of store failures, which clients see only as a generic 500.
 	// Default: discard.
 	Logger *slog.Logger
+	// StreamPoll is how often /alerts/stream asks the store for new alerts; default
+	// DefaultStreamPoll.
+	StreamPoll time.Duration
+	// StreamMaxAge, when > 0, ends each /alerts/stream response after that long; the browser
+	// reconnects with Last-Event-ID and loses nothing. It suits proxies that cut long responses
+	// and spreads clients over servers. Default 0: a stream lasts as long as its client.
+	StreamMaxAge time.Duration
+	// NoStream answers /alerts/stream with 501, for hosts that send a response only when the
+	// handler returns (API Gateway and Lambda): the dashboard then polls /alerts.
+	NoStream bool
+	// SpreadThreshold is the spread detector's alert threshold in percent, drawn on the
+	// dashboard's spread chart and served in /spreads as threshold_pct; 0 leaves it out.
+	SpreadThreshold float64
 }
 
 // The time ranges the parameters default to.
@@ -86,6 +99,11 @@ type handler struct {
 	metrics *apiMetrics
 	prom    http.Handler
 	assets  map[string]*asset
+
+	streamPoll      time.Duration
+	streamMaxAge    time.Duration
+	noStream        bool
+	spreadThreshold float64
 }
 
 // New returns the API and dashboard as one http.Handler (see the package documentation for the
@@ -101,6 +119,14 @@ func New(cfg Config) (http.Handler, error) {
 		quality: cfg.Quality,
 		log:     cfg.Logger,
 		cors:    newCORSPolicy(cfg.CORSOrigins),
+
+		streamPoll:      cfg.StreamPoll,
+		streamMaxAge:    cfg.StreamMaxAge,
+		noStream:        cfg.NoStream,
+		spreadThreshold: cfg.SpreadThreshold,
+	}
+	if h.streamPoll <= 0 {
+		h.streamPoll = DefaultStreamPoll
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -145,6 +171,7 @@ type route struct {
 
 var (
 	routeAlerts     = &route{"/alerts", (*handler).serveAlerts}
+	routeStream     = &route{"/alerts/stream", (*handler).serveAlertStream}
 	routeMetrics    = &route{"/metrics/{symbol}", (*handler).serveMetrics}
 	routeVolumes    = &route{"/volumes", (*handler).serveVolumes}
 	routeSpreads    = &route{"/spreads", (*handler).serveSpreads}
@@ -158,19 +185,20 @@ var (
 )
 
 var exactRoutes = map[string]*route{
-	"/alerts":     routeAlerts,
-	"/volumes":    routeVolumes,
-	"/spreads":    routeSpreads,
-	"/symbols":    routeSymbols,
-	"/quality":    routeQuality,
-	"/healthz":    routeHealthz,
-	"/prometheus": routePrometheus,
-	"/":           routeDashboard,
-	"/index.html": routeDashboard,
+	"/alerts":        routeAlerts,
+	"/alerts/stream": routeStream,
+	"/volumes":       routeVolumes,
+	"/spreads":       routeSpreads,
+	"/symbols":       routeSymbols,
+	"/quality":       routeQuality,
+	"/healthz":       routeHealthz,
+	"/prometheus":    routePrometheus,
+	"/":              routeDashboard,
+	"/index.html":    routeDashboard,
 }
 
 // endpoints is what a 404 lists.
-const endpoints = "/alerts, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, / (dashboard)"
+const endpoints = "/alerts, /alerts/stream, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, / (dashboard)"
 
 // match finds the route of a path and its argument (the symbol of /metrics/{symbol}, the asset
 // path of the dashboard).

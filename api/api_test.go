@@ -37,6 +37,11 @@ func newTestHandler(t testing.TB, cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return testNow }
 	}
+	if cfg.StreamMaxAge == 0 {
+		// Streams end soon, so that headless Chromium's virtual time (which waits while a request
+		// is open) moves on; the page reconnects by itself.
+		cfg.StreamPoll, cfg.StreamMaxAge = 50*time.Millisecond, 300*time.Millisecond
+	}
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

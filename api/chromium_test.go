@@ -118,7 +118,10 @@ func TestDashboardInChromium(t *testing.T) {
 	start := time.Now()
 	f := newFixture(time.Now())
 	var alertPolls atomic.Int64
-	h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }, Quality: testQuality})
+	// The page streams alerts; streams end after 300 ms so that Chromium's virtual time, which
+	// waits while a request is open, moves on between them (the browser reconnects by itself).
+	h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }, Quality: testQuality,
+		SpreadThreshold: 0.5, StreamPoll: 50 * time.Millisecond, StreamMaxAge: 300 * time.Millisecond})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/alerts" {
 			alertPolls.Add(1)
@@ -194,8 +197,11 @@ func TestDashboardInChromium(t *testing.T) {
 				t.Errorf("the page does not show %s", want)
 			}
 		}
-		if n := alertPolls.Load(); n < 2 {
-			t.Errorf("the page fetched /alerts %d times in 5 s of virtual time; it should poll every 2 s", n)
+		if n := alertPolls.Load(); n < 1 {
+			t.Errorf("the page fetched /alerts %d times", n)
+		}
+		if !strings.Contains(spread, "alert threshold ±0.5 %") {
+			t.Error("spread chart: no threshold line from /spreads' threshold_pct")
 		}
 	})
 
@@ -280,4 +286,39 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Logf("wrote %s", path)
 	}
 	t.Logf("dashboard checks took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestDashboardPushesAlerts: an alert raised after the page loaded appears without a reload,
+// pushed through /alerts/stream.
+func TestDashboardPushesAlerts(t *testing.T) {
+	bin := chromium(t)
+	f := newFixture(time.Now())
+	store := f.store(t)
+	h := newTestHandler(t, Config{Store: store, Now: func() time.Time { return f.now }, Quality: testQuality,
+		StreamPoll: 20 * time.Millisecond, StreamMaxAge: 400 * time.Millisecond})
+	late := ctc.Alert{AlertType: ctc.Whale, Exchange: ctc.Binance, Symbol: "BTC-USDT", Severity: ctc.Critical,
+		DetectedAt: f.now, EmittedAt: f.now, TTLEpoch: f.now.Add(ctc.AlertTTL).Unix(), Message: "pushed after the page loaded"}
+	late.AlertID = ctc.NewAlertID(ctc.Whale, late.Exchange, late.Symbol, "pushed")
+	var streams atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/alerts/stream" && streams.Add(1) == 1 {
+			// Raised while the page's first stream is open.
+			time.AfterFunc(100*time.Millisecond, func() {
+				_ = store.Write(context.Background(), &ctc.Batch{Output: ctc.Output{Alerts: []ctc.Alert{late}}})
+			})
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dom, stderr := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+	if errs := consoleErrors(stderr); len(errs) > 0 {
+		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+	}
+	if streams.Load() == 0 {
+		t.Fatal("the page never opened /alerts/stream")
+	}
+	got := rows(dom)
+	if len(got) == 0 || got[0].id != late.AlertID.String() {
+		t.Fatalf("the alert raised after load is not the first row (%d rows)", len(got))
+	}
 }

@@ -24,6 +24,14 @@
 //	    limit   1..200, default 50
 //	    since   RFC 3339, default now − 24 h
 //
+//	GET /alerts/stream?type=&symbol=
+//	    Server-Sent Events (text/event-stream): "event: alert", "id: <detected_at ms>.<alert_id>",
+//	    "data: <alert>" for each alert raised after the stream opened, in detected_at order (an
+//	    alert detected up to StreamLag out of order is still sent once); a comment every 15 s.
+//	    Last-Event-ID (sent by a reconnecting EventSource) resumes after that event. 501 where the
+//	    host cannot stream (Config.NoStream: API Gateway and Lambda): poll /alerts there. The
+//	    dashboard uses it for its alert list and falls back to polling when it fails at once.
+//
 //	GET /metrics/{symbol}
 //	    {"symbol","instrument","as_of","since","volumes":[...],"spread":<spread>|null,
 //	     "alert_counts":{"volume_spike":N,"whale":N,"spread":N},"alert_counts_capped":false,

@@ -101,7 +101,14 @@ func (h *handler) serveSpreads(w http.ResponseWriter, r *http.Request, _ string)
 			}
 			b = ss[i].AppendJSON(b)
 		}
-		return seriesTail(b, len(ss))
+		b = seriesTail(b, len(ss))
+		if h.spreadThreshold > 0 {
+			// {"symbol":…,"count":N} → {"symbol":…,"count":N,"threshold_pct":T}
+			b = append(b[:len(b)-1], `,"threshold_pct":`...)
+			b = strconv.AppendFloat(b, h.spreadThreshold, 'g', -1, 64)
+			b = append(b, '}')
+		}
+		return b
 	})
 }
 

@@ -1,5 +1,6 @@
 // The ctc dashboard: polls the API every 2 s while the tab is visible and renders what it
-// returns. Every piece of data reaches the page through textContent or an SVG attribute set
+// returns; the alert list is pushed instead (/alerts/stream, Server-Sent Events) where the API can
+// stream, and polled with the rest where it cannot (behind API Gateway and Lambda). Every piece of data reaches the page through textContent or an SVG attribute set
 // with setAttribute; nothing is ever parsed as HTML.
 "use strict";
 
@@ -208,7 +209,9 @@
     $("volume-title").textContent = sym;
     $("spread-title").textContent = spreads.symbol;
     drawVolumes($("volume-chart"), Array.isArray(vols.volumes) ? vols.volumes : [], sym);
-    drawSpreads($("spread-chart"), Array.isArray(spreads.spreads) ? spreads.spreads : [], spreads.symbol);
+    const th = Number(spreads.threshold_pct);
+    drawSpreads($("spread-chart"), Array.isArray(spreads.spreads) ? spreads.spreads : [], spreads.symbol,
+      Number.isFinite(th) && th > 0 ? th : null);
   }
 
   function renderMetrics(m) {
@@ -318,14 +321,14 @@
     });
   }
 
-  function drawSpreads(container, spreads, inst) {
+  function drawSpreads(container, spreads, inst, threshold) {
     size(container);
     const pts = spreads
       .map((p) => ({ t: Date.parse(p.window_start), v: Number(p.spread_pct), p }))
       .filter((p) => Number.isFinite(p.t) && Number.isFinite(p.v));
     if (!pts.length) return drawEmpty(container, `No joined spread windows for ${inst} in the last hour`);
     const t0 = pts[0].t, t1 = Math.max(pts[pts.length - 1].t, t0 + 30000);
-    const absMax = Math.max(0.6, ...pts.map((p) => Math.abs(p.v))) * 1.1;
+    const absMax = Math.max(threshold ? threshold * 1.2 : 0.6, ...pts.map((p) => Math.abs(p.v))) * 1.1;
     const ticks = niceTicks(-absMax, absMax, 4);
     const x = (t) => PAD.l + ((t - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
     const y = (v) => PAD.t + ((absMax - v) / (2 * absMax)) * (H - PAD.t - PAD.b);
@@ -335,16 +338,18 @@
       s.append(svg("line", { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: v === 0 ? "zero" : "grid" }));
       s.append(svg("text", { x: PAD.l - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, `${v.toFixed(Math.abs(v) < 1 && v !== 0 ? 2 : 1)}%`));
     }
-    for (const th of [0.5, -0.5]) {
-      s.append(svg("line", { x1: PAD.l, x2: W - PAD.r, y1: y(th), y2: y(th), class: "threshold" }));
+    if (threshold) {
+      for (const th of [threshold, -threshold]) {
+        s.append(svg("line", { x1: PAD.l, x2: W - PAD.r, y1: y(th), y2: y(th), class: "threshold" }));
+      }
+      s.append(svg("line", { x1: PAD.l, x2: PAD.l + 18, y1: 11, y2: 11, class: "threshold" }));
+      s.append(svg("text", { x: PAD.l + 24, y: 15, class: "legend threshold-label" }, `alert threshold ±${threshold} %`));
     }
-    s.append(svg("line", { x1: PAD.l, x2: PAD.l + 18, y1: 11, y2: 11, class: "threshold" }));
-    s.append(svg("text", { x: PAD.l + 24, y: 15, class: "legend threshold-label" }, "alert threshold ±0.5 %"));
     const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ");
     s.append(svg("path", { d: `${d} L${x(last.t).toFixed(1)},${y(0)} L${x(t0)},${y(0)} Z`, class: "area" }));
     s.append(svg("path", { d, class: "line" }));
     for (const p of pts) {
-      if (Math.abs(p.v) > 0.5) {
+      if (threshold && Math.abs(p.v) > threshold) {
         const c = svg("circle", { cx: x(p.t), cy: y(p.v), r: 3.5, class: "breach" });
         c.append(svg("title", {}, `${hhmm(new Date(p.t))} UTC: ${fmtPct(p.v, 3)}`));
         s.append(c);
@@ -352,6 +357,37 @@
     }
     s.append(svg("line", { x1: PAD.l, x2: W - PAD.r, y1: H - PAD.b, y2: H - PAD.b, class: "axis-line" }));
     timeAxis(s, t0, t1, x);
+  }
+
+  // ---- push -----------------------------------------------------------------------------------
+
+  // One EventSource per filter: each "alert" event refreshes the list at once. An error before the
+  // stream ever opened means the API cannot stream (a 404 from an older API, API Gateway): the
+  // dashboard then polls /alerts with the rest. After it opened, the browser reconnects by itself
+  // (with Last-Event-ID), and the alerts are polled until it is open again.
+  const stream = { es: null, key: null, open: false, failed: false };
+
+  function connectStream() {
+    if (stream.failed || typeof EventSource === "undefined") return;
+    const qs = new URLSearchParams(Object.entries({ type: state.type, symbol: state.symbol }).filter(([, v]) => v)).toString();
+    if (stream.es && stream.key === qs) return;
+    if (stream.es) stream.es.close();
+    const es = new EventSource(apiBase + "/alerts/stream" + (qs ? "?" + qs : ""));
+    Object.assign(stream, { es, key: qs, open: false });
+    es.addEventListener("open", () => {
+      if (stream.es === es) stream.open = true;
+    });
+    es.addEventListener("alert", () => {
+      if (stream.es === es) loadAlerts().catch(() => {});
+    });
+    es.addEventListener("error", () => {
+      if (stream.es !== es) return;
+      if (!stream.open) {
+        es.close();
+        Object.assign(stream, { es: null, failed: true });
+      }
+      stream.open = false;
+    });
   }
 
   // ---- polling --------------------------------------------------------------------------------
@@ -370,7 +406,10 @@
     state.again = false;
     try {
       if (state.polls % SYMBOLS_EVERY === 0 || !state.symbols.length) await loadSymbols();
-      const results = await Promise.allSettled([loadAlerts(), loadQuality(), loadMarket()]);
+      connectStream();
+      const loads = [loadQuality(), loadMarket()];
+      if (!stream.open || state.seen === null) loads.push(loadAlerts()); // pushed while the stream is open
+      const results = await Promise.allSettled(loads);
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
       setStatus("live", `Live · updated ${hhmmss(new Date())} UTC`);

@@ -244,7 +244,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if j.feeds != nil {
 			reg.MustRegister(api.NewFeedCollector(j.feeds))
 		}
-		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain)
+		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, c.thresholds.Spread)
 		if err != nil {
 			return fail(exitUsage, err)
 		}
@@ -520,7 +520,7 @@ func (c config) simRun(ctx context.Context, states *checkpoint.Dir, start time.T
 
 // serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline,
 // the quality chain and (registered on reg already) the sinks. It returns a function that shuts the server down.
-func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain) (func(), string, error) {
+func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain, spread float64) (func(), string, error) {
 	var store api.Store
 	for _, s := range sinks {
 		if st, ok := s.(api.Store); ok {
@@ -529,7 +529,7 @@ func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipel
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		api.NewCollector(p.Stats, chain.Stats))
-	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg})
+	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg, SpreadThreshold: spread})
 	if err != nil {
 		return nil, "", err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/coattailcapital/ctc/adapters/lambda/internal/apigw"
 	"github.com/coattailcapital/ctc/api"
 	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 )
 
@@ -38,5 +39,8 @@ func handler(ctx context.Context, e awsenv.Env, log *slog.Logger) (http.Handler,
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{Store: store, CORSOrigins: e.CORSOrigins, Logger: log})
+	// API Gateway and Lambda cannot stream: /alerts/stream answers 501 at once and the dashboard
+	// polls /alerts instead.
+	return api.New(api.Config{Store: store, CORSOrigins: e.CORSOrigins, Logger: log, NoStream: true,
+		SpreadThreshold: detect.DefaultThresholds().Spread})
 }
