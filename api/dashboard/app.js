@@ -8,7 +8,7 @@
   const POLL_MS = 2000;
   const SYMBOLS_EVERY = 5; // refresh the symbol list every 5th poll
   const ALERT_LIMIT = 100;
-  const TYPES = { volume_spike: "Volume spike", whale: "Whale", spread: "Spread" };
+  const TYPES = { volume_spike: "Volume spike", whale: "Whale", whale_cluster: "Whale cluster", spread: "Spread" };
   const SEVERITIES = ["low", "medium", "high", "critical"];
   const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
   // Alert types are open: a user's detector raises its own, and the filter offers every type

@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -44,6 +45,7 @@ import (
 	"github.com/coattailcapital/ctc/checkpoint"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/internal/fsx"
+	"github.com/coattailcapital/ctc/notify"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/console"
 	"github.com/coattailcapital/ctc/sink/embedded"
@@ -79,6 +81,7 @@ type config struct {
 	endpoints              endpoints
 	cpuProfile, memProfile string
 	fresh                  bool
+	notify                 string
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -133,6 +136,7 @@ Flags:
 	fs.DurationVar(&c.duration, "duration", 0, "stop the simulator after this much event time (0 = until Ctrl-C)")
 	fs.StringVar(&c.start, "start", "", "simulator start of the paced part, RFC 3339 (default: now)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print alerts")
+	fs.StringVar(&c.notify, "notify", "", "deliver alerts to webhooks, Slack, Discord or Telegram as routed by this JSON `file` (package notify; secrets as env:NAME or file:PATH in it, never on the command line)")
 	fs.BoolVar(&c.fresh, "fresh", false, "simulator: start a new market instead of continuing the one in -data from its last checkpoint")
 	c.thresholds.RegisterFlags(fs)
 	fs.StringVar(&c.capture, "capture", "", "replay: FILE is a raw frame capture (cryptofeed format) of this `exchange` (binance or coinbase), decoded as the live source decodes it")
@@ -221,6 +225,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer func() { _ = j.closeAll(context.WithoutCancel(ctx)) }()
 	if !c.quiet {
 		j.sinks = append(j.sinks, console.New(stdout))
+	}
+	if c.notify != "" {
+		n, err := notify.Open(c.notify, notify.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
+		if err != nil {
+			return fail(exitUsage, err)
+		}
+		j.sinks = append(j.sinks, n)
+		j.closers = append(j.closers, n.Close)
 	}
 	if c.replay != "" {
 		if code, err := c.replayJob(ctx, &j); err != nil {
@@ -423,6 +435,11 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 		}
 		j.src, j.feeds = src, feeds
 		j.closers = append(j.closers, src.Close)
+		cl, err := detect.NewCluster(c.thresholds.ClusterConfig())
+		if err != nil {
+			return exitUsage, err
+		}
+		j.opts = append(j.opts, ctc.WithDetectors(cl))
 	} else {
 		run, resumed, err := c.simRun(ctx, states, start)
 		if err != nil {
@@ -434,16 +451,24 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 		}
 		// The warm-up is history: it ends at the start, so the paced part runs from the present.
 		s, err := sim.New(sim.Config{
-			Seed:     run.Seed,
-			Start:    run.Start.Add(-run.WarmUp),
-			WarmUp:   run.WarmUp,
-			Duration: durationOrZero(run.WarmUp, c.duration),
-			Speed:    c.speed,
+			Seed:          run.Seed,
+			Start:         run.Start.Add(-run.WarmUp),
+			WarmUp:        run.WarmUp,
+			Duration:      durationOrZero(run.WarmUp, c.duration),
+			Speed:         c.speed,
+			WhaleClusters: run.WhaleClusters,
 		})
 		if err != nil {
 			return exitUsage, err
 		}
 		j.src, id = s, run.ID
+		if run.WhaleClusters {
+			cl, err := detect.NewCluster(c.thresholds.ClusterConfig())
+			if err != nil {
+				return exitUsage, err
+			}
+			j.opts = append(j.opts, ctc.WithDetectors(cl))
+		}
 	}
 	store, err := embedded.Open(filepath.Join(c.data, "alerts.db"))
 	if err != nil {
@@ -482,6 +507,9 @@ type simRun struct {
 	Seed   int64         `json:"seed"`
 	Start  time.Time     `json:"start"`
 	WarmUp time.Duration `json:"warm_up"`
+	// WhaleClusters: the market injects split-order whales and the run detects them
+	// (detect.Cluster). Markets recorded before it existed continue without.
+	WhaleClusters bool `json:"whale_clusters"`
 }
 
 // simRun returns the run to go on with, and the checkpoint it resumes from (nil for a new run).
@@ -499,7 +527,7 @@ func (c config) simRun(ctx context.Context, states *checkpoint.Dir, start time.T
 			}
 		}
 	}
-	run := simRun{Seed: c.seed, Start: start, WarmUp: c.warmUp,
+	run := simRun{Seed: c.seed, Start: start, WarmUp: c.warmUp, WhaleClusters: true,
 		ID: fmt.Sprintf("sim-%d-%d", c.seed, start.UnixMilli())}
 	st, err := states.Load(ctx, run.ID)
 	if err != nil {

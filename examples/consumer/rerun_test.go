@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/coattailcapital/ctc/notify/notifytest"
 )
 
 // Running a replay again — after it finished, without -resume — changes no table and no file:
@@ -108,5 +110,30 @@ func TestReplayOfGarbageFails(t *testing.T) {
 	code, _, stderr := runConsumer(t, "-replay", in, "-out", filepath.Join(t.TempDir(), "out"), "-quiet")
 	if code != exitFail || !strings.Contains(stderr, "none of the 100 records") || !strings.Contains(stderr, "50 malformed") || !strings.Contains(stderr, "50 invalid") {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// -notify delivers every alert of a replay to the destinations its config file routes them to;
+// the secret comes from the environment, and a rerun sends nothing twice.
+func TestReplayNotifies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays a file twice; run without -short")
+	}
+	hook := notifytest.NewWebhook(t, "s3cret-0123456789abcdef")
+	t.Setenv("CTC_TEST_WEBHOOK_KEY", "s3cret-0123456789abcdef")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "notify.json")
+	os.WriteFile(cfg, []byte(`{"destinations":[{"name":"ops","kind":"webhook","url":"`+hook.URL()+`","secret":"env:CTC_TEST_WEBHOOK_KEY"}],
+		"rules":[{"to":["ops"]}],"delivery":{"log_path":"delivered.ndjson","dead_letter_path":"dead.ndjson"}}`), 0o644)
+	in := writeInput(t)
+	args := []string{"-replay", in, "-out", filepath.Join(dir, "out"), "-quiet", "-notify", cfg}
+	for range 2 {
+		if code, _, stderr := runConsumer(t, args...); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	alerts := readLines(t, filepath.Join(dir, "out", "alerts.ndjson"))
+	if got := len(hook.Accepted()); len(alerts) == 0 || got != len(alerts) {
+		t.Fatalf("the webhook accepted %d deliveries for %d alerts over two runs; want each once", got, len(alerts))
 	}
 }
