@@ -13,7 +13,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/avro/ocf"
 	_ "modernc.org/sqlite" // the local catalog's driver, as in package iceberg
@@ -67,7 +70,7 @@ func Relocate(ctx context.Context, dir, from string) (*Relocation, error) {
 	if newRoot == oldRoot {
 		return nil, fmt.Errorf("maintain: relocate: the warehouse is already at %s", newRoot)
 	}
-	r := &relocator{prefixes: prefixes(oldRoot, newRoot), manifests: map[string]int64{}}
+	r := &relocator{prefixes: prefixes(oldRoot, newRoot), manifests: map[string]*manifestOnce{}}
 	rel := &Relocation{From: fileURI(oldRoot), To: fileURI(newRoot)}
 	catPath := filepath.Join(newRoot, "catalog.db")
 	if _, err := os.Stat(catPath); err != nil {
@@ -195,8 +198,18 @@ func prefixes(oldRoot, newRoot string) [][2]string {
 }
 
 type relocator struct {
-	prefixes  [][2]string
-	manifests map[string]int64 // rewritten manifest (new location) → its size
+	prefixes [][2]string
+
+	mu        sync.Mutex
+	manifests map[string]*manifestOnce // by new location: each is rewritten once, lists share them
+	lists     atomic.Int64
+	files     atomic.Int64 // manifests rewritten
+}
+
+type manifestOnce struct {
+	once sync.Once
+	size int64
+	err  error
 }
 
 // mapString returns s under the new root if it is a location under the old one, else s.
@@ -290,14 +303,21 @@ func (r *relocator) metadata(loc string, rel *Relocation) error {
 	doc, changed := r.mapJSON(doc)
 	m, _ := doc.(map[string]any)
 	snaps, _ := m["snapshots"].([]any)
+	var lists []string
 	for _, s := range snaps {
 		s, _ := s.(map[string]any)
 		if list, ok := s["manifest-list"].(string); ok && list != "" {
-			if err := r.manifestList(list, rel); err != nil {
-				return err
-			}
+			lists = append(lists, list)
 		}
 	}
+	// Each snapshot's list names every manifest of the table then, so the lists hold as many
+	// entries as snapshots squared: they are rewritten in parallel, and the file system's
+	// latency (a sync per file) overlaps.
+	if err := r.manifestLists(lists); err != nil {
+		return err
+	}
+	rel.ManifestLists += int(r.lists.Swap(0))
+	rel.Manifests += int(r.files.Swap(0))
 	if !changed {
 		return nil
 	}
@@ -326,9 +346,47 @@ func (r *relocator) metadata(loc string, rel *Relocation) error {
 	return nil
 }
 
+// manifestLists relocates lists with a few workers; the first error stops them.
+func (r *relocator) manifestLists(lists []string) error {
+	work := make(chan string)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range min(len(lists), max(4, 2*runtime.GOMAXPROCS(0))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := range work {
+				if err := r.manifestList(l); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+feed:
+	for _, l := range lists {
+		select {
+		case work <- l:
+		case err := <-errs:
+			errs <- err
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
 // manifestList relocates the manifests a manifest list names, then the list: their paths, and
 // their lengths, which change with the paths inside them.
-func (r *relocator) manifestList(loc string, rel *Relocation) error {
+func (r *relocator) manifestList(loc string) error {
 	path, err := localPath(loc)
 	if err != nil {
 		return err
@@ -342,7 +400,7 @@ func (r *relocator) manifestList(loc string, rel *Relocation) error {
 		if m := r.mapString(mp); m != mp {
 			rec["manifest_path"], mp, changed = m, m, true
 		}
-		size, err := r.manifest(mp, rel)
+		size, err := r.manifest(mp)
 		if err != nil {
 			return err
 		}
@@ -352,16 +410,25 @@ func (r *relocator) manifestList(loc string, rel *Relocation) error {
 		return nil
 	}, &changed)
 	if err == nil && changed {
-		rel.ManifestLists++
+		r.lists.Add(1)
 	}
 	return err
 }
 
 // manifest relocates the data and delete file paths of a manifest, once, and returns its size.
-func (r *relocator) manifest(loc string, rel *Relocation) (int64, error) {
-	if n, ok := r.manifests[loc]; ok {
-		return n, nil
+func (r *relocator) manifest(loc string) (int64, error) {
+	r.mu.Lock()
+	m, ok := r.manifests[loc]
+	if !ok {
+		m = &manifestOnce{}
+		r.manifests[loc] = m
 	}
+	r.mu.Unlock()
+	m.once.Do(func() { m.size, m.err = r.rewriteManifest(loc) })
+	return m.size, m.err
+}
+
+func (r *relocator) rewriteManifest(loc string) (int64, error) {
 	path, err := localPath(loc)
 	if err != nil {
 		return 0, err
@@ -385,13 +452,12 @@ func (r *relocator) manifest(loc string, rel *Relocation) (int64, error) {
 		return 0, err
 	}
 	if changed {
-		rel.Manifests++
+		r.files.Add(1)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return 0, err
 	}
-	r.manifests[loc] = fi.Size()
 	return fi.Size(), nil
 }
 
