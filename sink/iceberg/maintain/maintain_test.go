@@ -257,6 +257,21 @@ func TestExpireKeepsCheckpointsAndWindow(t *testing.T) {
 			t.Errorf("time travel to snapshot %d in the window reads %+v, read %+v before", id, got, view[id])
 		}
 	}
+	// Time travel by time, as reprocessing does it, too.
+	last := raw.SnapshotByID(window[len(window)-1])
+	if s := raw.SnapshotAsOf(last.TimestampMs, true); s == nil || s.SnapshotID != last.SnapshotID {
+		t.Errorf("as of the window's last snapshot: %+v, want %d", s, last.SnapshotID)
+	}
+	n := 0
+	for trades, err := range s.ScanTrades(t.Context(), icesink.ScanOptions{AsOf: time.UnixMilli(last.TimestampMs)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(trades)
+	}
+	if int64(n) != view[last.SnapshotID].Rows {
+		t.Errorf("ScanTrades as of the window's last snapshot read %d trades, want %d", n, view[last.SnapshotID].Rows)
+	}
 	if raw.SnapshotByID(oldest.SnapshotID) != nil {
 		t.Error("a snapshot before the window is still there")
 	}
