@@ -8,7 +8,7 @@
 //	         shardrunner/kinesislambda, so a service builds the same Lambda with its own
 //	         detectors: examples/customdetector/lambda)
 //	batch/   the Step Functions tasks, chosen by the input's "task" field: historical_load,
-//	         reprocess, reprocess_status, quality_check, catalog_update (internal/batchfn)
+//	         reprocess, reprocess_status, quality_check, catalog_update, maintain (internal/batchfn)
 //
 // Every function reads its configuration from environment variables (the public package awsenv
 // lists them; awsenv/lakeenv opens the Iceberg catalog they name, Glue on AWS). The adapters are

@@ -27,8 +27,10 @@
 //
 // By default (Config.Dir) the warehouse is local: an Iceberg SQL catalog in Dir/catalog.db — SQLite
 // through the pure-Go driver modernc.org/sqlite, no cgo — and the data and metadata files under
-// Dir/warehouse. The catalog stores absolute file:// locations, so a warehouse directory cannot be
-// moved once written. Any other catalog (Glue, with an S3 warehouse) is passed as Config.Catalog,
+// Dir/warehouse. The catalog and Iceberg's metadata store absolute file:// locations, so a moved
+// warehouse directory opens only after maintain.Relocate (adapters/maintain -relocate-from)
+// rewrites them. Package maintain also compacts small files, expires snapshots (carrying the
+// pipelines' checkpoints forward) and removes orphan files. Any other catalog (Glue, with an S3 warehouse) is passed as Config.Catalog,
 // with Config.Warehouse for the new tables' location and Config.Props for the file IO.
 //
 // # Commits and checkpoints
