@@ -124,7 +124,7 @@ Flags:
 	fs.StringVar(&c.replay, "replay", "", "replay `FILE` (NDJSON, or Binance aggTrades CSV if it ends in .csv) instead of the simulator")
 	fs.StringVar(&c.out, "out", "", "write NDJSON outputs and quality.json to `DIR` (replay default: ./ctc-out; simulator: none, plus raw_trades.ndjson when set)")
 	fs.StringVar(&c.warehouse, "warehouse", "", "replay: also write the Iceberg tables to a local warehouse in `DIR`")
-	fs.BoolVar(&c.resume, "resume", false, "replay: insist on continuing from a checkpoint in -out (a rerun continues anyway when there is one)")
+	fs.BoolVar(&c.resume, "resume", false, "replay: continue from the last checkpoint in -out (a rerun does so anyway; this also finds a checkpoint written by an older build)")
 	fs.Int64Var(&c.every, "checkpoint-every", 50_000, "replay: checkpoint (commit the tables, save the state) every `N` records")
 	fs.StringVar(&c.exchange, "exchange", ctc.Binance, "exchange of a CSV replay")
 	fs.StringVar(&c.symbol, "symbol", "BTC-USDT", "symbol (BASE-QUOTE) of a CSV replay")
@@ -391,7 +391,8 @@ func (c config) replayID(ctx context.Context, states *checkpoint.Dir) (id string
 				return old, true, nil
 			}
 		}
-		return "", false, fmt.Errorf("-resume: %s holds no checkpoint of this replay of %s with these settings", c.out, c.replay)
+		// Nothing to resume (killed before its first checkpoint, which commits nothing before it
+		// is saved): start afresh.
 	}
 	return id, st != nil, nil
 }
