@@ -421,7 +421,7 @@ func (s *Sink) commitTable(ctx context.Context, b *buffer, cp *ctc.Checkpoint) e
 			b.discard()
 			return nil
 		}
-		if !conflict(err) || attempt+1 >= CommitAttempts {
+		if !IsConflict(err) || attempt+1 >= CommitAttempts {
 			return err
 		}
 		wait := backoff.Full(backoff.Cap(20*time.Millisecond, time.Second, 2, attempt), backoff.Uniform)
@@ -433,12 +433,14 @@ func (s *Sink) commitTable(ctx context.Context, b *buffer, cp *ctc.Checkpoint) e
 	}
 }
 
-// conflict reports whether a commit failed because another writer committed first, in which case
-// nothing was committed: the catalog's compare-and-swap failed (table.ErrCommitFailed), or a
-// requirement on the table's current state no longer held when the catalog checked it (iceberg-go
-// reports those, such as "branch main has changed", as plain errors).
-func conflict(err error) bool {
-	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(strings.ToLower(err.Error()), "requirement failed")
+// IsConflict reports whether a commit failed because another writer committed first, in which
+// case nothing was committed and it may be made again on the table's new state: the catalog's
+// compare-and-swap failed (table.ErrCommitFailed), or a requirement on the table's current state
+// no longer held when the catalog checked it (iceberg-go reports those, such as "branch main has
+// changed", as plain errors). Every writer of the lake's tables retries on it: the sink's commits
+// and package maintain.
+func IsConflict(err error) bool {
+	return err != nil && (errors.Is(err, table.ErrCommitFailed) || strings.Contains(strings.ToLower(err.Error()), "requirement failed"))
 }
 
 // CommitAttempts is how many times a commit is tried when other writers keep committing to the

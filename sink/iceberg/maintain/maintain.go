@@ -165,18 +165,9 @@ func runTable(ctx context.Context, lake Lake, name string, p Policy) (TableRepor
 // maxAttempts bounds the commits a step tries when other writers keep committing first.
 const maxAttempts = 10
 
-// conflict reports whether err is a commit that lost the optimistic-concurrency race: another
-// writer changed the table since it was loaded, nothing was committed, and the step may try again
-// on the table's new state. iceberg-go wraps a catalog's compare-and-swap failure in
-// table.ErrCommitFailed; a requirement the catalog checks before that swap (the branch head the
-// commit was built on) fails with a plain "requirement failed" error, also before anything is
-// written to the catalog.
-func conflict(err error) bool {
-	if err == nil {
-		return false
-	}
-	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(strings.ToLower(err.Error()), "requirement failed")
-}
+// conflict reports whether err is a commit that lost the optimistic-concurrency race
+// (iceberg.IsConflict): nothing was committed, and the step may try again on the table's new state.
+func conflict(err error) bool { return iceberg.IsConflict(err) }
 
 // backoff waits before attempt (1, 2, …): a jittered 50 ms doubling up to 2 s, so that writers
 // racing for one table spread out.
