@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/coattailcapital/ctc/internal/backoff"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 )
 
@@ -169,12 +169,10 @@ const maxAttempts = 10
 // (iceberg.IsConflict): nothing was committed, and the step may try again on the table's new state.
 func conflict(err error) bool { return iceberg.IsConflict(err) }
 
-// backoff waits before attempt (1, 2, …): a jittered 50 ms doubling up to 2 s, so that writers
+// wait waits before attempt (1, 2, …): a jittered 50 ms doubling up to 2 s, so that writers
 // racing for one table spread out.
-func backoff(ctx context.Context, attempt int) error {
-	d := min(50*time.Millisecond<<min(attempt, 6), 2*time.Second)
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
+func wait(ctx context.Context, attempt int) error {
+	t := time.NewTimer(backoff.Equal(backoff.Cap(50*time.Millisecond, 2*time.Second, 2, attempt), backoff.Uniform))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -190,7 +188,7 @@ func retry(ctx context.Context, what string, attempt func() error) error {
 	var err error
 	for i := range maxAttempts {
 		if i > 0 {
-			if berr := backoff(ctx, i); berr != nil {
+			if berr := wait(ctx, i); berr != nil {
 				return errors.Join(err, berr)
 			}
 		}
