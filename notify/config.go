@@ -30,6 +30,8 @@ type Config struct {
 	Destinations []DestinationConfig `json:"destinations"`
 	Rules        []Rule              `json:"rules"`
 	Delivery     Delivery            `json:"delivery"`
+	// Incidents groups alerts into incidents before delivery (on by default).
+	Incidents Incidents `json:"incidents"`
 }
 
 // DestinationConfig names one destination and says how to reach it. Which fields apply depends on
@@ -220,7 +222,7 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 			return nil, err
 		}
 	}
-	for _, p := range []*string{&c.Delivery.DeadLetterPath, &c.Delivery.LogPath} {
+	for _, p := range []*string{&c.Delivery.DeadLetterPath, &c.Delivery.LogPath, &c.Incidents.StatePath} {
 		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
 			*p = filepath.Join(dir, *p)
 		}
@@ -284,6 +286,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Delivery.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Incidents.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

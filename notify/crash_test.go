@@ -56,7 +56,8 @@ func TestCrashWindow(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "hmac", hmacKey)
 	cfg := writeFile(t, dir, "notify.json", `{"destinations": [`+webhookDest("hook", wh)+`], "rules": [{"to": ["hook"]}],
-		"delivery": {"log_path": "delivered.ndjson", "dead_letter_path": "dead.ndjson"}}`)
+		"delivery": {"log_path": "delivered.ndjson", "dead_letter_path": "dead.ndjson"},
+		"incidents": {"off": true}}`)
 
 	const killAt = 12
 	var mu sync.Mutex

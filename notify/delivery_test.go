@@ -341,7 +341,7 @@ func TestDeliveryLogAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "hmac", hmacKey)
 	cfg := writeFile(t, dir, "notify.json", `{"destinations": [`+webhookDest("hook", wh)+`], "rules": [{"to": ["hook"]}],
-		"delivery": {"log_path": "delivered.ndjson", "backoff_base": "1ms", "backoff_max": "2ms"}}`)
+		"delivery": {"log_path": "delivered.ndjson", "backoff_base": "1ms", "backoff_max": "2ms"}, "incidents": {"off": true}}`)
 	first := []ctc.Alert{alert(1, ctc.Medium), alert(2, ctc.High), alert(3, ctc.Low)}
 
 	n1, err := notify.Open(cfg)
@@ -411,7 +411,7 @@ func TestDeliveryLogDamage(t *testing.T) {
 		writeFile(t, dir, "hmac", hmacKey)
 		writeFile(t, dir, "delivered.ndjson", log)
 		return notify.Open(writeFile(t, dir, "notify.json", `{"destinations": [`+webhookDest("hook", wh)+`], "rules": [{"to": ["hook"]}],
-			"delivery": {"log_path": "delivered.ndjson"}}`))
+			"delivery": {"log_path": "delivered.ndjson"}, "incidents": {"off": true}}`))
 	}
 	a := alert(1, ctc.High)
 	line := fmt.Sprintf(`{"alert_id":%q,"revision":3,"destination":"hook","delivered_at":"2024-03-12T14:02:00Z"}`+"\n", a.AlertID)

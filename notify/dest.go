@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/incident"
 )
 
 // Destination delivers one notification to one service. The notifier calls Send from one
@@ -38,6 +39,10 @@ type Notification struct {
 	Attempt int
 	// At is the wall-clock time of this attempt: what a signature's timestamp says.
 	At time.Time
+	// Incident is the incident revision this notification tells of, when the notifier groups
+	// alerts into incidents (the default); Alert is then its Alert() and Revision its revision.
+	// Nil when each alert is delivered as it comes.
+	Incident *incident.Incident
 }
 
 // IdempotencyKey is "<alert_id>:<revision>": the same for every attempt and every restart that

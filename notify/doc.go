@@ -61,6 +61,36 @@
 // have none, and relative paths are taken from the config file's directory. Without log_path deduplication lasts only as long as
 // the process; without dead_letter_path dead letters are only logged and counted.
 //
+// # Incidents
+//
+// By default the notifier delivers incidents, not alerts (package incident): the alerts of one
+// (alert type, symbol) key detected less than a cooldown apart are one incident, delivered when
+// it opens and again as a new revision when it escalates (a more severe alert), when it is still
+// going after each reminder interval, and when it closes — so a spread that stays open for an
+// hour is four or five messages, not 120. Each revision is delivered as an alert (Incident.Alert:
+// the incident's id and highest severity, the latest alert's figures, the message prefixed with
+// what changed); the webhook's body adds an "incident" object (id, revision, status, open, count,
+// first_detected_at, last_detected_at, closed_at, latest_alert_id), and the idempotency key is
+// "<incident id>:<revision>". Rules see the revision: its type, symbol and exchange, and its
+// severity, the incident's highest so far.
+//
+//	"incidents": {"cooldown": "5m", "cooldowns": {"whale": "2m"}, "remind": "30m", "settle": "2m",
+//	              "deliver": ["opened", "escalated", "ongoing", "closed"]}
+//
+// are the defaults (cooldowns has none); "incidents": {"off": true} delivers every alert as it
+// comes. Grouping runs in event time — alerts' detection times and the closing times of the
+// batch's volume and spread windows — so a replay sends what the live run sent.
+//
+// The grouper's state is part of a checkpoint: the notifier is a ctc.Committer that keeps it as
+// of each checkpoint (the last 8, in state_path, default the delivery log's path +
+// ".incidents.json", in memory without a log), and a ctc.Resumer that puts it back when a
+// pipeline resumes, so the incidents open at the checkpoint go on under their ids and the
+// alerts written again after it make revisions the delivery log already holds. A Notifier that
+// groups serves one pipeline: give each shard runner its own. If the state of the checkpoint a
+// pipeline resumes from is missing (a new config, a deleted file), the notifier says so in its
+// log and its incidents start afresh: an incident open then is opened again, under the id of the
+// first alert after the checkpoint.
+//
 // # Secrets
 //
 // Tokens, webhook URLs that embed one (Slack's, Discord's) and HMAC keys are never in the file
@@ -153,7 +183,7 @@
 //
 // # Conformance
 //
-// Notifier passes ctctest.TestSink (Alerts, IdempotentAlerts), with a signature-verifying
+// Notifier, with incidents off, passes ctctest.TestSink (Alerts, IdempotentAlerts), with a signature-verifying
 // webhook receiver standing in for the storage: what Flush has made durable is what the
 // receiver accepted.
 package notify

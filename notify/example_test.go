@@ -75,7 +75,7 @@ func Example() {
 		_ = n.Close(ctx)
 	}
 	// Output:
-	// received high whale BTC-USDT: $750.0k buy of 12.5 at 60000
+	// received high whale BTC-USDT: opened: $750.0k buy of 12.5 at 60000
 	// run 1: {Sent:1 Retried:0 Dropped:0 DeadLettered:0 Deduplicated:0 Queued:0}
 	// run 2: {Sent:0 Retried:0 Dropped:0 DeadLettered:0 Deduplicated:1 Queued:0}
 }

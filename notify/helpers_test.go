@@ -54,11 +54,12 @@ func writeFile(t testing.TB, dir, name, data string) string {
 // setup writes a config holding the destinations (each a JSON object; secrets are written to
 // files next to it and referenced as file:name) and loads a notifier from it.
 type setup struct {
-	dests    []string
-	rules    string // JSON array; default: everything to every destination
-	delivery string // JSON object
-	secrets  map[string]string
-	opts     []notify.Option
+	dests     []string
+	rules     string // JSON array; default: everything to every destination
+	delivery  string // JSON object
+	incidents string // JSON object; default {"off": true}
+	secrets   map[string]string
+	opts      []notify.Option
 }
 
 func (s setup) open(t testing.TB) (*notify.Notifier, string) {
@@ -83,7 +84,11 @@ func (s setup) open(t testing.TB) (*notify.Notifier, string) {
 	if delivery == "" {
 		delivery = `{}`
 	}
-	path := writeFile(t, dir, "notify.json", `{"destinations": [`+strings.Join(s.dests, ",")+`], "rules": `+rules+`, "delivery": `+delivery+`}`)
+	incidents := s.incidents
+	if incidents == "" {
+		incidents = `{"off": true}` // most tests are about delivery: each alert its own notice
+	}
+	path := writeFile(t, dir, "notify.json", `{"destinations": [`+strings.Join(s.dests, ",")+`], "rules": `+rules+`, "delivery": `+delivery+`, "incidents": `+incidents+`}`)
 	n, err := notify.Open(path, s.opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/internal/backoff"
 	"github.com/coattailcapital/ctc/internal/fsx"
 )
@@ -35,6 +36,7 @@ type Notifier struct {
 	now     func() time.Time
 	rnd     func(int64) int64
 	rev     func(*ctc.Alert) uint32
+	groups  *grouping // nil: every alert is delivered as it comes
 
 	// stop ends the workers' waits and attempts; Close calls it once the queues drained or its
 	// context ended.
@@ -52,6 +54,8 @@ type Notifier struct {
 var (
 	_ ctc.Sink        = (*Notifier)(nil)
 	_ ctc.Flusher     = (*Notifier)(nil)
+	_ ctc.Committer   = (*Notifier)(nil)
+	_ ctc.Resumer     = (*Notifier)(nil)
 	_ ctc.Closer      = (*Notifier)(nil)
 	_ ctc.TradeReader = (*Notifier)(nil)
 )
@@ -151,6 +155,13 @@ func New(cfg *Config, opts ...Option) (*Notifier, error) {
 		}
 		n.rules = append(n.rules, cr)
 	}
+	if !cfg.Incidents.Off {
+		g, err := newGrouping(&cfg.Incidents, n.del.LogPath)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		n.groups = g
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("notify: %s", n.red.Error(err))
 	}
@@ -216,12 +227,27 @@ func (n *Notifier) Write(ctx context.Context, b *ctc.Batch) error {
 	if n.closed {
 		return fmt.Errorf("notify: write: %w", ctc.ErrClosed)
 	}
-	if len(b.Output.Alerts) == 0 {
+	now := n.now()
+	if n.groups != nil {
+		revs := n.groups.observe(b)
+		for i := range revs {
+			if r := &revs[i]; n.groups.deliver[r.Status] {
+				a := r.Alert()
+				n.route(&a, r.Revision, r, now)
+			}
+		}
 		return nil
 	}
-	now := n.now()
 	for i := range b.Output.Alerts {
 		a := &b.Output.Alerts[i]
+		n.route(a, n.rev(a), nil, now)
+	}
+	return nil
+}
+
+// route queues a for every destination the rules send it to. n.mu is held.
+func (n *Notifier) route(a *ctc.Alert, rev uint32, in *incident.Incident, now time.Time) {
+	{
 		routed := false
 		for _, r := range n.rules {
 			if r.Matches(a) {
@@ -232,20 +258,18 @@ func (n *Notifier) Write(ctx context.Context, b *ctc.Batch) error {
 			}
 		}
 		if !routed {
-			continue
+			return
 		}
-		rev := n.rev(a)
 		for w, marked := range n.marks {
 			if marked {
 				n.marks[w] = false
 				// The alert is copied: its strings are immutable, and the batch is reused.
-				if n.workers[w].enqueue(a, rev, now) {
+				if n.workers[w].enqueue(a, rev, in, now) {
 					n.addOutstanding(1)
 				}
 			}
 		}
 	}
-	return nil
 }
 
 // addOutstanding adds d to the count Flush waits on. n.mu must be held.
@@ -441,7 +465,7 @@ type worker struct {
 
 // enqueue queues a for the destination and reports whether it did (rather than deduplicate it).
 // n.mu is held.
-func (w *worker) enqueue(a *ctc.Alert, rev uint32, now time.Time) bool {
+func (w *worker) enqueue(a *ctc.Alert, rev uint32, in *incident.Incident, now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	pk := pendKey{a.AlertID, rev}
@@ -462,7 +486,12 @@ func (w *worker) enqueue(a *ctc.Alert, rev uint32, now time.Time) bool {
 			w.n.addOutstanding(-1)
 		}
 	}
-	w.q[(w.head+w.len)%len(w.q)] = &item{note: Notification{Alert: *a, Revision: rev}, queued: now}
+	note := Notification{Alert: *a, Revision: rev}
+	if in != nil {
+		c := *in
+		note.Incident = &c
+	}
+	w.q[(w.head+w.len)%len(w.q)] = &item{note: note, queued: now}
 	w.len++
 	w.pending[pk]++
 	select {

@@ -126,7 +126,12 @@ type webhook struct {
 func (w *webhook) Name() string { return w.name }
 
 func (w *webhook) Send(ctx context.Context, n *Notification) error {
-	body := n.Alert.AppendJSON(nil)
+	var body []byte
+	if n.Incident != nil {
+		body = n.Incident.AppendJSON(nil)
+	} else {
+		body = n.Alert.AppendJSON(nil)
+	}
 	hdr := http.Header{}
 	hdr.Set(SignatureHeader, Sign([]byte(w.secret.Value()), n.At, body))
 	hdr.Set(IdempotencyHeader, n.IdempotencyKey())
