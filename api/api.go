@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/quality"
 )
 
@@ -74,6 +75,11 @@ type Config struct {
 	// SpreadThreshold is the spread detector's alert threshold in percent, drawn on the
 	// dashboard's spread chart and served in /spreads as threshold_pct; 0 leaves it out.
 	SpreadThreshold float64
+	// Incidents, when set, makes incidents the default view of /alerts: the stored alerts grouped
+	// by incident.Group under this policy (give the notifier's, so that the list shows what was
+	// delivered), one entry per incident, its latest revision. ?view=raw lists every alert, as
+	// /alerts does when Incidents is nil.
+	Incidents *incident.Policy
 }
 
 // The time ranges the parameters default to.
@@ -104,6 +110,7 @@ type handler struct {
 	streamMaxAge    time.Duration
 	noStream        bool
 	spreadThreshold float64
+	incidents       *incident.Policy
 }
 
 // New returns the API and dashboard as one http.Handler (see the package documentation for the
@@ -124,6 +131,7 @@ func New(cfg Config) (http.Handler, error) {
 		streamMaxAge:    cfg.StreamMaxAge,
 		noStream:        cfg.NoStream,
 		spreadThreshold: cfg.SpreadThreshold,
+		incidents:       cfg.Incidents,
 	}
 	if h.streamPoll <= 0 {
 		h.streamPoll = DefaultStreamPoll

@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/incident"
 )
 
 // The dashboard test drives Debian's headless Chromium against a real server. scripts/test.sh
@@ -252,6 +254,33 @@ func TestDashboardInChromium(t *testing.T) {
 		sel := element(t, dom, `<select id="f-type"`, "</select>")
 		if !strings.Contains(sel, `<option value="buy_pressure">buy_pressure</option>`) {
 			t.Errorf("the type filter does not offer the detector's type:\n%s", sel)
+		}
+	})
+
+	t.Run("incidents view", func(t *testing.T) {
+		// Five spread alerts 30 s apart are one open incident: one row, marked open with its count.
+		var alerts []ctc.Alert
+		for i := range 5 {
+			at := f.now.Add(-3*time.Minute + time.Duration(i)*30*time.Second)
+			alerts = append(alerts, ctc.Alert{AlertID: ctc.NewAlertID(ctc.Spread, "", "SOL", ctc.WindowKey(at)), AlertType: ctc.Spread,
+				Symbol: "SOL", Severity: ctc.Medium, WindowStart: at, DetectedAt: at, EmittedAt: at, Message: "SOL spread 0.7 %",
+				TTLEpoch: at.Add(ctc.AlertTTL).Unix()})
+		}
+		slices.Reverse(alerts) // newest first
+		store := newStore(t, func() time.Time { return f.now }, alerts, f.volumes, f.spreads)
+		h := newTestHandler(t, Config{Store: store, Now: func() time.Time { return f.now }, Incidents: &incident.Policy{}})
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		dom, stderr := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+		if errs := consoleErrors(stderr); len(errs) > 0 {
+			t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+		}
+		got := rows(dom)
+		if len(got) != 1 || got[0].id != alerts[4].AlertID.String() {
+			t.Fatalf("rows %+v, want one: the incident, under its first alert's id", got)
+		}
+		if !strings.Contains(dom, `<span class="incident open" title="incident `+alerts[4].AlertID.String()+`, revision 1">open · 5 alerts</span>`) {
+			t.Errorf("the row does not show the open incident and its count:\n%s", element(t, dom, `<tbody id="alerts-body"`, "</tbody>"))
 		}
 	})
 

@@ -17,12 +17,21 @@
 // written by their own encoders (the field names of DESIGN §3, times in RFC 3339 UTC with
 // milliseconds). GET and HEAD are served; OPTIONS answers 204 (and CORS preflights).
 //
-//	GET /alerts?type=&symbol=&limit=&since=
+//	GET /alerts?type=&symbol=&limit=&since=&view=
 //	    {"alerts":[<alert>...],"count":N}, newest first.
 //	    type    volume_spike | whale | spread | a detector's own (lower-case letters, digits, _); default every type
 //	    symbol  e.g. BTC-USDT (case-insensitive); spread alerts carry the instrument, e.g. BTC
 //	    limit   1..200, default 50
 //	    since   RFC 3339, default now − 24 h
+//	    view    raw | incidents; default incidents when Config.Incidents is set, else raw
+//	    In the incidents view (package incident) the stored alerts of the type and symbol from
+//	    24 h before since (at most 5000) are grouped into incidents and each incident with an
+//	    alert since since is one entry, "view":"incidents" in the answer: its latest revision as
+//	    an alert (alert_id the incident's id, severity its highest, window_start its first alert,
+//	    the latest alert's figures and message) with "incident":{"id","revision","status",
+//	    "open","count","first_detected_at","last_detected_at","closed_at","latest_alert_id"},
+//	    ordered by its latest alert. An incident is closed when the API's clock is past its last
+//	    alert + cooldown + settle. The raw view is every alert, as stored.
 //
 //	GET /alerts/stream?type=&symbol=
 //	    Server-Sent Events (text/event-stream): "event: alert", "id: <detected_at ms>.<alert_id>",

@@ -20,11 +20,18 @@ func noParams(w http.ResponseWriter, r *http.Request) (int, bool) {
 	return 0, true
 }
 
-// GET /alerts?type=&symbol=&limit=&since=
+// GET /alerts?type=&symbol=&limit=&since=&view=
 func (h *handler) serveAlerts(w http.ResponseWriter, r *http.Request, _ string) int {
-	q, e := parseAlertsQuery(r.URL.RawQuery, h.now())
+	now := h.now()
+	q, view, e := parseAlertsQueryWith(r.URL.RawQuery, now, alertsViewParams)
 	if e != nil {
 		return writeError(w, http.StatusBadRequest, *e)
+	}
+	if view == viewIncidents && h.incidents == nil {
+		return writeError(w, http.StatusBadRequest, apiError{Message: "this API groups no incidents (api.Config.Incidents is not set)", Parameter: "view", Allowed: "raw"})
+	}
+	if h.incidents != nil && view != viewRaw {
+		return h.serveIncidents(w, r, q, now)
 	}
 	alerts, err := h.store.QueryAlerts(r.Context(), q)
 	if err != nil {

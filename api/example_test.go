@@ -82,7 +82,7 @@ func Example_badParameter() {
 	// Output:
 	// 400 {"error":"limit must be 1..200, got 500","parameter":"limit","allowed":"1..200"}
 	// 400 {"error":"type must be an alert type: 1 to 64 lower-case letters, digits or '_', starting with a letter (volume_spike, whale, spread, or a detector's own), got \"Whale\"","parameter":"type","allowed":"an alert type: 1 to 64 lower-case letters, digits or '_', starting with a letter (volume_spike, whale, spread, or a detector's own)"}
-	// 400 {"error":"unknown parameter \"order\": this endpoint takes type, symbol, limit, since","parameter":"order","allowed":"type, symbol, limit, since"}
+	// 400 {"error":"unknown parameter \"order\": this endpoint takes type, symbol, limit, since, view","parameter":"order","allowed":"type, symbol, limit, since, view"}
 }
 
 // Export a pipeline's and a quality chain's counters next to the API's own metrics at /prometheus.

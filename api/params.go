@@ -47,11 +47,12 @@ func quoteTrunc(s string) string {
 
 // The parameters each endpoint takes, in the order they are listed in error messages.
 var (
-	alertsParams = []string{"type", "symbol", "limit", "since"}
-	seriesParams = []string{"symbol", "since"}
+	alertsParams     = []string{"type", "symbol", "limit", "since"}
+	alertsViewParams = []string{"type", "symbol", "limit", "since", "view"}
+	seriesParams     = []string{"symbol", "since"}
 )
 
-const maxParams = 4
+const maxParams = 5
 
 // params are the values of a query string, at the positions of the endpoint's parameter names.
 // An empty value counts as absent, so a form that submits "type=" asks for every type.
@@ -138,10 +139,37 @@ func unknownParam(key string, names []string) *apiError {
 // alert type (built-in or a detector's own), symbol a valid symbol, limit 1..MaxLimit (default DefaultLimit), since RFC 3339
 // (default now − DefaultAlertsSince).
 func parseAlertsQuery(raw string, now time.Time) (ctc.AlertQuery, *apiError) {
-	p, e := parseParams(raw, alertsParams)
+	q, _, e := parseAlertsQueryWith(raw, now, alertsParams)
+	return q, e
+}
+
+// The views of /alerts.
+const (
+	viewRaw       = "raw"
+	viewIncidents = "incidents"
+)
+
+// parseAlertsQueryWith parses names (alertsParams, or alertsViewParams where view is allowed:
+// "raw" or "incidents", returned as given, "" when absent).
+func parseAlertsQueryWith(raw string, now time.Time, names []string) (ctc.AlertQuery, string, *apiError) {
+	p, e := parseParams(raw, names)
 	if e != nil {
-		return ctc.AlertQuery{}, e
+		return ctc.AlertQuery{}, "", e
 	}
+	var view string
+	if len(names) > 4 {
+		switch view = p[4]; view {
+		case "", viewRaw, viewIncidents:
+		default:
+			return ctc.AlertQuery{}, "", &apiError{Message: "unknown view " + quoteTrunc(view), Parameter: "view", Allowed: "raw, incidents"}
+		}
+	}
+	q, e := alertsQueryOf(p, now)
+	return q, view, e
+}
+
+// alertsQueryOf builds the store query of /alerts' first four parameters.
+func alertsQueryOf(p params, now time.Time) (ctc.AlertQuery, *apiError) {
 	q := ctc.AlertQuery{Limit: DefaultLimit, Since: now.Add(-DefaultAlertsSince)}
 	if v := p[0]; v != "" {
 		t, e := parseType(v)

@@ -151,7 +151,10 @@
     const seen = new Set();
     const rows = alerts.map((a) => {
       const id = String(a.alert_id);
-      seen.add(id);
+      // In the incidents view an entry is updated in place: it flashes when it gains an alert.
+      const inc = a.incident && typeof a.incident === "object" ? a.incident : null;
+      const key = inc ? `${id}:${Number(inc.count)}` : id;
+      seen.add(key);
       const detected = new Date(a.detected_at);
       const sev = String(a.severity);
       const row = el("tr", { class: `alert ${severityClass(sev)}`, "data-alert-id": id, "data-type": String(a.alert_type) },
@@ -160,9 +163,12 @@
         el("td", { class: "type" }, TYPES[a.alert_type] || String(a.alert_type)),
         el("td", { class: "market" }, el("span", { class: "symbol" }, String(a.symbol)), el("span", { class: "exchange" }, String(a.exchange))),
         el("td", { class: "num" }, alertValue(a)),
-        el("td", { class: "message" }, String(a.message)),
+        el("td", { class: "message" },
+          inc ? el("span", { class: `incident ${inc.open ? "open" : "closed"}`, title: `incident ${String(inc.id)}, revision ${Number(inc.revision)}` },
+            `${inc.open ? "open" : "closed"} · ${Number(inc.count)} alert${Number(inc.count) === 1 ? "" : "s"}`) : "",
+          String(a.message)),
       );
-      if (!first && !state.seen.has(id)) row.classList.add("new");
+      if (!first && !state.seen.has(key)) row.classList.add("new");
       return row;
     });
     state.seen = seen;
