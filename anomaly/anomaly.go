@@ -1,0 +1,282 @@
+package anomaly
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config sets the model's few knobs. Zero fields take the defaults of DefaultConfig; a negative
+// weight turns its feature off. One configuration is meant to serve every series.
+type Config struct {
+	// Warmup is how many values the model only learns from before it may score above 0;
+	// default 150.
+	Warmup int
+	// Horizon is how many values back the model remembers each feature's extremes; default 4096.
+	Horizon int
+	// Blocks is how many pieces the horizon is kept in: each costs two numbers per feature, and
+	// the oldest piece is forgotten whole; default 64.
+	Blocks int
+	// Hush is how many values after a feature's alert only a stronger one alerts; default 30.
+	Hush int
+	// Smooth is the weight of a new value in the moving averages; default 0.03.
+	Smooth float64
+	// LevelWeight scales the score of a record of the moving average; default 0.5.
+	LevelWeight float64
+	// Period is the cycle over which the model learns the usual value at each time (a day), cut
+	// into Bins parts; default 24 h in 96 parts. A negative Period turns the profile off.
+	Period time.Duration
+	Bins   int
+	// SeasonRate is how fast a part's usual value follows the values seen in it; default 0.4.
+	SeasonRate float64
+	// SeasonMin is how many visits a part needs before the residual from it counts; default 3.
+	SeasonMin int
+	// SeasonWeight scales the score of a record of the residual from the usual value; default
+	// off.
+	SeasonWeight float64
+	// SeasonLevelWeight scales the score of a record of the residual's moving average; default 0.3.
+	SeasonLevelWeight float64
+}
+
+// DefaultConfig returns the configuration used for every series.
+func DefaultConfig() Config {
+	return Config{
+		Warmup:            150,
+		Horizon:           4096,
+		Blocks:            64,
+		Hush:              30,
+		Smooth:            0.03,
+		LevelWeight:       0.5,
+		Period:            24 * time.Hour,
+		Bins:              96,
+		SeasonRate:        0.4,
+		SeasonMin:         3,
+		SeasonWeight:      -1,
+		SeasonLevelWeight: 0.3,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	or := func(p *float64, v float64) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	ori := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	ori(&c.Warmup, d.Warmup)
+	ori(&c.Horizon, d.Horizon)
+	ori(&c.Blocks, d.Blocks)
+	ori(&c.Hush, d.Hush)
+	or(&c.Smooth, d.Smooth)
+	or(&c.LevelWeight, d.LevelWeight)
+	if c.Period == 0 {
+		c.Period = d.Period
+	}
+	ori(&c.Bins, d.Bins)
+	or(&c.SeasonRate, d.SeasonRate)
+	ori(&c.SeasonMin, d.SeasonMin)
+	or(&c.SeasonWeight, d.SeasonWeight)
+	or(&c.SeasonLevelWeight, d.SeasonLevelWeight)
+	return c
+}
+
+// maxValue bounds the values the model computes with.
+const maxValue = 1e300
+
+// Limits on sizes, so that a configuration (or a snapshot) cannot ask for unbounded memory.
+const (
+	maxBlocks = 1 << 12
+	maxBins   = 1 << 14
+)
+
+// Validate reports the first setting that cannot work, after defaults are applied.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Warmup < 0:
+		return fmt.Errorf("anomaly: warmup must be >= 0 values, got %d", c.Warmup)
+	case c.Blocks < 1 || c.Blocks > maxBlocks:
+		return fmt.Errorf("anomaly: blocks must be 1..%d, got %d", maxBlocks, c.Blocks)
+	case c.Horizon < c.Blocks:
+		return fmt.Errorf("anomaly: horizon must be >= blocks (%d) values, got %d", c.Blocks, c.Horizon)
+	case c.Hush < 0:
+		return fmt.Errorf("anomaly: hush must be >= 0 values, got %d", c.Hush)
+	case !(c.Smooth > 0 && c.Smooth <= 1):
+		return fmt.Errorf("anomaly: smooth must be in (0, 1], got %g", c.Smooth)
+	case c.Bins < 1 || c.Bins > maxBins:
+		return fmt.Errorf("anomaly: bins must be 1..%d, got %d", maxBins, c.Bins)
+	case c.Period > 0 && c.Period < time.Duration(c.Bins):
+		return fmt.Errorf("anomaly: period must be at least %d ns (one per bin), got %v", c.Bins, c.Period)
+	case !(c.SeasonRate > 0 && c.SeasonRate <= 1):
+		return fmt.Errorf("anomaly: season rate must be in (0, 1], got %g", c.SeasonRate)
+	case c.SeasonMin < 1:
+		return fmt.Errorf("anomaly: season min must be >= 1 visit, got %d", c.SeasonMin)
+	}
+	for _, w := range []float64{c.LevelWeight, c.SeasonWeight, c.SeasonLevelWeight} {
+		if math.IsNaN(w) || math.IsInf(w, 0) || w > 1 {
+			return fmt.Errorf("anomaly: weights must be at most 1 (negative for off), got %g", w)
+		}
+	}
+	return nil
+}
+
+// features are what the model keeps records of.
+const (
+	fValue       = iota // the value itself
+	fLevel              // its moving average: a shift too gradual or too noisy to show in single values
+	fSeason             // the value less the usual value at this time of the period
+	fSeasonLevel        // the moving average of that residual
+	nFeatures
+)
+
+// Scorer scores one series. It is not safe for concurrent use; use one per series.
+type Scorer struct {
+	cfg Config
+
+	n     int64   // values seen
+	level float64 // moving average of the values
+	res   float64 // moving average of the residuals from the usual value
+	resOK bool    // res has been started
+	rec   [nFeatures]record
+	prof  []float64 // usual value per part of the period
+	seen  []int32   // visits per part, saturating
+}
+
+// New returns a Scorer for cfg; it panics if cfg does not Validate, like regexp.MustCompile.
+func New(cfg Config) *Scorer {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	cfg = cfg.withDefaults()
+	s := &Scorer{cfg: cfg}
+	for k := range s.rec {
+		s.rec[k] = newRecord(cfg.Blocks)
+	}
+	s.prof = make([]float64, cfg.Bins)
+	s.seen = make([]int32, cfg.Bins)
+	return s
+}
+
+// Config returns the configuration in use, defaults applied.
+func (s *Scorer) Config() Config { return s.cfg }
+
+// Score takes the next value of the series and returns its anomaly score in [0, 1], computed from
+// t, v and the values before them only. A value that is not finite scores 0 and is not learned
+// from; values beyond ±1e300 count as ±1e300.
+func (s *Scorer) Score(t time.Time, v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	// Clamping keeps every sum and difference below finite, so that no state becomes Inf or NaN.
+	v = min(max(v, -maxValue), maxValue)
+	s.n++
+	var f [nFeatures]float64
+	s.features(t, v, &f)
+	w := [nFeatures]float64{1, s.cfg.LevelWeight, s.cfg.SeasonWeight, s.cfg.SeasonLevelWeight}
+	size := s.cfg.Horizon / s.cfg.Blocks
+	best := 0.0
+	for k := range f {
+		if math.IsNaN(f[k]) {
+			continue
+		}
+		r := &s.rec[k]
+		if s.n > int64(s.cfg.Warmup) && w[k] > 0 {
+			if e := r.excess(f[k]); e > 0 && (r.last == 0 || s.n-r.last > int64(s.cfg.Hush)) {
+				r.last = s.n
+				e = min(e, 1e12)
+				best = max(best, w[k]*e/(1+e))
+			}
+		}
+		r.add(f[k], size)
+	}
+	return best
+}
+
+// features computes the features of v at t and advances the moving averages and the profile.
+// A feature not yet defined is NaN.
+func (s *Scorer) features(t time.Time, v float64, f *[nFeatures]float64) {
+	if s.n == 1 {
+		s.level = v
+	}
+	s.level += s.cfg.Smooth * (v - s.level)
+	f[fValue], f[fLevel] = v, s.level
+	f[fSeason], f[fSeasonLevel] = math.NaN(), math.NaN()
+	if s.cfg.Period <= 0 {
+		return
+	}
+	p := int64(s.cfg.Period)
+	b := int(((t.UnixNano()%p + p) % p) / (p / int64(s.cfg.Bins)))
+	b = min(b, s.cfg.Bins-1)
+	if s.seen[b] >= int32(s.cfg.SeasonMin) {
+		r := v - s.prof[b]
+		if !s.resOK {
+			s.res, s.resOK = r, true
+		}
+		s.res += s.cfg.Smooth * (r - s.res)
+		f[fSeason], f[fSeasonLevel] = r, s.res
+	}
+	if s.seen[b] == 0 {
+		s.prof[b] = v
+	} else {
+		s.prof[b] += s.cfg.SeasonRate * (v - s.prof[b])
+	}
+	if s.seen[b] < math.MaxInt32 {
+		s.seen[b]++
+	}
+}
+
+// record keeps the extremes of a feature over the horizon, in a ring of blocks, so that its
+// memory is fixed and forgetting is gradual.
+type record struct {
+	bmax, bmin []float64 // extremes of the closed blocks
+	nb         int64     // closed blocks
+	bn         int       // values in the open block
+	omax, omin float64   // extremes of the open block
+	hmax, hmin float64   // extremes of the closed blocks in the ring
+	last       int64     // value number of the last alert; 0 before any
+}
+
+func newRecord(blocks int) record {
+	return record{
+		bmax: make([]float64, blocks), bmin: make([]float64, blocks),
+		omax: math.Inf(-1), omin: math.Inf(1), hmax: math.Inf(-1), hmin: math.Inf(1),
+	}
+}
+
+// excess is how far v lies beyond the extremes seen, as a fraction of their range: 0 inside
+// the range or before there is one.
+func (r *record) excess(v float64) float64 {
+	hi, lo := max(r.hmax, r.omax), min(r.hmin, r.omin)
+	switch {
+	case !(hi > lo):
+		return 0
+	case v > hi:
+		return (v - hi) / (hi - lo)
+	case v < lo:
+		return (lo - v) / (hi - lo)
+	}
+	return 0
+}
+
+func (r *record) add(v float64, size int) {
+	r.omax, r.omin = max(r.omax, v), min(r.omin, v)
+	r.bn++
+	if r.bn < size {
+		return
+	}
+	blocks := len(r.bmax)
+	k := int(r.nb % int64(blocks))
+	r.bmax[k], r.bmin[k] = r.omax, r.omin
+	r.nb++
+	r.bn = 0
+	r.omax, r.omin = math.Inf(-1), math.Inf(1)
+	r.hmax, r.hmin = math.Inf(-1), math.Inf(1)
+	for i := range int(min(r.nb, int64(blocks))) {
+		r.hmax, r.hmin = max(r.hmax, r.bmax[i]), min(r.hmin, r.bmin[i])
+	}
+}

@@ -1,0 +1,56 @@
+// Package anomaly scores a stream of numbers, one value at a time, for how anomalous each value
+// is: a score in [0, 1] computed from the value, its time and the past only, in constant time
+// and fixed memory per series, deterministically, with a state that is snapshotted and restored
+// as bytes.
+//
+//	s := anomaly.New(anomaly.DefaultConfig())
+//	for t, v := range values {
+//		if s.Score(t, v) >= 0.1 {
+//			alert(t, v)
+//		}
+//	}
+//
+// # The model
+//
+// A value is anomalous when the series does something it has not done for a long time. The
+// model keeps, for a handful of features of the series, the highest and lowest value of each
+// over a horizon (4,096 values by default, forgotten a block at a time), and scores a value by
+// how far one of its features passes those extremes, as a fraction of their range: e/(1+e),
+// scaled by the feature's weight. Inside the range the score is exactly 0. The features are
+//
+//   - the value itself: a spike or a drop beyond anything in the horizon;
+//   - its moving average: a shift of level too gradual, or too noisy, to pass the extremes of
+//     single values;
+//   - the moving average of the residual from a daily profile (the usual value at that time of
+//     day, learnt per quarter-hour): a day that departs from the usual daily cycle while staying
+//     within the range, such as a missing peak or a flat stretch.
+//
+// After a feature alerts it stays quiet for a while (Hush) unless it is passed again, so that a
+// burst yields one alert rather than one per value.
+//
+// # Why this model
+//
+// On the Numenta Anomaly Benchmark (NAB v1.1, 58 series from servers, traffic, ad exchanges,
+// tweets and machines, scored with one threshold for the whole corpus), alerts cost: a false
+// alert outside the labelled windows is charged, an alert early in a window earns most, and a
+// second alert in the same window earns nothing. A score that is exactly 0 almost everywhere
+// and rises only on the first value that breaks a long-standing record is what that rewards, and
+// it is what a trader wants from a volume or spread monitor too: the first bar bigger than any in
+// the last days, not every bar above 2.5 standard deviations of a heavy-tailed, seasonal series.
+// Records need no distributional assumption, are unaffected by the scale of the series, adapt
+// as old extremes leave the horizon, and cost a few comparisons per value.
+//
+// The same configuration is used for every series: no parameter depends on the series' scale,
+// length or category.
+//
+// # State
+//
+// A Scorer is one series. Snapshot returns its configuration and state as bytes whose size is
+// fixed by the configuration (about 5.5 KB by default); Restore takes them back, refusing with
+// ErrSnapshot anything that is not such a snapshot. Scores after a restore are identical, bit
+// for bit, to those of a scorer that never stopped.
+//
+// # Concurrency
+//
+// A Scorer is not safe for concurrent use. It starts no goroutines and never reads the clock.
+package anomaly
