@@ -20,7 +20,9 @@ import (
 	"github.com/coattailcapital/ctc/internal/nab"
 )
 
-// models maps a -model name to a constructor of a fresh detector for one series.
+// models maps a -model name to a constructor of a fresh detector for one series: anything with
+// a method Score(t time.Time, v float64) float64 returning a score in [0, 1], or any function
+// of that shape wrapped in nab.DetectorFunc. Adding a model is adding a line.
 var models = map[string]func() nab.Detector{
 	// NAB's windowed Gaussian baseline, its scores rounded to the 12 digits of NAB's published
 	// result files, so that it scores what NAB publishes for it (standard 39.6).

@@ -60,7 +60,8 @@ func Run(r io.Reader, w io.Writer, d Detector) error {
 	}
 }
 
-// ReadScores reads a detector's output for one file: one score per line, blank lines skipped.
+// ReadScores reads a detector's output for one file: one finite score per line, blank lines
+// skipped.
 // A NAB results file (a CSV whose header has an anomaly_score column) is read too, from that
 // column.
 func ReadScores(r io.Reader) ([]float64, error) {
@@ -91,8 +92,8 @@ func ReadScores(r io.Reader) ([]float64, error) {
 			field = bytes.TrimSpace(fields[col])
 		}
 		v, err := strconv.ParseFloat(string(field), 64)
-		if err != nil || math.IsNaN(v) {
-			return nil, fmt.Errorf("line %d: want a score, got %s", line, quote(field))
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("line %d: want a finite score, got %s", line, quote(field))
 		}
 		out = append(out, v)
 	}

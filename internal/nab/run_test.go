@@ -63,7 +63,7 @@ func TestReadScores(t *testing.T) {
 			t.Errorf("ReadScores(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"0\nx\n", "NaN\n", "a,anomaly_score\n1\n"} {
+	for _, in := range []string{"0\nx\n", "NaN\n", "-Inf\n", "a,anomaly_score\n1\n"} {
 		if _, err := ReadScores(strings.NewReader(in)); err == nil {
 			t.Errorf("ReadScores(%q): no error", in)
 		}
@@ -71,7 +71,7 @@ func TestReadScores(t *testing.T) {
 }
 
 // FuzzReadScores: a detector's output, whatever it is, is read or refused, never a panic or a
-// NaN.
+// non-finite score.
 func FuzzReadScores(f *testing.F) {
 	f.Add([]byte("0\n0.5\n1\n"))
 	f.Add([]byte("timestamp,value,anomaly_score\n2014-04-01 00:00:00,1,0.25\n"))
@@ -81,8 +81,8 @@ func FuzzReadScores(f *testing.F) {
 			return
 		}
 		for _, v := range s {
-			if math.IsNaN(v) {
-				t.Fatal("read a NaN")
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("read %v", v)
 			}
 		}
 	})

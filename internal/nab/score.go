@@ -66,8 +66,8 @@ func (r Result) String() string {
 
 // Score finds the threshold that maximises the detector's raw score over the whole corpus
 // under p (one threshold for all files, as NAB optimises it), and returns the result there.
-// scores maps every file's Name to one score per row. Ties between thresholds go to the
-// highest, as in NAB.
+// scores maps every file's Name to one finite score per row; only their order matters, so any
+// scale will do. Ties between thresholds go to the highest, as in NAB.
 func (c *Corpus) Score(scores map[string][]float64, p Profile) (Result, error) {
 	rs, err := c.ScoreProfiles(scores, p)
 	if err != nil {
@@ -82,7 +82,8 @@ func (c *Corpus) Score(scores map[string][]float64, p Profile) (Result, error) {
 // The optimisation is exact: every distinct score is a candidate threshold, and the candidates
 // are visited from the highest down, each adding its rows to the detections; a window's reward
 // is that of its first detection, which is its highest-weighted one, so each row updates the
-// running raw score in O(1). The cost is one sort of the scored rows.
+// running raw score in O(1). The cost is one sort of the scored rows, O(n log n); the three
+// profiles of the NAB corpus take about 0.2 s.
 func (c *Corpus) ScoreProfiles(scores map[string][]float64, profiles ...Profile) ([]Result, error) {
 	if len(profiles) == 0 {
 		profiles = Profiles()
@@ -214,8 +215,8 @@ func (c *Corpus) flatten(scores map[string][]float64) ([]float64, error) {
 			return nil, fmt.Errorf("nab: %s has %d rows but %d scores", f.Name, len(f.Timestamps), len(s))
 		}
 		for j, v := range s {
-			if math.IsNaN(v) {
-				return nil, fmt.Errorf("nab: %s row %d: the score is NaN", f.Name, j)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("nab: %s row %d: the score must be a finite number, got %v", f.Name, j, v)
 			}
 		}
 		flat = append(flat, s...)

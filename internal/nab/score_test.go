@@ -190,6 +190,7 @@ func TestScoreErrors(t *testing.T) {
 		"unknown file":   {"a.csv": detect(20), "b.csv": detect(20)},
 		"short":          {"a.csv": detect(19)},
 		"NaN":            {"a.csv": append(detect(19), math.NaN())},
+		"Inf":            {"a.csv": append(detect(19), math.Inf(1))},
 		"nil for a file": {"a.csv": nil},
 	} {
 		if _, err := c.Score(scores, Standard); err == nil {
