@@ -187,6 +187,17 @@ func (gr *grouping) resume(cp ctc.Checkpoint) (missing bool, err error) {
 	return true, nil
 }
 
+// Incidents returns the incident policy the notifier groups by (defaults filled in), or nil when
+// it delivers every alert as it comes: give it to api.Config.Incidents so that the API's list
+// shows what people were sent.
+func (n *Notifier) Incidents() *incident.Policy {
+	if n.groups == nil {
+		return nil
+	}
+	p := n.groups.g.Policy()
+	return &p
+}
+
 // Commit makes the notifier a ctc.Committer: Flush, then, when it groups incidents, keep the
 // grouper's state as of cp, so that Resume can go back to it.
 func (n *Notifier) Commit(ctx context.Context, cp ctc.Checkpoint) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/api"
+	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/internal/awstest"
 )
 
@@ -58,7 +59,7 @@ func TestAPILambda(t *testing.T) {
 	if err := store.Write(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	local, err := api.New(api.Config{Store: store})
+	local, err := api.New(api.Config{Store: store, Incidents: &incident.Policy{}}) // as the Lambda lists alerts
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/coattailcapital/ctc/api"
 	"github.com/coattailcapital/ctc/checkpoint"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/internal/fsx"
 	"github.com/coattailcapital/ctc/notify"
 	"github.com/coattailcapital/ctc/quality"
@@ -185,6 +186,9 @@ type job struct {
 	closers []func(context.Context) error
 	files   *jsonl.Sink
 	feeds   map[string]func() feed.StatsSnapshot // live sources' counters, for /prometheus
+	// incidents is how the dashboard's alert list groups alerts: the notifier's policy when
+	// -notify is given, else the defaults.
+	incidents *incident.Policy
 }
 
 func (j *job) closeAll(ctx context.Context) error {
@@ -221,7 +225,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitFail, err)
 	}
-	var j job
+	j := job{incidents: &incident.Policy{}}
 	defer func() { _ = j.closeAll(context.WithoutCancel(ctx)) }()
 	if !c.quiet {
 		j.sinks = append(j.sinks, console.New(stdout))
@@ -233,6 +237,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		j.sinks = append(j.sinks, n)
 		j.closers = append(j.closers, n.Close)
+		j.incidents = n.Incidents()
 	}
 	if c.replay != "" {
 		if code, err := c.replayJob(ctx, &j); err != nil {
@@ -256,7 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if j.feeds != nil {
 			reg.MustRegister(api.NewFeedCollector(j.feeds))
 		}
-		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, c.thresholds.Spread)
+		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, c.thresholds.Spread, j.incidents)
 		if err != nil {
 			return fail(exitUsage, err)
 		}
@@ -549,7 +554,7 @@ func (c config) simRun(ctx context.Context, states *checkpoint.Dir, start time.T
 
 // serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline,
 // the quality chain and (registered on reg already) the sinks. It returns a function that shuts the server down.
-func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain, spread float64) (func(), string, error) {
+func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain, spread float64, incidents *incident.Policy) (func(), string, error) {
 	var store api.Store
 	for _, s := range sinks {
 		if st, ok := s.(api.Store); ok {
@@ -558,7 +563,7 @@ func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipel
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		api.NewCollector(p.Stats, chain.Stats))
-	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg, SpreadThreshold: spread})
+	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg, SpreadThreshold: spread, Incidents: incidents})
 	if err != nil {
 		return nil, "", err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/coattailcapital/ctc/api"
 	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
 )
 
@@ -41,6 +42,8 @@ func handler(ctx context.Context, e awsenv.Env, log *slog.Logger) (http.Handler,
 	}
 	// API Gateway and Lambda cannot stream: /alerts/stream answers 501 at once and the dashboard
 	// polls /alerts instead.
+	// The alert list groups incidents with the default policy (package incident), as the
+	// notifier does by default.
 	return api.New(api.Config{Store: store, CORSOrigins: e.CORSOrigins, Logger: log, NoStream: true,
-		SpreadThreshold: detect.DefaultThresholds().Spread})
+		SpreadThreshold: detect.DefaultThresholds().Spread, Incidents: &incident.Policy{}})
 }
