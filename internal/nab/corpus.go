@@ -229,8 +229,8 @@ func NewCorpus(files ...*File) (*Corpus, error) {
 // earns the scaled sigmoid of its relative position, -(Last-i+1)/width, normalised to 1 at
 // the window's first row and falling to near 0 at its last; outside, a detection costs the
 // scaled sigmoid of its distance past the previous window's last row in units of that
-// window's width-1 (just after a window it costs little, from 3 widths on the full -1), or
-// -1 with no window before it.
+// window's width-1 (little just after a window, -0.987 one width later, -1 from three widths
+// on), or -1 with no window before it.
 func (c *Corpus) appendPoints(pts []point, f *File) []point {
 	n := len(f.Timestamps)
 	prob := Probation(n)

@@ -139,3 +139,22 @@ func BenchmarkScoreProfilesNAB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunCorpusNAB runs the baseline through the runner's path over the whole corpus and
+// scores it, reporting the three normalised scores beside the time.
+func BenchmarkRunCorpusNAB(b *testing.B) {
+	c := loadNAB(b)
+	var rs []Result
+	for b.Loop() {
+		scores, err := RunCorpus(c, func() Detector { return Rounded(NewWindowedGaussian(), 12) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rs, err = c.ScoreProfiles(scores); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, r := range rs {
+		b.ReportMetric(r.Score, r.Profile.Name)
+	}
+}

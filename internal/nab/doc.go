@@ -18,11 +18,11 @@
 // threshold). The first min(15 %, 750) rows of each file are probationary and count for
 // nothing. Inside a window, only the first detection counts, rewarded by the scaled sigmoid of
 // its position, 2/(1+e^{5x}) - 1 with x = -(last-i+1)/width, normalised to the profile's TP
-// weight at the window's first row and falling to about 0.47 of it at its last: early
+// weight at the window's first row, 0.86 of it halfway and near 0 at its last: early
 // detection pays. A window without a detection costs the FN weight. A detection outside every
 // window costs the FP weight times the scaled sigmoid of its distance past the previous
-// window's end, in units of that window's width-1 (little just after a window, the full
-// weight from three widths on or with no window before it).
+// window's end, in units of that window's width-1: little just after a window, nearly the
+// full weight one window-width later, and the full weight with no window before it.
 //
 // The profiles are NAB's: Standard (TP 1, FP 0.11, FN 1), RewardLowFP (FP 0.22) and
 // RewardLowFN (FN 2). For each profile Score picks the one threshold for the whole corpus that
