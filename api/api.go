@@ -80,6 +80,10 @@ type Config struct {
 	// delivered), one entry per incident, its latest revision. ?view=raw lists every alert, as
 	// /alerts does when Incidents is nil.
 	Incidents *incident.Policy
+	// Evidence, when set, gives the last evidence report (package evidence, as JSON) served at
+	// /evidence and shown in the dashboard's evidence panel; EvidenceFile serves a file. Without
+	// it, or when it returns ErrNoEvidence, /evidence answers 404 and the panel stays hidden.
+	Evidence func(context.Context) ([]byte, error)
 }
 
 // The time ranges the parameters default to.
@@ -111,6 +115,7 @@ type handler struct {
 	noStream        bool
 	spreadThreshold float64
 	incidents       *incident.Policy
+	evidence        func(context.Context) ([]byte, error)
 }
 
 // New returns the API and dashboard as one http.Handler (see the package documentation for the
@@ -132,6 +137,7 @@ func New(cfg Config) (http.Handler, error) {
 		noStream:        cfg.NoStream,
 		spreadThreshold: cfg.SpreadThreshold,
 		incidents:       cfg.Incidents,
+		evidence:        cfg.Evidence,
 	}
 	if h.streamPoll <= 0 {
 		h.streamPoll = DefaultStreamPoll
@@ -201,12 +207,13 @@ var exactRoutes = map[string]*route{
 	"/quality":       routeQuality,
 	"/healthz":       routeHealthz,
 	"/prometheus":    routePrometheus,
+	"/evidence":      routeEvidence,
 	"/":              routeDashboard,
 	"/index.html":    routeDashboard,
 }
 
 // endpoints is what a 404 lists.
-const endpoints = "/alerts, /alerts/stream, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, / (dashboard)"
+const endpoints = "/alerts, /alerts/stream, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, /evidence, / (dashboard)"
 
 // match finds the route of a path and its argument (the symbol of /metrics/{symbol}, the asset
 // path of the dashboard).

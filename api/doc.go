@@ -67,6 +67,8 @@
 //	GET /healthz     {"status":"ok"}
 //	GET /prometheus  Prometheus text exposition of Config.Gatherer (not under /metrics, which
 //	                 belongs to /metrics/{symbol}).
+//	GET /evidence    the last evidence report (package evidence) as Config.Evidence gives it;
+//	                 404 without one, and the dashboard's evidence panel stays hidden.
 //	GET /            the dashboard (also /index.html); its files under /static/.
 //
 // # Errors
