@@ -52,11 +52,13 @@
 // (published 39.6, 20.9, 47.4), at NAB's threshold 1.0 with NAB's totals of 521 detected
 // window rows and 409 false positives — once its scores are rounded to the 12 significant
 // digits NAB's result files hold (Rounded). At full precision the exact optimiser finds a
-// threshold just below 1: 40.13, 23.94, 47.73. The scorer also gives NAB's published result
-// files their published scores: the windowed Gaussian's exactly, with NAB's totals, and
-// Numenta HTM's 70.10 and 74.32 exactly and its reward_low_FP_rate 63.12 at the threshold NAB
-// stores for it — NAB's stored thresholds come from an earlier, inexact optimiser; the exact
-// optimum there is 63.21.
+// threshold just below 1: 40.13, 23.94, 47.73.
+//
+// Scored with the same code (nabscore -scores), NAB's own published result files get their
+// published scores: ARTime 74.85, 65.15, 80.36; CAD OSE 69.90,
+// 66.98, 73.18; the windowed Gaussian 39.65, 20.87, 47.41; Numenta HTM 70.10 and 74.32, and
+// 63.12 for reward_low_FP_rate at the threshold NAB stores for it (an earlier, inexact
+// optimiser found it; the exact optimum there is 63.21).
 //
 // # Concurrency
 //
