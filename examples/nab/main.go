@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/coattailcapital/ctc/anomaly"
 	"github.com/coattailcapital/ctc/internal/nab"
 )
 
@@ -27,6 +28,8 @@ var models = map[string]func() nab.Detector{
 	// NAB's windowed Gaussian baseline, its scores rounded to the 12 digits of NAB's published
 	// result files, so that it scores what NAB publishes for it (standard 39.6).
 	"windowedgaussian": func() nab.Detector { return nab.Rounded(nab.NewWindowedGaussian(), 12) },
+	// ctc's own streaming scorer, package anomaly, with the one configuration it uses everywhere.
+	"ctc": func() nab.Detector { return anomaly.New(anomaly.DefaultConfig()) },
 }
 
 const defaultModel = "windowedgaussian"
