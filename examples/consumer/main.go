@@ -19,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -83,6 +84,7 @@ type config struct {
 	cpuProfile, memProfile string
 	fresh                  bool
 	notify                 string
+	evidence               string
 }
 
 // Exit codes: 0 success, 1 the run failed, 2 the command line or an input file is wrong.
@@ -138,6 +140,7 @@ Flags:
 	fs.StringVar(&c.start, "start", "", "simulator start of the paced part, RFC 3339 (default: now)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print alerts")
 	fs.StringVar(&c.notify, "notify", "", "deliver alerts to webhooks, Slack, Discord or Telegram as routed by this JSON `file` (package notify; secrets as env:NAME or file:PATH in it, never on the command line)")
+	fs.StringVar(&c.evidence, "evidence", "", "simulator: show this evidence report (adapters/evidence -out `FILE`) in the dashboard's evidence panel, read at each request (default: DIR/evidence.json under -data)")
 	fs.BoolVar(&c.fresh, "fresh", false, "simulator: start a new market instead of continuing the one in -data from its last checkpoint")
 	c.thresholds.RegisterFlags(fs)
 	fs.StringVar(&c.capture, "capture", "", "replay: FILE is a raw frame capture (cryptofeed format) of this `exchange` (binance or coinbase), decoded as the live source decodes it")
@@ -261,7 +264,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if j.feeds != nil {
 			reg.MustRegister(api.NewFeedCollector(j.feeds))
 		}
-		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, c.thresholds.Spread, j.incidents)
+		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, c.thresholds.Spread, j.incidents, cmp.Or(c.evidence, filepath.Join(c.data, "evidence.json")))
 		if err != nil {
 			return fail(exitUsage, err)
 		}
@@ -554,7 +557,7 @@ func (c config) simRun(ctx context.Context, states *checkpoint.Dir, start time.T
 
 // serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline,
 // the quality chain and (registered on reg already) the sinks. It returns a function that shuts the server down.
-func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain, spread float64, incidents *incident.Policy) (func(), string, error) {
+func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain, spread float64, incidents *incident.Policy, evidence string) (func(), string, error) {
 	var store api.Store
 	for _, s := range sinks {
 		if st, ok := s.(api.Store); ok {
@@ -563,7 +566,8 @@ func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipel
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		api.NewCollector(p.Stats, chain.Stats))
-	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg, SpreadThreshold: spread, Incidents: incidents})
+	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg, SpreadThreshold: spread, Incidents: incidents,
+		Evidence: api.EvidenceFile(evidence)})
 	if err != nil {
 		return nil, "", err
 	}

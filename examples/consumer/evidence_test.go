@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer that the run and the test may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The default run serves -data's evidence.json (adapters/evidence -out) at /evidence, for the
+// dashboard's evidence panel, and a 404 until there is one.
+func TestDefaultRunServesEvidence(t *testing.T) {
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", data, "-warmup", "1m", "-speed", "1", "-quiet"}, &out, &errb)
+	}()
+	re := regexp.MustCompile(`dashboard and API on (http://\S+)`)
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("no dashboard address: %s", errb.String())
+	}
+	get := func() (int, string) {
+		t.Helper()
+		res, err := http.Get(base + "/evidence")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get(); code != http.StatusNotFound {
+		t.Errorf("without a report: %d %s", code, body)
+	}
+	report := `{"alerts":1,"groups":[]}`
+	if err := os.WriteFile(filepath.Join(data, "evidence.json"), []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(); code != http.StatusOK || body != report {
+		t.Errorf("with a report: %d %s", code, body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+}
