@@ -80,6 +80,17 @@ type Config struct {
 	// delivered), one entry per incident, its latest revision. ?view=raw lists every alert, as
 	// /alerts does when Incidents is nil.
 	Incidents *incident.Policy
+	// Keys, when not empty, are the API keys: every endpoint but /healthz and the dashboard's
+	// own files (which hold no data) then answers 401 unless the request sends
+	// "Authorization: Bearer <key>" or carries the session cookie that POST /session sets for
+	// such a request. The cookie (HttpOnly, SameSite=Strict, Secure over https) is how the
+	// dashboard authenticates its event stream, which a browser cannot give a header; it is an
+	// HMAC of its expiry under the key, never the key. Keys are at least 16 bytes; read them from
+	// a file or the environment, never a flag. Nothing the API logs holds a key or a cookie.
+	Keys []string
+	// SessionTTL is how long a session cookie lasts without use (each request in its second
+	// half renews it); default DefaultSessionTTL.
+	SessionTTL time.Duration
 	// Evidence, when set, gives the last evidence report (package evidence, as JSON) served at
 	// /evidence and shown in the dashboard's evidence panel; EvidenceFile serves a file. Without
 	// it, or when it returns ErrNoEvidence, /evidence answers 404 and the panel stays hidden.
@@ -115,6 +126,7 @@ type handler struct {
 	noStream        bool
 	spreadThreshold float64
 	incidents       *incident.Policy
+	auth            auth
 	evidence        func(context.Context) ([]byte, error)
 }
 
@@ -138,6 +150,10 @@ func New(cfg Config) (http.Handler, error) {
 		spreadThreshold: cfg.SpreadThreshold,
 		incidents:       cfg.Incidents,
 		evidence:        cfg.Evidence,
+	}
+	var err error
+	if h.auth, err = newAuth(cfg.Keys, cfg.SessionTTL, func() time.Time { return h.now() }); err != nil {
+		return nil, err
 	}
 	if h.streamPoll <= 0 {
 		h.streamPoll = DefaultStreamPoll
@@ -195,6 +211,7 @@ var (
 	routePrometheus = &route{"/prometheus", (*handler).servePrometheus}
 	routeDashboard  = &route{"/", (*handler).serveAsset}
 	routeStatic     = &route{"/static/{file}", (*handler).serveAsset}
+	routeSession    = &route{"/session", (*handler).serveSession}
 	routeNotFound   = &route{"unmatched", (*handler).serveNotFound}
 )
 
@@ -208,12 +225,13 @@ var exactRoutes = map[string]*route{
 	"/healthz":       routeHealthz,
 	"/prometheus":    routePrometheus,
 	"/evidence":      routeEvidence,
+	"/session":       routeSession,
 	"/":              routeDashboard,
 	"/index.html":    routeDashboard,
 }
 
 // endpoints is what a 404 lists.
-const endpoints = "/alerts, /alerts/stream, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, /evidence, / (dashboard)"
+const endpoints = "/alerts, /alerts/stream, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, /evidence, /session, / (dashboard)"
 
 // match finds the route of a path and its argument (the symbol of /metrics/{symbol}, the asset
 // path of the dashboard).
@@ -250,11 +268,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) serve(rt *route, arg string, w http.ResponseWriter, r *http.Request) int {
 	preflight := h.cors.apply(w.Header(), r)
-	if rt == routeNotFound {
+	if rt == routeNotFound || (rt == routeSession && r.Method != http.MethodOptions) {
 		return rt.serve(h, w, r, arg)
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		if h.auth.enabled() && !open(rt) {
+			if code, ok := h.authorize(w, r); !ok {
+				return code
+			}
+		}
 		return rt.serve(h, w, r, arg)
 	case http.MethodOptions:
 		w.Header().Set("Allow", allowedMethods)

@@ -351,3 +351,59 @@ func TestDashboardPushesAlerts(t *testing.T) {
 		t.Fatalf("the alert raised after load is not the first row (%d rows)", len(got))
 	}
 }
+
+// TestDashboardWithKeys: with API keys, the page without a session shows the sign-in form and no
+// data; with the session cookie (set here on the page's own response, as POST /session would
+// have set it), the browser carries it on every request, the event stream included, and the
+// page shows the alerts.
+func TestDashboardWithKeys(t *testing.T) {
+	bin := chromium(t)
+	f := newFixture(time.Now())
+	h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }, Quality: testQuality, Keys: []string{testKey}})
+
+	t.Run("no session", func(t *testing.T) {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		dom, _ := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+		if !strings.Contains(dom, `<form class="login" id="login">`) {
+			t.Errorf("the sign-in form is not shown:\n%s", element(t, dom, `<form class="login"`, "</form>"))
+		}
+		if n := len(rows(dom)); n != 0 {
+			t.Errorf("%d alert rows shown without a key", n)
+		}
+		if !strings.Contains(dom, "Sign in with an API key") {
+			t.Errorf("the status does not ask for a key: %s", element(t, dom, `<div class="status"`, "</div>"))
+		}
+	})
+
+	t.Run("session cookie", func(t *testing.T) {
+		var streamsWithCookie atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/" {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest(http.MethodPost, "/session", nil)
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				h.ServeHTTP(rec, req)
+				w.Header()["Set-Cookie"] = rec.Header()["Set-Cookie"]
+			}
+			if _, err := r.Cookie(SessionCookie); err == nil && r.URL.Path == "/alerts/stream" {
+				streamsWithCookie.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		dom, stderr := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+		if errs := consoleErrors(stderr); len(errs) > 0 {
+			t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+		}
+		if !strings.Contains(dom, `<form class="login" id="login" hidden="">`) {
+			t.Errorf("the sign-in form is shown with a session")
+		}
+		if len(rows(dom)) != len(f.visible()) {
+			t.Errorf("%d rows, want %d", len(rows(dom)), len(f.visible()))
+		}
+		if streamsWithCookie.Load() == 0 {
+			t.Error("the event stream was never opened with the session cookie")
+		}
+	})
+}

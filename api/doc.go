@@ -70,6 +70,27 @@
 //	GET /evidence    the last evidence report (package evidence) as Config.Evidence gives it;
 //	                 404 without one, and the dashboard's evidence panel stays hidden.
 //	GET /            the dashboard (also /index.html); its files under /static/.
+//	POST /session    with Authorization: Bearer <key>: 204 and a session cookie (see Keys);
+//	DELETE /session  204, the cookie cleared.
+//
+// # Keys
+//
+// With Config.Keys set, every endpoint but /healthz, /session and the dashboard's own files
+// answers 401 (WWW-Authenticate: Bearer) unless the request sends "Authorization: Bearer <key>"
+// or the session cookie. Scripts and Prometheus send the header. A browser's EventSource cannot
+// send a header, so the dashboard, on its first 401, asks for the key once and POSTs it to
+// /session, whose answer sets ctc_session: HttpOnly (no script reads it), SameSite=Strict (no
+// other site's page sends it), Secure when the request came over https (directly or as
+// X-Forwarded-Proto says), Path=/, and lasting Config.SessionTTL (15 min by default), renewed by
+// any request in its second half, so an open dashboard stays signed in and a closed one is
+// signed out a quarter of an hour later. The cookie is "<key id>.<expiry>.<HMAC>" under a key
+// derived from the API key: it holds neither the key nor anything that yields it, replicas
+// with the same keys accept each other's cookies, and removing a key from the list ends its
+// sessions. Keys never appear in a URL, so the logs (which record the path and query of a failed
+// request) never hold one; nor do they hold a header.
+//
+// The API Lambda sets no keys: authorisation there belongs to API Gateway in front of it (an
+// authorizer, or usage-plan keys). Lambda cannot stream, so the dashboard polls there.
 //
 // # Errors
 //

@@ -33,6 +33,7 @@
     timer: 0,
     running: false,
     again: false,
+    needKey: false, // the API answered 401: the sign-in form is shown and polling waits
   };
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -60,6 +61,10 @@
       headers: { Accept: "application/json" },
       cache: "no-store",
     });
+    if (res.status === 401) {
+      showLogin();
+      throw new Error("sign in with an API key");
+    }
     if (res.status === 404 && path === "/quality") return null; // not configured: hide the score
     const body = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(`${path}: ${body.error || res.status}`);
@@ -396,12 +401,52 @@
     });
   }
 
+  // ---- sign-in --------------------------------------------------------------------------------
+
+  // The API asked for a key (401): stop polling and ask for it. The key goes once to
+  // POST /session, whose answer sets an HttpOnly cookie that every request, the event stream
+  // included, then carries; the page keeps no copy of the key.
+  function showLogin() {
+    if (state.needKey) return;
+    state.needKey = true;
+    if (stream.es) stream.es.close();
+    Object.assign(stream, { es: null, key: null, open: false });
+    $("login").hidden = false;
+    $("login-key").focus();
+  }
+
+  async function signIn(e) {
+    e.preventDefault();
+    const input = $("login-key");
+    $("login-error").textContent = "";
+    try {
+      const res = await fetch(apiBase + "/session", { method: "POST", headers: { Authorization: `Bearer ${input.value}` }, cache: "no-store" });
+      if (res.status !== 204) {
+        $("login-error").textContent = res.status === 401 ? "That key is not one of the API's." : `Sign-in failed (${res.status}).`;
+        return;
+      }
+    } catch (err) {
+      $("login-error").textContent = `Sign-in failed: ${err && err.message ? err.message : err}`;
+      return;
+    }
+    input.value = "";
+    $("login").hidden = true;
+    state.needKey = false;
+    stream.failed = false; // a stream refused for want of a key may open now
+    state.seen = null;
+    poll();
+  }
+
   // ---- polling --------------------------------------------------------------------------------
 
   async function poll() {
     clearTimeout(state.timer);
     if (document.hidden) {
       setStatus("paused", "Paused while the tab is hidden");
+      return;
+    }
+    if (state.needKey) {
+      setStatus("error", "Sign in with an API key");
       return;
     }
     if (state.running) {
@@ -420,11 +465,11 @@
       if (failed) throw failed.reason;
       setStatus("live", `Live · updated ${hhmmss(new Date())} UTC`);
     } catch (err) {
-      setStatus("error", `API error, retrying: ${err && err.message ? err.message : err}`);
+      setStatus("error", state.needKey ? "Sign in with an API key" : `API error, retrying: ${err && err.message ? err.message : err}`);
     } finally {
       state.polls++;
       state.running = false;
-      if (!document.hidden) state.timer = setTimeout(poll, state.again ? 0 : POLL_MS);
+      if (!document.hidden && !state.needKey) state.timer = setTimeout(poll, state.again ? 0 : POLL_MS);
     }
   }
 
@@ -452,6 +497,7 @@
       poll();
     });
     for (const f of document.querySelectorAll("form")) f.addEventListener("submit", (e) => e.preventDefault());
+    $("login").addEventListener("submit", signIn);
     document.addEventListener("visibilitychange", poll);
     poll();
   }

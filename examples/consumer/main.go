@@ -84,6 +84,7 @@ type config struct {
 	cpuProfile, memProfile string
 	fresh                  bool
 	notify                 string
+	apiKeys                string
 	evidence               string
 }
 
@@ -133,6 +134,7 @@ Flags:
 	fs.StringVar(&c.symbol, "symbol", "BTC-USDT", "symbol (BASE-QUOTE) of a CSV replay")
 	fs.StringVar(&c.data, "data", "ctc-data", "simulator: `DIR` for the warehouse (DIR/warehouse), the alert store (DIR/alerts.db) and checkpoints")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "simulator: serve the REST API and dashboard on this `address`; \"off\" to serve nothing")
+	fs.StringVar(&c.apiKeys, "api-keys", "", "require one of the API keys in this `file` (one a line) on the API; the dashboard asks for one and keeps a session cookie")
 	fs.Int64Var(&c.seed, "seed", 1, "simulator seed: the same seed and -start give the same market")
 	fs.Float64Var(&c.speed, "speed", 10, "simulator pace as a multiple of real time; 0 = as fast as possible")
 	fs.DurationVar(&c.warmUp, "warmup", 15*time.Minute, "simulator history emitted at once before pacing starts, so the volume detector has a baseline")
@@ -264,7 +266,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if j.feeds != nil {
 			reg.MustRegister(api.NewFeedCollector(j.feeds))
 		}
-		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, c.thresholds.Spread, j.incidents, cmp.Or(c.evidence, filepath.Join(c.data, "evidence.json")))
+		cfg := api.Config{SpreadThreshold: c.thresholds.Spread, Incidents: j.incidents,
+			Evidence: api.EvidenceFile(cmp.Or(c.evidence, filepath.Join(c.data, "evidence.json")))}
+		if c.apiKeys != "" {
+			if cfg.Keys, err = readKeys(c.apiKeys); err != nil {
+				return fail(exitUsage, err)
+			}
+		}
+		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, cfg)
 		if err != nil {
 			return fail(exitUsage, err)
 		}
@@ -557,17 +566,16 @@ func (c config) simRun(ctx context.Context, states *checkpoint.Dir, start time.T
 
 // serve starts the API and dashboard over the hot store, with Prometheus metrics of the pipeline,
 // the quality chain and (registered on reg already) the sinks. It returns a function that shuts the server down.
-func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain, spread float64, incidents *incident.Policy, evidence string) (func(), string, error) {
-	var store api.Store
+func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipeline, chain *quality.Chain, cfg api.Config) (func(), string, error) {
 	for _, s := range sinks {
 		if st, ok := s.(api.Store); ok {
-			store = st
+			cfg.Store = st
 		}
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		api.NewCollector(p.Stats, chain.Stats))
-	h, err := api.New(api.Config{Store: store, Quality: chain.Stats, Registerer: reg, SpreadThreshold: spread, Incidents: incidents,
-		Evidence: api.EvidenceFile(evidence)})
+	cfg.Quality, cfg.Registerer = chain.Stats, reg
+	h, err := api.New(cfg)
 	if err != nil {
 		return nil, "", err
 	}
@@ -583,6 +591,25 @@ func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipel
 		_ = srv.Shutdown(ctx)
 	}
 	return stop, "http://" + ln.Addr().String(), nil
+}
+
+// readKeys reads API keys from a file, one a line; blank lines and lines starting with # are
+// skipped. The file, not the command line, holds them: flags show in ps.
+func readKeys(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-api-keys: %w", err)
+	}
+	var keys []string
+	for line := range strings.Lines(string(b)) {
+		if k := strings.TrimSpace(line); k != "" && !strings.HasPrefix(k, "#") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("-api-keys: %s holds no key", path)
+	}
+	return keys, nil
 }
 
 func durationOrZero(warmUp, d time.Duration) time.Duration {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// -api-keys FILE makes the API want one of the file's keys; the dashboard's page itself opens.
+func TestDefaultRunWithAPIKeys(t *testing.T) {
+	data := t.TempDir()
+	keys := filepath.Join(t.TempDir(), "keys")
+	const key = "consumer-test-key-0123456789abcdef"
+	if err := os.WriteFile(keys, []byte("# the desk\n"+key+"\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"-api-keys", filepath.Join(t.TempDir(), "missing"), "-data", data}, &syncBuffer{}, &syncBuffer{}); code != exitUsage {
+		t.Errorf("a missing key file: exit %d, want %d", code, exitUsage)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", data, "-warmup", "1m", "-speed", "1", "-quiet", "-api-keys", keys}, &out, &errb)
+	}()
+	re := regexp.MustCompile(`dashboard and API on (http://\S+)`)
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("no dashboard address: %s", errb.String())
+	}
+	status := func(path, auth string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := status("/alerts", ""); c != http.StatusUnauthorized {
+		t.Errorf("/alerts without a key: %d", c)
+	}
+	if c := status("/alerts", "Bearer "+key); c != http.StatusOK {
+		t.Errorf("/alerts with the key: %d", c)
+	}
+	if c := status("/", ""); c != http.StatusOK {
+		t.Errorf("the dashboard page: %d", c)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(errb.String(), key) || strings.Contains(out.String(), key) {
+		t.Error("the key was printed")
+	}
+}
