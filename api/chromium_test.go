@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -329,12 +330,35 @@ func TestDashboardPushesAlerts(t *testing.T) {
 		DetectedAt: f.now, EmittedAt: f.now, TTLEpoch: f.now.Add(ctc.AlertTTL).Unix(), Message: "pushed after the page loaded"}
 	late.AlertID = ctc.NewAlertID(ctc.Whale, late.Exchange, late.Symbol, "pushed")
 	var streams atomic.Int64
+	var mu sync.Mutex
+	var pushedAt time.Time   // when a stream sent the late alert's event
+	var listedAt []time.Time // when /alerts answered with the late alert
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/alerts/stream" && streams.Add(1) == 1 {
-			// Raised while the page's first stream is open.
-			time.AfterFunc(100*time.Millisecond, func() {
-				_ = store.Write(context.Background(), &ctc.Batch{Output: ctc.Output{Alerts: []ctc.Alert{late}}})
-			})
+		switch r.URL.Path {
+		case "/alerts/stream":
+			if streams.Add(1) == 1 {
+				// Raised while the page's first stream is open.
+				time.AfterFunc(100*time.Millisecond, func() {
+					_ = store.Write(context.Background(), &ctc.Batch{Output: ctc.Output{Alerts: []ctc.Alert{late}}})
+				})
+			}
+			w = &tapWriter{ResponseWriter: w, tap: func(b []byte) {
+				if bytes.Contains(b, []byte(late.AlertID.String())) {
+					mu.Lock()
+					if pushedAt.IsZero() {
+						pushedAt = time.Now()
+					}
+					mu.Unlock()
+				}
+			}}
+		case "/alerts":
+			w = &tapWriter{ResponseWriter: w, tap: func(b []byte) {
+				if bytes.Contains(b, []byte(late.AlertID.String())) {
+					mu.Lock()
+					listedAt = append(listedAt, time.Now())
+					mu.Unlock()
+				}
+			}}
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -350,7 +374,23 @@ func TestDashboardPushesAlerts(t *testing.T) {
 	if len(got) == 0 || got[0].id != late.AlertID.String() {
 		t.Fatalf("the alert raised after load is not the first row (%d rows)", len(got))
 	}
+	// Pushed, not polled: the stream sent the alert before the page first listed it (the page
+	// lists alerts on each stream event, and polls /alerts only while no stream is open).
+	mu.Lock()
+	defer mu.Unlock()
+	if pushedAt.IsZero() || len(listedAt) == 0 || listedAt[0].Before(pushedAt) {
+		t.Errorf("the alert was not pushed first: stream event at %v, listed at %v", pushedAt, listedAt)
+	}
 }
+
+// tapWriter shows a handler's response bytes to tap, and passes Flush on (for event streams).
+type tapWriter struct {
+	http.ResponseWriter
+	tap func([]byte)
+}
+
+func (w *tapWriter) Write(b []byte) (int, error) { w.tap(b); return w.ResponseWriter.Write(b) }
+func (w *tapWriter) Flush()                      { w.ResponseWriter.(http.Flusher).Flush() }
 
 // TestDashboardWithKeys: with API keys, the page without a session shows the sign-in form and no
 // data; with the session cookie (set here on the page's own response, as POST /session would
