@@ -17,11 +17,13 @@ type Config struct {
 	// Blocks is how many pieces the horizon is kept in: each costs two numbers per feature, and
 	// the oldest piece is forgotten whole; default 64.
 	Blocks int
-	// Hush is how many values after a feature's alert only a stronger one alerts; default 30.
+	// Hush is how many values a feature stays silent after it alerts; default 30.
 	Hush int
+	// Quiet is how many values after any alert only a higher score alerts; default 70.
+	Quiet int
 	// Smooth is the weight of a new value in the moving averages; default 0.03.
 	Smooth float64
-	// LevelWeight scales the score of a record of the moving average; default 0.5.
+	// LevelWeight scales the score of a record of the moving average; default 0.7.
 	LevelWeight float64
 	// Period is the cycle over which the model learns the usual value at each time (a day), cut
 	// into Bins parts; default 24 h in 96 parts. A negative Period turns the profile off.
@@ -32,7 +34,7 @@ type Config struct {
 	// SeasonMin is how many visits a part needs before the residual from it counts; default 3.
 	SeasonMin int
 	// SeasonWeight scales the score of a record of the residual from the usual value; default
-	// off.
+	// 0.05.
 	SeasonWeight float64
 	// SeasonLevelWeight scales the score of a record of the residual's moving average; default 0.3.
 	SeasonLevelWeight float64
@@ -45,13 +47,14 @@ func DefaultConfig() Config {
 		Horizon:           4096,
 		Blocks:            64,
 		Hush:              30,
+		Quiet:             70,
 		Smooth:            0.03,
-		LevelWeight:       0.5,
+		LevelWeight:       0.7,
 		Period:            24 * time.Hour,
 		Bins:              96,
 		SeasonRate:        0.4,
 		SeasonMin:         3,
-		SeasonWeight:      -1,
+		SeasonWeight:      0.05,
 		SeasonLevelWeight: 0.3,
 	}
 }
@@ -72,6 +75,7 @@ func (c Config) withDefaults() Config {
 	ori(&c.Horizon, d.Horizon)
 	ori(&c.Blocks, d.Blocks)
 	ori(&c.Hush, d.Hush)
+	ori(&c.Quiet, d.Quiet)
 	or(&c.Smooth, d.Smooth)
 	or(&c.LevelWeight, d.LevelWeight)
 	if c.Period == 0 {
@@ -106,6 +110,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("anomaly: horizon must be >= blocks (%d) values, got %d", c.Blocks, c.Horizon)
 	case c.Hush < 0:
 		return fmt.Errorf("anomaly: hush must be >= 0 values, got %d", c.Hush)
+	case c.Quiet < 0:
+		return fmt.Errorf("anomaly: quiet must be >= 0 values, got %d", c.Quiet)
 	case !(c.Smooth > 0 && c.Smooth <= 1):
 		return fmt.Errorf("anomaly: smooth must be in (0, 1], got %g", c.Smooth)
 	case c.Bins < 1 || c.Bins > maxBins:
@@ -145,6 +151,9 @@ type Scorer struct {
 	rec   [nFeatures]record
 	prof  []float64 // usual value per part of the period
 	seen  []int32   // visits per part, saturating
+
+	lastAlert int64   // value number of the last alert; 0 before any
+	lastScore float64 // its score
 }
 
 // New returns a Scorer for cfg; it panics if cfg does not Validate, like regexp.MustCompile.
@@ -193,6 +202,13 @@ func (s *Scorer) Score(t time.Time, v float64) float64 {
 			}
 		}
 		r.add(f[k], size)
+	}
+	if best > 0 {
+		// One event tends to pass several features in turn: after an alert, only a stronger one.
+		if s.lastAlert > 0 && s.n-s.lastAlert <= int64(s.cfg.Quiet) && best <= s.lastScore {
+			return 0
+		}
+		s.lastAlert, s.lastScore = s.n, best
 	}
 	return best
 }

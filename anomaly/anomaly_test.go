@@ -21,6 +21,7 @@ func smallConfig(t *rapid.T) Config {
 		Horizon:           blocks * rapid.IntRange(1, 8).Draw(t, "blocksize"),
 		Blocks:            blocks,
 		Hush:              rapid.IntRange(1, 10).Draw(t, "hush"),
+		Quiet:             rapid.IntRange(1, 10).Draw(t, "quiet"),
 		Smooth:            rapid.Float64Range(0.01, 1).Draw(t, "smooth"),
 		LevelWeight:       rapid.SampledFrom([]float64{-1, 0.5, 1}).Draw(t, "lw"),
 		Period:            rapid.SampledFrom([]time.Duration{-1, time.Hour, 24 * time.Hour}).Draw(t, "period"),

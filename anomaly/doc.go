@@ -21,12 +21,13 @@
 //   - the value itself: a spike or a drop beyond anything in the horizon;
 //   - its moving average: a shift of level too gradual, or too noisy, to pass the extremes of
 //     single values;
-//   - the moving average of the residual from a daily profile (the usual value at that time of
-//     day, learnt per quarter-hour): a day that departs from the usual daily cycle while staying
-//     within the range, such as a missing peak or a flat stretch.
+//   - the residual from a daily profile (the usual value at that time of day, learnt per
+//     quarter-hour), and above all its moving average: a day that departs from the usual daily
+//     cycle while staying within the range, such as a missing peak or a flat stretch.
 //
-// After a feature alerts it stays quiet for a while (Hush) unless it is passed again, so that a
-// burst yields one alert rather than one per value.
+// After a feature alerts it is silent for a while (Hush), and after any alert only a higher
+// score alerts for a while (Quiet): one event passes several features in turn, and a burst
+// should yield one alert rather than one per value.
 //
 // # Why this model
 //
@@ -41,7 +42,12 @@
 // as old extremes leave the horizon, and cost a few comparisons per value.
 //
 // The same configuration is used for every series: no parameter depends on the series' scale,
-// length or category.
+// length or category. Its values were chosen on NAB itself (the scores are then an in-sample
+// figure, as they are for the published leaders, whose parameters were tuned on the same corpus):
+// standard profile 73.2, reward-low-FP 66.1, reward-low-FN 77.7, against 70.1 / 63.1 / 74.3 for
+// Numenta HTM and 74.9 / 65.2 / 80.4 for ARTime (go run ./examples/nab -model ctc, scored by
+// scripts/nab.sh -model ctc). Like every NAB detector, the model is blind to anomalies that stay
+// within the range of what came before and keep the daily cycle; those are what it misses.
 //
 // # State
 //

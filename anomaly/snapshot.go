@@ -27,7 +27,7 @@ func (s *Scorer) Snapshot() ([]byte, error) {
 	e.b = append(e.b, snapshotMagic...)
 	e.b = append(e.b, snapshotVersion)
 	c := s.cfg
-	for _, v := range []int64{int64(c.Warmup), int64(c.Horizon), int64(c.Blocks), int64(c.Hush), int64(c.Period), int64(c.Bins), int64(c.SeasonMin)} {
+	for _, v := range []int64{int64(c.Warmup), int64(c.Horizon), int64(c.Blocks), int64(c.Hush), int64(c.Quiet), int64(c.Period), int64(c.Bins), int64(c.SeasonMin)} {
 		e.i64(v)
 	}
 	for _, v := range []float64{c.Smooth, c.LevelWeight, c.SeasonRate, c.SeasonWeight, c.SeasonLevelWeight} {
@@ -37,6 +37,8 @@ func (s *Scorer) Snapshot() ([]byte, error) {
 	e.f64(s.level)
 	e.f64(s.res)
 	e.bool(s.resOK)
+	e.i64(s.lastAlert)
+	e.f64(s.lastScore)
 	for k := range s.rec {
 		r := &s.rec[k]
 		e.i64(r.nb)
@@ -68,7 +70,7 @@ func (s *Scorer) Restore(b []byte) error {
 		return fmt.Errorf("%w: unknown version", ErrSnapshot)
 	}
 	var c Config
-	ints := []*int{&c.Warmup, &c.Horizon, &c.Blocks, &c.Hush}
+	ints := []*int{&c.Warmup, &c.Horizon, &c.Blocks, &c.Hush, &c.Quiet}
 	for _, p := range ints {
 		*p = d.int()
 	}
@@ -87,7 +89,7 @@ func (s *Scorer) Restore(b []byte) error {
 	if c.withDefaults() != c {
 		return fmt.Errorf("%w: configuration has unset fields", ErrSnapshot)
 	}
-	want := len(snapshotMagic) + 1 + 12*8 + 8 + 8 + 8 + 1 + nFeatures*(40+16*c.Blocks) + 12*c.Bins
+	want := len(snapshotMagic) + 1 + 13*8 + 8 + 8 + 8 + 1 + 16 + nFeatures*(40+16*c.Blocks) + 12*c.Bins
 	if len(b) != want {
 		return fmt.Errorf("%w: %d bytes, want %d for its configuration", ErrSnapshot, len(b), want)
 	}
@@ -96,6 +98,8 @@ func (s *Scorer) Restore(b []byte) error {
 	t.level = d.f64()
 	t.res = d.f64()
 	t.resOK = d.bool()
+	t.lastAlert = d.i64()
+	t.lastScore = d.f64()
 	size := c.Horizon / c.Blocks
 	for k := range t.rec {
 		r := &t.rec[k]
@@ -129,7 +133,7 @@ func (s *Scorer) Restore(b []byte) error {
 	switch {
 	case d.err != nil:
 		return d.err
-	case t.n < 0 || !bounded(false, t.level, t.res):
+	case t.n < 0 || !bounded(false, t.level, t.res) || t.lastAlert < 0 || t.lastAlert > t.n || !(t.lastScore >= 0 && t.lastScore <= 1):
 		return fmt.Errorf("%w: state out of range", ErrSnapshot)
 	}
 	*s = *t
