@@ -133,8 +133,8 @@ func TestEvidencePanelInChromium(t *testing.T) {
 		`data-type="whale" data-severity="high"`,
 		`<td class="horizon">+1m</td>`,
 		`+50.0`, // the whale's step, every horizon
-		`move in the alert's direction`,
-		`size of the move (no direction)`,
+		`in the alert's direction`,
+		`size of the move`,
 		`&lt;img src=x onerror=alert(1)&gt;`,
 		`3 alerts against 20 random pseudo-alerts each · 95 % intervals`,
 	} {

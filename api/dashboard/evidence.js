@@ -8,9 +8,9 @@
 (() => {
   const REFRESH_MS = 60000;
   const MEASURES = {
-    signed: "move in the alert's direction",
+    signed: "in the alert's direction",
     convergence: "spread closing",
-    absolute: "size of the move (no direction)",
+    absolute: "size of the move",
   };
   const apiBase = (document.querySelector('meta[name="ctc-api-base"]')?.content || "").replace(/\/+$/, "");
 
@@ -23,7 +23,13 @@
 
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
   const bp = (v) => (num(v) === null ? "–" : `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(1)}`);
-  const ci = (c, f) => (c && num(c.low) !== null && num(c.high) !== null ? ` [${f(c.low)}, ${f(c.high)}]` : "");
+  const ci = (c, f) => (c && num(c.low) !== null && num(c.high) !== null ? `[${f(c.low)}, ${f(c.high)}]` : "");
+  // A statistic with its interval under it, smaller.
+  function stat(cls, value, interval) {
+    const td = el("td", cls, value);
+    if (interval) td.append(el("span", "ci", interval));
+    return td;
+  }
   const pct = (v) => (num(v) === null ? "–" : (v * 100).toFixed(0));
 
   let panel = null;
@@ -46,8 +52,8 @@
     const thead = el("thead");
     const hr = el("tr");
     for (const [h, cls] of [
-      ["Type", ""], ["Severity", ""], ["Measure", ""], ["Horizon", ""], ["n", "num"], ["Hit % [CI]", "num"],
-      ["Mean bp [CI]", "num"], ["Median bp", "num"], ["Random: hit %", "num"], ["Random: mean bp [CI]", "num"], ["Edge bp [CI]", "num"],
+      ["Type", ""], ["Severity", ""], ["Measure", ""], ["Horizon", ""], ["n", "num"], ["Hit %", "num"],
+      ["Mean bp", "num"], ["Median bp", "num"], ["Random: hit %", "num"], ["Random: mean bp", "num"], ["Edge bp", "num"],
     ]) {
       const th = el("th", cls, h);
       th.scope = "col";
@@ -59,7 +65,8 @@
     table.append(cap, thead, tbody);
     wrap.append(table);
     const note = el("p", "evidence-note",
-      "Edge: the alerts' mean move minus the random pseudo-alerts'. Marked when its interval excludes zero; " +
+      "Moves in basis points (0.01 %) from the VWAP up to the alert to the VWAP around each horizon; intervals under each figure. " +
+      "Edge: the alerts' mean move minus the random pseudo-alerts'; marked when its interval excludes zero — " +
       "with many groups and horizons a few such marks are expected by chance.");
     panel.append(head, sub, wrap, note);
     (document.querySelector("main") || document.body).append(panel);
@@ -94,16 +101,16 @@
         }
         const a = h.alerts || {}, b = h.baseline || {};
         const has = num(a.n) > 0, hasB = num(b.n) > 0;
-        const edge = el("td", "num edge", has && hasB ? bp(h.edge_bps) + ci(h.edge_ci, bp) : "–");
+        const edge = stat("num edge", has && hasB ? bp(h.edge_bps) : "–", has && hasB ? ci(h.edge_ci, bp) : "");
         if (h.edge_ci && (h.edge_ci.low > 0 || h.edge_ci.high < 0)) edge.classList.add(h.edge_ci.low > 0 ? "pos" : "neg");
         tr.append(
           el("td", "horizon", h.horizon ?? ""),
           el("td", "num", `${num(a.n) ?? 0}${num(a.no_data) ? ` (+${a.no_data} n/a)` : ""}`),
-          el("td", "num", has ? pct(a.hit_rate) + ci(a.hit_rate_ci, pct) : "–"),
-          el("td", "num", has ? bp(a.mean_bps) + ci(a.mean_ci, bp) : "–"),
+          stat("num", has ? pct(a.hit_rate) : "–", has ? ci(a.hit_rate_ci, pct) : ""),
+          stat("num", has ? bp(a.mean_bps) : "–", has ? ci(a.mean_ci, bp) : ""),
           el("td", "num", has ? bp(a.median_bps) : "–"),
           el("td", "num muted", hasB ? pct(b.hit_rate) : "–"),
-          el("td", "num muted", hasB ? bp(b.mean_bps) + ci(b.mean_ci, bp) : "–"),
+          stat("num muted", hasB ? bp(b.mean_bps) : "–", hasB ? ci(b.mean_ci, bp) : ""),
           edge,
         );
         rows.push(tr);
