@@ -3,6 +3,7 @@ package binance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,8 +59,29 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
+	if e.Status == http.StatusUnavailableForLegalReasons {
+		return "binance: aggTrades answered 451: " + ErrRegionBlocked.Error()
+	}
 	return fmt.Sprintf("binance: aggTrades answered %d: %s", e.Status, e.Body)
 }
+
+// Unwrap makes a 451 answer match ErrRegionBlocked.
+func (e *StatusError) Unwrap() error {
+	if e.Status == http.StatusUnavailableForLegalReasons {
+		return ErrRegionBlocked
+	}
+	return nil
+}
+
+// ErrRegionBlocked is what Binance's HTTP 451 means, wrapped by the error of a History request
+// or of a Source's WebSocket handshake that got one: Binance does not serve the address the
+// request came from (it refuses many US addresses, AWS's US regions among them). It is
+// permanent — neither retries nor reconnects change it — so the Source stops with it rather than
+// reconnecting forever.
+var ErrRegionBlocked = errors.New("Binance refuses requests from this location (HTTP 451: it does not serve many US addresses, AWS's US regions among them); " +
+	"use its market-data-only endpoints (WebSocket wss://data-stream.binance.vision, REST https://data-api.binance.vision: " +
+	"the -binance-ws and -binance-rest flags, CTC_BINANCE_ENDPOINT), its daily archives at https://data.binance.vision for history " +
+	"(the loader's -csv), or run in a region Binance serves")
 
 func (h *History) now() time.Time {
 	if h.Now != nil {

@@ -83,6 +83,7 @@ type Source struct {
 	started time.Time
 
 	// Owned by Next.
+	fatal   error            // a permanent failure (ErrRegionBlocked): every Next returns it
 	last    map[string]int64 // last aggregate id emitted per unified symbol
 	pending []pendingRec
 	trades  []ctc.Trade
@@ -93,7 +94,8 @@ type item struct {
 	conn      int
 	recv      time.Time
 	frame     []byte
-	reconnect bool // the connection was re-established: close the downtime from REST
+	reconnect bool  // the connection was re-established: close the downtime from REST
+	fatal     error // the connection gave up for good (ErrRegionBlocked): Next returns it
 }
 
 type pendingRec struct {
@@ -195,6 +197,13 @@ func (s *Source) run(idx int, streams []string) {
 		if errors.As(err, &planned) {
 			continue // serverShutdown or the age limit: reconnect at once
 		}
+		if errors.Is(err, ErrRegionBlocked) {
+			select { // permanent: Next returns it, and no reconnect can change it
+			case s.items <- item{conn: idx, fatal: err}:
+			case <-s.ctx.Done():
+			}
+			return
+		}
 		d := s.cfg.Backoff.Delay(attempt)
 		attempt++
 		if s.cfg.Sleep(s.ctx, d) != nil {
@@ -209,8 +218,11 @@ func (e *plannedError) Error() string { return "planned reconnect: " + e.why }
 
 // session runs one connection until it fails; ok reports that it got as far as receiving data.
 func (s *Source) session(idx int, streams []string, reconnect bool) (ok bool, err error) {
-	ws, _, err := s.cfg.Dialer.DialContext(s.ctx, strings.TrimRight(s.cfg.StreamURL, "/")+"/stream", nil)
+	ws, resp, err := s.cfg.Dialer.DialContext(s.ctx, strings.TrimRight(s.cfg.StreamURL, "/")+"/stream", nil)
 	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnavailableForLegalReasons {
+			return false, fmt.Errorf("binance: %s answered the WebSocket handshake with 451: %w", s.cfg.StreamURL, ErrRegionBlocked)
+		}
 		return false, err
 	}
 	s.mu.Lock()
@@ -328,8 +340,15 @@ func (s *Source) Next(ctx context.Context, rec *ctc.Record) error {
 	}
 	s.start()
 	for len(s.pending) == 0 {
+		if s.fatal != nil {
+			return s.fatal
+		}
 		select {
 		case it := <-s.items:
+			if it.fatal != nil {
+				s.fatal = it.fatal
+				continue
+			}
 			s.handle(ctx, it)
 		case <-ctx.Done():
 			return ctx.Err()

@@ -54,6 +54,7 @@ type Server struct {
 	restDown bool
 	refuse   bool
 	clock    int64
+	blocked  bool
 }
 
 type conn struct {
@@ -89,7 +90,28 @@ func (s *Server) Close() {
 	s.HTTP.Close()
 }
 
+// Block makes the server answer every request, WebSocket handshakes included, as Binance answers
+// addresses it does not serve (many US ones, AWS's US regions among them): HTTP 451.
+func (s *Server) Block(on bool) { s.mu.Lock(); s.blocked = on; s.mu.Unlock() }
+
+// refuseBlocked answers 451 when the server is blocked, as Binance does (a JSON body naming its
+// terms), and reports whether it did.
+func (s *Server) refuseBlocked(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	blocked := s.blocked
+	s.mu.Unlock()
+	if blocked {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnavailableForLegalReasons)
+		fmt.Fprint(w, `{"code":0,"msg":"Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms. Please contact customer service if you believe you received this message in error."}`)
+	}
+	return blocked
+}
+
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.refuseBlocked(w) {
+		return
+	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -363,6 +385,11 @@ func (s *Server) serveAggTrades(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
 	s.requests = append(s.requests, q)
+	s.mu.Unlock()
+	if s.refuseBlocked(w) {
+		return
+	}
+	s.mu.Lock()
 	s.weight += 4
 	w.Header().Set("X-MBX-USED-WEIGHT-1M", strconv.Itoa(s.weight))
 	if s.restDown {
