@@ -293,6 +293,14 @@ func bp(n int, v float64) string {
 	if n == 0 {
 		return "—"
 	}
+	return f1(v)
+}
+
+// f1 writes v with a sign and one decimal, never as -0.0.
+func f1(v float64) string {
+	if math.Abs(v) < 0.05 {
+		v = 0
+	}
 	return fmt.Sprintf("%+.1f", v)
 }
 
@@ -308,9 +316,9 @@ func meanText(s Stats) string {
 	case s.N == 0:
 		return "—"
 	case s.MeanCI == nil:
-		return fmt.Sprintf("%+.1f", s.Mean)
+		return f1(s.Mean)
 	}
-	return fmt.Sprintf("%+.1f [%+.1f, %+.1f]", s.Mean, s.MeanCI.Low, s.MeanCI.High)
+	return f1(s.Mean) + " [" + f1(s.MeanCI.Low) + ", " + f1(s.MeanCI.High) + "]"
 }
 
 func edgeText(h Result) string {
@@ -318,9 +326,9 @@ func edgeText(h Result) string {
 	case h.Alerts.N == 0 || h.Baseline.N == 0:
 		return "—"
 	case h.EdgeCI == nil:
-		return fmt.Sprintf("%+.1f", h.Edge)
+		return f1(h.Edge)
 	}
-	s := fmt.Sprintf("%+.1f [%+.1f, %+.1f]", h.Edge, h.EdgeCI.Low, h.EdgeCI.High)
+	s := f1(h.Edge) + " [" + f1(h.EdgeCI.Low) + ", " + f1(h.EdgeCI.High) + "]"
 	if h.EdgeCI.Low > 0 || h.EdgeCI.High < 0 {
 		s += " *"
 	}

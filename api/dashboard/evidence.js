@@ -22,7 +22,11 @@
   }
 
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-  const bp = (v) => (num(v) === null ? "–" : `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(1)}`);
+  const bp = (v) => {
+    if (num(v) === null) return "–";
+    const r = Math.round(v * 10) / 10; // never −0.0
+    return `${r >= 0 ? "+" : "−"}${Math.abs(r).toFixed(1)}`;
+  };
   const ci = (c, f) => (c && num(c.low) !== null && num(c.high) !== null ? `[${f(c.low)}, ${f(c.high)}]` : "");
   // A statistic with its interval under it, smaller.
   function stat(cls, value, interval) {
@@ -120,11 +124,14 @@
     p.hidden = rows.length === 0;
   }
 
+  let retry = 0;
   async function refresh() {
     try {
       const res = await fetch(apiBase + "/evidence", { headers: { Accept: "application/json" }, cache: "no-store" });
       if (!res.ok) {
         if (panel) panel.hidden = true; // no report (404), or none readable: nothing to show
+        // Not signed in yet (API keys): look again soon, so the panel follows the sign-in.
+        if (res.status === 401 && !retry) retry = setTimeout(() => { retry = 0; refresh(); }, 5000);
         return;
       }
       render(await res.json());
