@@ -61,6 +61,21 @@
 // event-time range, which is pushed down as a row filter. ScanAlerts and ScanRun read alerts back,
 // and WriteReprocessed appends a reprocessing run's alerts to anomalies_reprocessed in one commit.
 //
+// # Partition evolution
+//
+// The partitioning is hidden (readers filter on timestamp, never on a partition column), so it
+// can change without a rewrite and without readers noticing, as Iceberg's spec evolution allows:
+// to move raw_trades from days to hours once volume grows,
+//
+//	tx := tbl.NewTransaction()
+//	err := tx.UpdateSpec(true).RemoveField("timestamp_day").
+//		AddField("timestamp", iceberg.HourTransform{}, "timestamp_hour").Commit()
+//	_, err = tx.Commit(ctx)
+//
+// is a metadata commit. Files written before keep their day partitions, the sink writes hour
+// partitions from its next commit (it loads the table's current spec at every commit), and a
+// scan reads both, pruning each file by its own spec (TestPartitionEvolutionDayToHour).
+//
 // # Reading the warehouse with other tools
 //
 // The tables are plain Iceberg v2 tables that any Iceberg reader opens. iceberg-go v0.7.0 ships a
