@@ -23,7 +23,7 @@ func TestPartitionEvolutionDayToHour(t *testing.T) {
 	dir := t.TempDir()
 	s := openSink(t, dir)
 	ctx := t.Context()
-	first := genBatch(0, 2_000)        // 2024-03-12 23:58 … 03-13 00:06: two days
+	first := genBatch(0, 2_000)       // 2024-03-12 23:58 … 03-13 00:06: two days
 	second := genBatch(2_000, 20_000) // 00:06 … 01:30 on 03-13: two hours
 	if err := s.Write(ctx, first); err != nil {
 		t.Fatal(err)
