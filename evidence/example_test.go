@@ -49,3 +49,19 @@ func Example() {
 	// +15m alert +50.0 bp (hit 1/1) | baseline  +2.6 bp (hit  1/19,  1 no data) | edge +47.4 bp
 	// +1h  alert +50.0 bp (hit 1/1) | baseline +28.6 bp (hit  8/14,  6 no data) | edge +21.4 bp
 }
+
+func ExampleDirectionOf() {
+	for _, a := range []ctc.Alert{
+		{AlertType: ctc.Whale, Message: "ETH-USDT on binance: $251.3k buy of 83.7 at 3002.10 (over $100.0k)"},
+		{AlertType: "whale_cluster", Message: "SOL-USD on coinbase: $150.0k sell split into a cluster of 6 orders (6 trades) over 2.5s"},
+		{AlertType: ctc.Spread, ActualValue: +1.2}, // Binance dearer: expect the spread to fall
+		{AlertType: ctc.VolumeSpike},
+	} {
+		fmt.Println(a.AlertType, evidence.DirectionOf(a))
+	}
+	// Output:
+	// whale up
+	// whale_cluster down
+	// spread down
+	// volume_spike none
+}
