@@ -157,7 +157,8 @@ func (s *series) seal() {
 	s.sealed = true
 }
 
-// vwap returns the VWAP of the trades with lo <= time <= hi, and false when there are none.
+// vwap returns the VWAP of the trades with lo <= time <= hi, and false when there are none (or
+// their VWAP is not a positive finite price).
 func (s *series) vwap(lo, hi int64) (float64, bool) {
 	i, _ := slices.BinarySearch(s.ts, lo)
 	j, found := slices.BinarySearch(s.ts, hi)
@@ -173,7 +174,13 @@ func (s *series) vwap(lo, hi int64) (float64, bool) {
 	if !(q > 0) {
 		return 0, false
 	}
-	return (s.cumPQ[j] - s.cumPQ[i]) / q, true
+	// A price no quality chain would pass (0, negative, NaN, infinite) makes no VWAP rather
+	// than a NaN in every statistic it touches.
+	v := (s.cumPQ[j] - s.cumPQ[i]) / q
+	if !(v > 0) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
 }
 
 // Trades holds the trades an evaluation reads, by market (exchange, symbol). Add them in any
@@ -185,7 +192,8 @@ type Trades struct {
 }
 
 // Add adds trades. Only the exchange, symbol, price, quantity, time and event id are kept (about
-// 64 bytes a trade), so the caller may reuse batch.
+// 64 bytes a trade), so the caller may reuse batch. A trade without a positive finite price and
+// quantity, which the quality chain never passes, is counted and left out.
 func (t *Trades) Add(batch ...ctc.Trade) {
 	if t.m == nil {
 		t.m = map[marketKey]*series{}
@@ -194,6 +202,10 @@ func (t *Trades) Add(batch ...ctc.Trade) {
 	var s *series
 	for i := range batch {
 		tr := &batch[i]
+		t.n++
+		if !(tr.Price > 0 && tr.Quantity > 0) || math.IsInf(tr.Price*tr.Quantity, 0) {
+			continue // not a price (the quality chain never passes one): it would poison the sums
+		}
 		if s == nil || tr.Exchange != k.exchange || tr.Symbol != k.symbol {
 			k = marketKey{tr.Exchange, tr.Symbol}
 			if s = t.m[k]; s == nil {
@@ -203,7 +215,6 @@ func (t *Trades) Add(batch ...ctc.Trade) {
 		}
 		s.ticks = append(s.ticks, tick{ts: tr.Timestamp.UnixNano(), id: tr.EventID, price: tr.Price, qty: tr.Quantity})
 		s.sealed = false
-		t.n++
 	}
 }
 

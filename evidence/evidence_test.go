@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -297,4 +298,34 @@ func TestBaselineBounds(t *testing.T) {
 	}
 	// The price rises 1 %/h: every +1h move is about +100 bp.
 	near(t, "+1h baseline median", math.Round(r1.Groups[0].Horizons[3].Baseline.Median/10), 10)
+}
+
+// Prices no quality chain passes make no data, never a NaN that would spoil the statistics and
+// the JSON.
+func TestBadPricesAreNoData(t *testing.T) {
+	t.Parallel()
+	var tr Trades
+	tr.Add(steady(ctc.Binance, "BTC-USDT", -time.Hour, 2*time.Hour, func(d time.Duration) float64 {
+		switch {
+		case d >= 45*time.Second && d <= 75*time.Second: // around +1m
+			return math.NaN()
+		case d >= 4*time.Minute && d <= 6*time.Minute: // around +5m
+			return 0
+		case d >= 14*time.Minute && d <= 16*time.Minute: // around +15m
+			return math.Inf(1)
+		}
+		return 100
+	})...)
+	a := alert(ctc.Whale, ctc.Medium, ctc.Binance, "BTC-USDT", 0, "BTC-USDT on binance: $150.0k buy of 1 at 100.00", 150_000)
+	r, err := Evaluate(Config{}, []ctc.Alert{a}, &tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Groups[0].Horizons
+	if h[0].Alerts.NoData != 1 || h[1].Alerts.NoData != 1 || h[2].Alerts.NoData != 1 || h[3].Alerts.N != 1 {
+		t.Errorf("horizons %+v", h)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Errorf("the report does not marshal: %v", err)
+	}
 }
