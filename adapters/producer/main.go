@@ -62,6 +62,10 @@ import (
 	"github.com/coattailcapital/ctc/source/live"
 	"github.com/coattailcapital/ctc/source/replay"
 	"github.com/coattailcapital/ctc/source/sim"
+
+	// Root certificates for a container with no /etc/ssl (the scratch image deploy/image builds):
+	// used only where the system has none, so that TLS to the exchanges and AWS works there.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {
