@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -184,4 +185,26 @@ func TestVolumeModelValidate(t *testing.T) {
 	if err := (detect.VolumeConfig{Model: detect.VolumeAnomaly}).Validate(); err != nil {
 		t.Errorf("default anomaly model: %v", err)
 	}
+}
+
+// The anomaly model on three hours of one trade a minute, then a minute ten times the usual: it
+// alerts once, high, on the first window beyond anything in the key's last 4,096 windows. (It
+// learns for its first 150 windows.)
+func ExampleVolumeConfig_anomaly() {
+	d, _ := detect.NewVolume(detect.VolumeConfig{Model: detect.VolumeAnomaly})
+	var out ctc.Output
+	for m := range 200 {
+		qty := 10.0 + float64(m%7)
+		if m == 190 {
+			qty = 100
+		}
+		tr := trade("binance", "BTC-USDT", int64(m), time.Duration(m)*time.Minute, 100, qty, ctc.Buy)
+		d.Observe(&tr, &out)
+	}
+	d.Advance(ctc.EndOfTime, &out)
+	for _, a := range out.Alerts {
+		fmt.Printf("%s %s %s score=%.2f at %s\n", a.AlertType, a.Severity, a.Symbol, a.ZScore, a.DetectedAt.Format(time.TimeOnly))
+	}
+	// Output:
+	// volume_spike high BTC-USDT score=0.93 at 13:11:00
 }
