@@ -109,6 +109,22 @@ module "governance" {
   analyst_principals = var.analyst_trusted_principals
 }
 
+module "producer" {
+  source             = "./modules/producer"
+  project            = var.project
+  region             = var.region
+  image              = var.producer_image
+  enabled            = var.streaming_enabled
+  stream_name        = module.kinesis.stream_name
+  dlq_name           = module.kinesis.dlq_name
+  stream_arn         = module.kinesis.stream_arn
+  dlq_arn            = module.kinesis.dlq_arn
+  symbols            = var.producer_symbols
+  binance_ws         = var.binance_ws
+  binance_rest       = var.binance_rest
+  log_retention_days = var.log_retention_days
+}
+
 # Service discovery: what the producer, consumer and scripts read instead of hard-coded names.
 resource "aws_ssm_parameter" "discovery" {
   for_each = {

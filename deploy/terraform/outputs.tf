@@ -107,3 +107,18 @@ output "region" {
   description = "AWS region of the stack."
   value       = var.region
 }
+
+output "producer_repository_url" {
+  description = "ECR repository of the producer's image (push with scripts/build-producer-image.sh -push <url>:<tag>)."
+  value       = module.producer.repository_url
+}
+
+output "producer_cluster" {
+  description = "ECS cluster of the hosted producer."
+  value       = module.producer.cluster_name
+}
+
+output "producer_service" {
+  description = "ECS service of the hosted producer (empty until producer_image is set); the streaming scripts scale it to 1 and 0."
+  value       = module.producer.service_name
+}

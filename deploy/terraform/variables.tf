@@ -92,3 +92,27 @@ variable "analyst_trusted_principals" {
   type        = list(string)
   default     = []
 }
+
+variable "producer_image" {
+  description = "The producer's container image by digest (<repository_url>@sha256:…, from scripts/build-producer-image.sh -push). Empty: the ECR repository only, no ECS service yet."
+  type        = string
+  default     = ""
+}
+
+variable "producer_symbols" {
+  description = "Base assets the hosted producer watches on Binance (X-USDT) and Coinbase (X-USD)."
+  type        = string
+  default     = "BTC,ETH,SOL"
+}
+
+variable "binance_ws" {
+  description = "Binance WebSocket base URL for the hosted producer. Binance answers HTTP 451 to many US addresses; its market-data-only endpoint is wss://data-stream.binance.vision."
+  type        = string
+  default     = "wss://data-stream.binance.vision"
+}
+
+variable "binance_rest" {
+  description = "Binance REST base URL for the hosted producer's gap repair (market-data-only: https://data-api.binance.vision)."
+  type        = string
+  default     = "https://data-api.binance.vision"
+}
