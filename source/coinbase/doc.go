@@ -31,6 +31,20 @@
 // (Retry-After, else the back-off) a few times before the gap is declared unrepaired. A context
 // cancelled during a repair leaves that gap reported as unrepaired, never silently skipped.
 //
+// # History
+//
+// History reads GET /products/{id}/trades: pages of at most 1000 trades, newest first, addressed
+// by trade id alone (after=N: older than N; before=N: newer than N; CB-BEFORE and CB-AFTER name
+// the neighbouring pages). It paces its requests under the public limit (10 a second per IP),
+// waits out 429s (Retry-After), retries 5xx, stalls and truncated pages, and fails at once on
+// any other 4xx (StatusError, IsPermanent). DecodeTradesPage decodes a page by the rules of the
+// match frame — the same event id, the maker's side inverted — without allocating.
+//
+// History.Source is a HistorySource, a ctc.Source and ctc.Seeker of one product's trades in a
+// time range, oldest first: the range is found by searching the trade-id space (exponential
+// probe back from the newest page, then binary search on the pages' times), then walked forward
+// with before cursors. Package backfill runs it beside binance.HistorySource.
+//
 // # Advanced Trade
 //
 // Decoder also reads Advanced Trade market_trades frames, and Source reads that feed with

@@ -5,7 +5,18 @@
 //
 // The server holds one scripted trade history per product. Match appends a trade to it and sends
 // it to the subscribed connection; Skip appends trades without sending them, Lose appends trades
-// that neither the feed nor REST will ever show.
+// that neither the feed nor REST will ever show; Load appends trades with chosen ids and times
+// (a past day, ids with holes) for the REST history alone.
+//
+// # REST
+//
+// GET /products/{id}/trades follows Coinbase's cursor pagination: at most limit (default 1000,
+// at most 1000) trades, newest first; after=N pages to older trades (ids below N, the newest of
+// them), before=N to newer ones (ids above N, the oldest of them, still listed newest first);
+// CB-BEFORE and CB-AFTER carry the ids of the page's first and last trade. RateLimit makes it
+// answer 429 beyond a token bucket of requests (on the server's Clock), and AnswerREST scripts the
+// next answers: an error status, a Retry-After, a stall that holds the request until the client
+// gives up.
 package coinbasetest
 
 import (
@@ -13,6 +24,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +75,32 @@ type Server struct {
 	hbStop      chan struct{}
 	wg          sync.WaitGroup
 	closed      bool
+
+	// Clock is the time of the REST rate limit (default time.Now); set it before the first request.
+	Clock func() time.Time
+
+	answers         []RESTAnswer
+	requests        []url.Values
+	rate            float64 // tokens a second; 0: no limit
+	burst           float64
+	tokens          float64
+	tokensAt        time.Time
+	stallQuit       chan struct{}
+	limited         int // 429s answered by the rate limit
+	limitRetryAfter string
+}
+
+// RESTAnswer scripts one answer of the REST trade history in place of the normal one.
+type RESTAnswer struct {
+	// Status is the HTTP status to answer (with a Coinbase-style {"message":…} body).
+	Status int
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter string
+	// Stall holds the request open without answering until the client gives up (or Close).
+	Stall bool
+	// Body, when set, is answered with status 200 (or Status) instead of the page: a truncated or
+	// malformed page.
+	Body string
 }
 
 // FirstTradeID is the id of each product's first scripted trade.
@@ -84,7 +123,7 @@ func NewAdvanced(products ...string) *Server {
 // New starts a server with one history trade per product (the one the first last_match shows).
 func New(products ...string) *Server {
 	s := &Server{SubscribeTimeout: 5 * time.Second, trades: map[string][]Trade{}, seq: map[string]int64{},
-		conns: map[*websocket.Conn]bool{}}
+		conns: map[*websocket.Conn]bool{}, stallQuit: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	for _, p := range products {
 		s.seq[p] = 100
@@ -109,6 +148,7 @@ func (s *Server) Close() {
 	for c := range s.conns {
 		c.Close()
 	}
+	close(s.stallQuit)
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	s.hs.CloseClientConnections()
@@ -465,60 +505,213 @@ type restTrade struct {
 	Side    string `json:"side"`
 }
 
-// restTrades serves GET /products/{id}/trades?limit=&after=: newest first; after=N returns trades
-// with ids below N; CB-AFTER is the cursor for the next (older) page.
+// Load appends trades to product's history (creating the product) for REST alone: the feed
+// does not send them. Their ids must rise above the history's last id; Product and Sequence are
+// filled in, and times are kept as given (Coinbase's history is in time order: keep them
+// non-decreasing).
+func (s *Server) Load(product string, trades ...Trade) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.trades[product]
+	if _, ok := s.seq[product]; !ok {
+		s.seq[product] = 100
+	}
+	for _, t := range trades {
+		if len(h) > 0 && t.ID <= h[len(h)-1].ID {
+			return fmt.Errorf("coinbasetest: trade id %d does not rise above %d", t.ID, h[len(h)-1].ID)
+		}
+		if t.ID <= 0 {
+			return fmt.Errorf("coinbasetest: trade id %d is not positive", t.ID)
+		}
+		s.seq[product]++
+		t.Product, t.Sequence = product, s.seq[product]
+		h = append(h, t)
+	}
+	s.trades[product] = h
+	return nil
+}
+
+// RateLimit answers REST requests beyond a token bucket of perSecond requests a second, burst
+// deep, with 429 (and Retry-After when retryAfter is set), as Coinbase limits public endpoints
+// (10 a second, bursts of 15, per IP). perSecond 0 removes the limit.
+func (s *Server) RateLimit(perSecond float64, burst int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rate, s.burst, s.tokens, s.tokensAt = perSecond, float64(burst), float64(burst), time.Time{}
+	s.limitRetryAfter = retryAfter
+}
+
+// Limited is the number of 429s the rate limit answered.
+func (s *Server) Limited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
+// AnswerREST queues answers for the next REST trade requests, one each, before normal service.
+func (s *Server) AnswerREST(a ...RESTAnswer) {
+	s.mu.Lock()
+	s.answers = append(s.answers, a...)
+	s.mu.Unlock()
+}
+
+// RESTRequests is the query of every REST trade request served so far (rate-limited ones included).
+func (s *Server) RESTRequests() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.requests...)
+}
+
+func (s *Server) now() time.Time {
+	if s.Clock != nil {
+		return s.Clock()
+	}
+	return time.Now()
+}
+
+// allowLocked takes a token of the rate limit (s.mu held).
+func (s *Server) allowLocked() bool {
+	if s.rate <= 0 {
+		return true
+	}
+	now := s.now()
+	if !s.tokensAt.IsZero() {
+		s.tokens = min(s.burst, s.tokens+now.Sub(s.tokensAt).Seconds()*s.rate)
+	}
+	s.tokensAt = now
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
+}
+
+func restError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"message": message})
+	w.Write(b)
+}
+
+// restTrades serves GET /products/{id}/trades?limit=&after=|before=: newest first; after=N
+// returns the newest trades with ids below N, before=N the oldest trades with ids above N; CB-BEFORE
+// and CB-AFTER are the ids of the page's first (newest) and last (oldest) trade.
 func (s *Server) restTrades(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	s.mu.Lock()
 	s.restCalls++
+	s.requests = append(s.requests, q)
 	if s.restFail > 0 {
 		s.restFail--
 		s.mu.Unlock()
-		http.Error(w, `{"message":"Internal server error"}`, http.StatusInternalServerError)
+		restError(w, http.StatusInternalServerError, "Internal server error")
+		return
+	}
+	if len(s.answers) > 0 {
+		a := s.answers[0]
+		s.answers = s.answers[1:]
+		quit := s.stallQuit
+		s.mu.Unlock()
+		if a.Stall {
+			select {
+			case <-r.Context().Done():
+			case <-quit:
+			}
+			return
+		}
+		if a.RetryAfter != "" {
+			w.Header().Set("Retry-After", a.RetryAfter)
+		}
+		status := a.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if a.Body != "" {
+			w.WriteHeader(status)
+			w.Write([]byte(a.Body))
+			return
+		}
+		restError(w, status, http.StatusText(status))
+		return
+	}
+	if !s.allowLocked() {
+		s.limited++
+		ra := s.limitRetryAfter
+		s.mu.Unlock()
+		if ra != "" {
+			w.Header().Set("Retry-After", ra)
+		}
+		restError(w, http.StatusTooManyRequests, "Public rate limit exceeded")
 		return
 	}
 	h, ok := s.trades[r.PathValue("id")]
-	h = append([]Trade(nil), h...)
-	s.mu.Unlock()
+	s.mu.Unlock() // h is append-only: the prefix read here never changes
 	if !ok {
-		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte(`{"message":"NotFound"}`))
+		restError(w, http.StatusNotFound, "NotFound")
 		return
 	}
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
+	limit := 1000
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"message":"invalid limit"}`))
+			restError(w, http.StatusBadRequest, "invalid limit: must be 1..1000")
 			return
 		}
 		limit = n
 	}
-	after := int64(1<<62 - 1)
-	if v := r.URL.Query().Get("after"); v != "" {
+	cursor := func(name string) (int64, bool, bool) {
+		v := q.Get(name)
+		if v == "" {
+			return 0, false, true
+		}
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"message":"invalid after"}`))
-			return
+		if err != nil || n < 0 {
+			restError(w, http.StatusBadRequest, "invalid "+name)
+			return 0, false, false
 		}
-		after = n
+		return n, true, true
 	}
-	sort.Slice(h, func(i, j int) bool { return h[i].ID > h[j].ID })
-	page := []restTrade{}
-	for _, t := range h {
-		if t.ID >= after || t.Hidden {
-			continue
-		}
-		if len(page) == limit {
-			break
-		}
-		page = append(page, restTrade{Time: t.Time.Format("2006-01-02T15:04:05.000000Z07:00"), TradeID: t.ID, Price: t.Price, Size: t.Size, Side: t.Side})
+	after, hasAfter, ok1 := cursor("after")
+	if !ok1 {
+		return
 	}
-	if len(page) > 0 {
-		w.Header().Set("CB-BEFORE", strconv.FormatInt(page[0].TradeID, 10))
-		w.Header().Set("CB-AFTER", strconv.FormatInt(page[len(page)-1].TradeID, 10))
+	before, hasBefore, ok2 := cursor("before")
+	if !ok2 {
+		return
+	}
+	if hasAfter && hasBefore {
+		restError(w, http.StatusBadRequest, "before and after are exclusive")
+		return
+	}
+	// h is in id order: the page is a run of visible trades next to the cursor.
+	var page []Trade
+	if hasBefore {
+		i := sort.Search(len(h), func(i int) bool { return h[i].ID > before })
+		for ; i < len(h) && len(page) < limit; i++ {
+			if !h[i].Hidden {
+				page = append(page, h[i])
+			}
+		}
+		slices.Reverse(page)
+	} else {
+		i := len(h)
+		if hasAfter {
+			i = sort.Search(len(h), func(i int) bool { return h[i].ID >= after })
+		}
+		for i--; i >= 0 && len(page) < limit; i-- {
+			if !h[i].Hidden {
+				page = append(page, h[i])
+			}
+		}
+	}
+	out := make([]restTrade, len(page))
+	for i, t := range page {
+		out[i] = restTrade{Time: t.Time.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), TradeID: t.ID, Price: t.Price, Size: t.Size, Side: t.Side}
+	}
+	if len(out) > 0 {
+		w.Header().Set("CB-BEFORE", strconv.FormatInt(out[0].TradeID, 10))
+		w.Header().Set("CB-AFTER", strconv.FormatInt(out[len(out)-1].TradeID, 10))
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(page)
+	json.NewEncoder(w).Encode(out)
 }
