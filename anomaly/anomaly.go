@@ -26,7 +26,10 @@ type Config struct {
 	// LevelWeight scales the score of a record of the moving average; default 0.7.
 	LevelWeight float64
 	// Period is the cycle over which the model learns the usual value at each time (a day), cut
-	// into Bins parts; default 24 h in 96 parts. A negative Period turns the profile off.
+	// into Bins parts; default 24 h in 96 parts. A negative Period turns the profile off. A part
+	// learns from every value that falls in it, so Bins should give each part a few values per
+	// period at most: 96 parts of 15 minutes suit a value every 5 minutes (NAB's series); the
+	// volume detector uses one part per window.
 	Period time.Duration
 	Bins   int
 	// SeasonRate is how fast a part's usual value follows the values seen in it; default 0.4.
