@@ -272,6 +272,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if cfg.Keys, err = readKeys(c.apiKeys); err != nil {
 				return fail(exitUsage, err)
 			}
+		} else if !loopback(c.addr) {
+			fmt.Fprintf(stderr, "consumer: warning: the API on %s is open to anyone who can reach it; give -api-keys FILE to require a key\n", c.addr)
 		}
 		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, cfg)
 		if err != nil {
@@ -591,6 +593,19 @@ func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipel
 		_ = srv.Shutdown(ctx)
 	}
 	return stop, "http://" + ln.Addr().String(), nil
+}
+
+// loopback says whether addr (host:port) listens on the loopback interface only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // readKeys reads API keys from a file, one a line; blank lines and lines starting with # are
