@@ -235,12 +235,48 @@ resource "aws_iam_role_policy" "analyst" {
   policy = data.aws_iam_policy_document.analyst.json
 }
 
+# LF-Tags: governance by attribute instead of by table name. The Iceberg tables are created by the
+# sink at its first commit, not by Terraform, so the tags are set on the database and every table
+# in it inherits them (a table may still get its own value later, e.g. tier=raw on raw_trades, with
+# aws lakeformation add-lf-tags-to-resource). Grants then name tag values, not tables: a table
+# added tomorrow with the same tags is readable without a new grant, and one tagged otherwise is
+# not.
+resource "aws_lakeformation_lf_tag" "domain" {
+  key    = "${var.project}-domain"
+  values = ["market-data", "restricted"]
+}
+
+resource "aws_lakeformation_lf_tag" "tier" {
+  key    = "${var.project}-tier"
+  values = ["raw", "curated"]
+}
+
+resource "aws_lakeformation_resource_lf_tags" "database" {
+  database {
+    name = var.glue_database
+  }
+  lf_tag {
+    key   = aws_lakeformation_lf_tag.domain.key
+    value = "market-data"
+  }
+  lf_tag {
+    key   = aws_lakeformation_lf_tag.tier.key
+    value = "curated"
+  }
+}
+
+# The analyst reads every database and table tagged domain=market-data (all of ctc's, by
+# inheritance), whatever its tier, and nothing tagged restricted.
 resource "aws_lakeformation_permissions" "analyst_database" {
   principal   = aws_iam_role.analyst.arn
   permissions = ["DESCRIBE"]
 
-  database {
-    name = var.glue_database
+  lf_tag_policy {
+    resource_type = "DATABASE"
+    expression {
+      key    = aws_lakeformation_lf_tag.domain.key
+      values = ["market-data"]
+    }
   }
 }
 
@@ -248,9 +284,16 @@ resource "aws_lakeformation_permissions" "analyst_tables" {
   principal   = aws_iam_role.analyst.arn
   permissions = ["SELECT", "DESCRIBE"]
 
-  table {
-    database_name = var.glue_database
-    wildcard      = true
+  lf_tag_policy {
+    resource_type = "TABLE"
+    expression {
+      key    = aws_lakeformation_lf_tag.domain.key
+      values = ["market-data"]
+    }
+    expression {
+      key    = aws_lakeformation_lf_tag.tier.key
+      values = ["raw", "curated"]
+    }
   }
 }
 
