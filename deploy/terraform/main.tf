@@ -49,7 +49,7 @@ module "lambdas" {
     CTC_NAMESPACE                 = module.storage.glue_database
     CTC_WAREHOUSE                 = module.storage.warehouse
     CTC_RAW_BUCKET                = module.storage.bucket_names["raw"]
-    CTC_CORS_ORIGINS              = join(",", var.cors_origins)
+    CTC_CORS_ORIGINS              = join(",", var.dashboard_origins)
     CTC_METRICS_NAMESPACE_QUALITY = local.namespaces["quality"]
     CTC_METRICS_NAMESPACE_ALERTS  = local.namespaces["alerts"]
     CTC_METRICS_NAMESPACE_BATCH   = local.namespaces["batch"]
@@ -61,23 +61,21 @@ module "lambdas" {
   bucket_arns        = module.storage.bucket_arns
   glue_database      = module.storage.glue_database
   streaming_enabled  = var.streaming_enabled
-  cors_origins       = var.cors_origins
+  cors_origins       = var.dashboard_origins
+  users_mfa          = var.api_users_mfa
   throttle_rate      = var.api_throttle_rate
   throttle_burst     = var.api_throttle_burst
   log_retention_days = var.log_retention_days
 }
 
 module "monitoring" {
-  source = "./modules/monitoring"
-  providers = {
-    aws         = aws
-    aws.billing = aws.billing
-  }
+  source               = "./modules/monitoring"
   project              = var.project
   region               = var.region
   alarm_email          = var.alarm_email
   stream_name          = module.kinesis.stream_name
   table_names          = module.dynamodb.names
+  table_indexes        = module.dynamodb.indexes
   stream_function_name = module.lambdas.function_names["stream"]
   namespaces           = local.namespaces
   billing_threshold    = var.billing_alarm_usd

@@ -14,7 +14,7 @@ output "table_names" {
 }
 
 output "bucket_names" {
-  description = "S3 buckets: raw, processed, checkpoint, athena."
+  description = "S3 buckets: raw, processed, athena."
   value       = module.storage.bucket_names
 }
 
@@ -31,6 +31,16 @@ output "glue_database" {
 output "api_url" {
   description = "HTTP API base URL (dashboard at /, GET /alerts, GET /metrics/{symbol})."
   value       = module.lambdas.api_url
+}
+
+output "api_user_pool_id" {
+  description = "Cognito user pool whose users may call the API (aws cognito-idp admin-create-user --user-pool-id …)."
+  value       = module.lambdas.user_pool_id
+}
+
+output "api_client_id" {
+  description = "Cognito app client id for sign-in (aws cognito-idp initiate-auth --client-id …)."
+  value       = module.lambdas.user_pool_client_id
 }
 
 output "function_names" {

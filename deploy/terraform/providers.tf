@@ -10,8 +10,6 @@ provider "aws" {
   }
 }
 
-# The billing metric EstimatedCharges exists only in us-east-1, whatever the stack's region.
-provider "aws" {
-  alias  = "billing"
-  region = "us-east-1"
-}
+# The billing alarm lives in us-east-1, where EstimatedCharges is published: the monitoring
+# module sets region = "us-east-1" on its resources (the 6.x provider's per-resource region)
+# instead of using a second, aliased provider.

@@ -1,7 +1,7 @@
 variable "region" {
-  description = "AWS region of the stack."
+  description = "AWS region of the stack. Default eu-west-1 (Ireland): Binance answers HTTP 451 to AWS's US regions, and serves Ireland; see README \"Deploy to AWS\"."
   type        = string
-  default     = "us-east-1"
+  default     = "eu-west-1"
 }
 
 variable "project" {
@@ -46,9 +46,9 @@ variable "batch_schedule_enabled" {
 }
 
 variable "batch_symbols" {
-  description = "Symbols the scheduled historical load fetches from Binance."
+  description = "Symbols the scheduled historical load fetches from Binance (the batch code's DefaultSymbols; deploy/defaults_test.go keeps them equal)."
   type        = list(string)
-  default     = ["BTCUSDT", "ETHUSDT"]
+  default     = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 }
 
 variable "min_quality_score" {
@@ -57,10 +57,26 @@ variable "min_quality_score" {
   default     = 95
 }
 
-variable "cors_origins" {
-  description = "Origins the API allows (CTC_CORS_ORIGINS and the HTTP API's CORS)."
+variable "dashboard_origins" {
+  description = "Origins (scheme://host[:port]) of a dashboard served from elsewhere than the API itself, e.g. an S3 or CloudFront site: the only origins the HTTP API's CORS (and CTC_CORS_ORIGINS) allow. Empty: no cross-origin access; the dashboard the API serves at / is same-origin and needs none."
   type        = list(string)
-  default     = ["*"]
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.dashboard_origins : can(regex("^https?://[a-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "dashboard_origins must be origins like https://dashboard.example.com (no wildcard, path or trailing slash)."
+  }
+}
+
+variable "api_users_mfa" {
+  description = "MFA for the API's Cognito users: OPTIONAL (each user may add a TOTP app) or ON (required)."
+  type        = string
+  default     = "OPTIONAL"
+
+  validation {
+    condition     = contains(["OPTIONAL", "ON"], var.api_users_mfa)
+    error_message = "api_users_mfa must be OPTIONAL or ON."
+  }
 }
 
 variable "api_throttle_rate" {

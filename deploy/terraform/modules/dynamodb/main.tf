@@ -1,11 +1,17 @@
 # The hot stores: alerts (two GSIs for GET /alerts by type or symbol), aggregates (per-series
 # windows for GET /metrics), the stream Lambda's and consumer's per-shard detector state, and the
 # consumer's lease table. All on-demand, encrypted, with point-in-time recovery; alerts and
-# aggregates expire through ttl_epoch, which the writers set.
+# aggregates expire through ttl_epoch, which the writers set. The indexes name their keys with
+# key_schema blocks (the 6.x provider deprecates an index's hash_key and range_key).
 
 variable "project" {
   description = "Name prefix."
   type        = string
+}
+
+locals {
+  # The alerts table's indexes: name => partition key (sort key detected_at).
+  alert_indexes = { "type-time-index" = "alert_type", "symbol-time-index" = "symbol" }
 }
 
 # SSE with the AWS-managed key aws/dynamodb (enabled = true, no key ARN); a customer-managed key buys nothing for
@@ -34,18 +40,21 @@ resource "aws_dynamodb_table" "alerts" {
     type = "S"
   }
 
-  global_secondary_index {
-    name            = "type-time-index"
-    hash_key        = "alert_type"
-    range_key       = "detected_at"
-    projection_type = "ALL"
-  }
-
-  global_secondary_index {
-    name            = "symbol-time-index"
-    hash_key        = "symbol"
-    range_key       = "detected_at"
-    projection_type = "ALL"
+  # GET /alerts by type or by symbol, newest first.
+  dynamic "global_secondary_index" {
+    for_each = local.alert_indexes
+    content {
+      name            = global_secondary_index.key
+      projection_type = "ALL"
+      key_schema {
+        attribute_name = global_secondary_index.value
+        key_type       = "HASH"
+      }
+      key_schema {
+        attribute_name = "detected_at"
+        key_type       = "RANGE"
+      }
+    }
   }
 
   ttl {
@@ -124,6 +133,11 @@ output "names" {
     state      = aws_dynamodb_table.keyed["state"].name
     leases     = aws_dynamodb_table.keyed["leases"].name
   }
+}
+
+output "indexes" {
+  description = "Global secondary index names by table: alerts (the throttle alarms watch each)."
+  value       = { alerts = keys(local.alert_indexes) }
 }
 
 output "arns" {

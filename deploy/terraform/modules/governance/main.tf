@@ -33,12 +33,12 @@ variable "glue_database" {
 }
 
 variable "bucket_names" {
-  description = "Bucket names: raw, processed, checkpoint, athena."
+  description = "Bucket names: raw, processed, athena."
   type        = map(string)
 }
 
 variable "bucket_arns" {
-  description = "Bucket ARNs: raw, processed, checkpoint, athena."
+  description = "Bucket ARNs: raw, processed, athena."
   type        = map(string)
 }
 

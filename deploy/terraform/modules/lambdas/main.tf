@@ -1,7 +1,8 @@
 # The three Lambdas (arm64, provided.al2023, zips from scripts/build-lambdas.sh), each with its own
 # least-privilege role and log group: stream (Kinesis event-source mapping with partial batch
-# failures, bisection and an SQS on-failure destination), api (behind an HTTP API with throttling,
-# CORS and access logs) and batch (the Step Functions tasks).
+# failures, bisection and an SQS on-failure destination), api (behind an HTTP API with a Cognito
+# JWT authorizer on its data routes, throttling, CORS limited to the dashboard's origins and access
+# logs) and batch (the Step Functions tasks).
 
 variable "project" {
   description = "Name prefix."
@@ -50,7 +51,7 @@ variable "table_arns" {
 }
 
 variable "bucket_arns" {
-  description = "S3 bucket ARNs: raw, processed, checkpoint, athena."
+  description = "S3 bucket ARNs: raw, processed, athena."
   type        = map(string)
 }
 
@@ -65,8 +66,13 @@ variable "streaming_enabled" {
 }
 
 variable "cors_origins" {
-  description = "Allowed CORS origins."
+  description = "Origins the HTTP API's CORS allows (a dashboard served elsewhere); empty: none."
   type        = list(string)
+}
+
+variable "users_mfa" {
+  description = "MFA configuration of the API's Cognito user pool: OPTIONAL or ON."
+  type        = string
 }
 
 variable "throttle_rate" {
@@ -297,11 +303,83 @@ resource "aws_apigatewayv2_api" "http" {
   protocol_type = "HTTP"
   description   = "ctc REST API and dashboard"
 
-  cors_configuration {
-    allow_origins = var.cors_origins
-    allow_methods = ["GET", "OPTIONS"]
-    allow_headers = ["content-type"]
-    max_age       = 3600
+  # Only for a dashboard served from another origin (var.cors_origins); the one at / is same-origin.
+  dynamic "cors_configuration" {
+    for_each = length(var.cors_origins) > 0 ? [1] : []
+    content {
+      allow_origins = var.cors_origins
+      allow_methods = ["GET", "OPTIONS"]
+      allow_headers = ["authorization", "content-type"]
+      max_age       = 3600
+    }
+  }
+}
+
+# Who may read the API: the users of this Cognito user pool, by the JWT API Gateway checks itself
+# (a JWT authorizer, native to HTTP APIs: no authorizer Lambda to run, pay for or keep warm;
+# Cognito signs the tokens, rotates the keys, expires tokens after an hour and revokes them). HTTP
+# APIs have no API keys or usage plans (those are REST APIs'). Users are created by an
+# administrator only; README "Deploy to AWS" shows how to add one and get a token.
+resource "aws_cognito_user_pool" "api" {
+  name                = "${var.project}-api-users"
+  deletion_protection = "INACTIVE" # terraform destroy removes the demo stack whole
+  mfa_configuration   = var.users_mfa
+
+  admin_create_user_config {
+    allow_admin_create_user_only = true
+  }
+
+  software_token_mfa_configuration {
+    enabled = true
+  }
+
+  password_policy {
+    minimum_length                   = 14
+    require_lowercase                = true
+    require_uppercase                = true
+    require_numbers                  = true
+    require_symbols                  = true
+    temporary_password_validity_days = 3
+  }
+
+  account_recovery_setting {
+    recovery_mechanism {
+      name     = "admin_only"
+      priority = 1
+    }
+  }
+}
+
+# A public client (no secret: a browser or the CLI holds it): SRP sign-in, or USER_PASSWORD_AUTH
+# (the password goes to Cognito over TLS) for `aws cognito-idp initiate-auth` from a script.
+resource "aws_cognito_user_pool_client" "api" {
+  name                          = "${var.project}-api"
+  user_pool_id                  = aws_cognito_user_pool.api.id
+  generate_secret               = false
+  explicit_auth_flows           = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  prevent_user_existence_errors = "ENABLED"
+  enable_token_revocation       = true
+  access_token_validity         = 1
+  id_token_validity             = 1
+  refresh_token_validity        = 12
+
+  token_validity_units {
+    access_token  = "hours"
+    id_token      = "hours"
+    refresh_token = "hours"
+  }
+}
+
+resource "aws_apigatewayv2_authorizer" "jwt" {
+  api_id           = aws_apigatewayv2_api.http.id
+  name             = "cognito"
+  authorizer_type  = "JWT"
+  identity_sources = ["$request.header.Authorization"]
+
+  jwt_configuration {
+    # An access token carries the client id as client_id, an ID token as aud: API Gateway accepts either.
+    audience = [aws_cognito_user_pool_client.api.id]
+    issuer   = "https://${aws_cognito_user_pool.api.endpoint}"
   }
 }
 
@@ -312,13 +390,28 @@ resource "aws_apigatewayv2_integration" "api" {
   payload_format_version = "2.0"
 }
 
-resource "aws_apigatewayv2_route" "get" {
-  for_each  = toset(["GET /", "GET /{proxy+}"])
-  api_id    = aws_apigatewayv2_api.http.id
-  route_key = each.value
-  target    = "integrations/${aws_apigatewayv2_integration.api.id}"
-  # Public read-only market data: the API is unauthenticated by design (seed §9), throttled below.
+locals {
+  # Routes anyone may call: the dashboard's page and static files (no data; the page asks for a
+  # token when the API answers 401) and the health check.
+  public_routes = ["GET /", "GET /index.html", "GET /static/{file}", "GET /healthz"]
+}
+
+resource "aws_apigatewayv2_route" "public" {
+  for_each           = toset(local.public_routes)
+  api_id             = aws_apigatewayv2_api.http.id
+  route_key          = each.value
+  target             = "integrations/${aws_apigatewayv2_integration.api.id}"
   authorization_type = "NONE"
+}
+
+# Every other GET (alerts, metrics, volumes, spreads, symbols, quality, …) wants a valid Cognito
+# JWT: Authorization: Bearer <token>. API Gateway answers 401 without calling the Lambda otherwise.
+resource "aws_apigatewayv2_route" "data" {
+  api_id             = aws_apigatewayv2_api.http.id
+  route_key          = "GET /{proxy+}"
+  target             = "integrations/${aws_apigatewayv2_integration.api.id}"
+  authorization_type = "JWT"
+  authorizer_id      = aws_apigatewayv2_authorizer.jwt.id
 }
 
 #tfsec:ignore:aws-cloudwatch-log-group-customer-key
@@ -368,6 +461,16 @@ output "function_names" {
 output "api_url" {
   description = "HTTP API base URL."
   value       = aws_apigatewayv2_stage.default.invoke_url
+}
+
+output "user_pool_id" {
+  description = "Cognito user pool of the API's users."
+  value       = aws_cognito_user_pool.api.id
+}
+
+output "user_pool_client_id" {
+  description = "Cognito app client the API's tokens must be issued to."
+  value       = aws_cognito_user_pool_client.api.id
 }
 
 output "event_source_mapping_uuid" {

@@ -1,5 +1,7 @@
 # Alarm topic, CloudWatch dashboard (seed §8.1) and alarms (seed §8.2): billing (us-east-1),
-# Kinesis iterator age, DynamoDB throttles, quality score.
+# Kinesis iterator age, DynamoDB read and write throttles per table and index, quality score.
+# deploy/plan_test.go checks every alarm's namespace, metric and dimensions against what the code
+# emits (EMF) or what AWS publishes for the resource.
 
 variable "project" {
   description = "Name prefix."
@@ -31,6 +33,12 @@ variable "stream_function_name" {
   type        = string
 }
 
+variable "table_indexes" {
+  description = "Global secondary index names by table key (alerts: type-time-index, symbol-time-index)."
+  type        = map(list(string))
+  default     = {}
+}
+
 variable "namespaces" {
   description = "EMF namespaces: quality, alerts, batch."
   type        = map(string)
@@ -48,10 +56,11 @@ resource "aws_sns_topic" "alarms" {
   kms_master_key_id = "alias/aws/sns"
 }
 
-# The billing alarm lives in us-east-1, so it needs a topic there too when the stack is elsewhere.
+# The billing alarm lives in us-east-1, so it needs a topic there too when the stack is elsewhere
+# (region: the 6.x provider's per-resource region, instead of an aliased provider).
 #tfsec:ignore:aws-sns-topic-encryption-use-cmk
 resource "aws_sns_topic" "billing" {
-  provider          = aws.billing
+  region            = "us-east-1"
   count             = var.region == "us-east-1" ? 0 : 1
   name              = "${var.project}-billing-alarms"
   kms_master_key_id = "alias/aws/sns"
@@ -69,7 +78,7 @@ resource "aws_sns_topic_subscription" "email" {
 }
 
 resource "aws_sns_topic_subscription" "billing_email" {
-  provider  = aws.billing
+  region    = "us-east-1"
   count     = var.alarm_email != "" && var.region != "us-east-1" ? 1 : 0
   topic_arn = local.billing_topic_arn
   protocol  = "email"
@@ -77,7 +86,7 @@ resource "aws_sns_topic_subscription" "billing_email" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "billing" {
-  provider            = aws.billing
+  region              = "us-east-1"
   alarm_name          = "${var.project}-billing-over-${var.billing_threshold}usd"
   alarm_description   = "Estimated charges this month above the budget"
   namespace           = "AWS/Billing"
@@ -106,13 +115,33 @@ resource "aws_cloudwatch_metric_alarm" "iterator_age" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
+# Throttling per table and per global secondary index. ReadThrottleEvents and WriteThrottleEvents
+# are published per TableName (and per TableName + GlobalSecondaryIndexName for an index), which
+# is what an alarm can name; ThrottledRequests is published per TableName *and* Operation, so an
+# alarm on TableName alone would watch a metric that does not exist and never fire. A throttled
+# write to a GSI throttles the table's writes too, hence the index alarms.
+locals {
+  throttle_metrics = { read = "ReadThrottleEvents", write = "WriteThrottleEvents" }
+  throttle_alarms = merge(
+    { for p in setproduct(keys(var.table_names), keys(local.throttle_metrics)) : "${p[0]}-${p[1]}" => {
+      metric     = local.throttle_metrics[p[1]], what = "${p[1]}s on ${var.table_names[p[0]]}",
+      dimensions = { TableName = var.table_names[p[0]] }
+    } },
+    { for p in flatten([for t, idx in var.table_indexes : [for i in idx : [for k, m in local.throttle_metrics : { t = t, i = i, k = k, m = m }]]]) :
+      "${p.t}-${p.i}-${p.k}" => {
+        metric     = p.m, what = "${p.k}s on ${var.table_names[p.t]} index ${p.i}",
+        dimensions = { TableName = var.table_names[p.t], GlobalSecondaryIndexName = p.i }
+    } },
+  )
+}
+
 resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
-  for_each            = var.table_names
+  for_each            = local.throttle_alarms
   alarm_name          = "${var.project}-dynamodb-throttles-${each.key}"
-  alarm_description   = "Throttled requests on ${each.value}"
+  alarm_description   = "Throttled ${each.value.what}"
   namespace           = "AWS/DynamoDB"
-  metric_name         = "ThrottledRequests"
-  dimensions          = { TableName = each.value }
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 2

@@ -4,9 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.80.0, < 7.0.0"
-
-      configuration_aliases = [aws.billing]
+      version = ">= 6.47.0, < 7.0.0"
     }
   }
 }

@@ -88,7 +88,7 @@ resource "aws_security_group" "producer" {
   }
   #tfsec:ignore:aws-ec2-no-public-egress-sgr Binance's WebSocket listens on 9443
   egress {
-    description = "Binance's WebSocket port"
+    description = "Binance WebSocket port 9443"
     from_port   = 9443
     to_port     = 9443
     protocol    = "tcp"

@@ -1,6 +1,11 @@
-# The lakehouse: four S3 buckets (raw, processed = the Iceberg warehouse, checkpoint, Athena
-# results), AES256 with bucket keys, public access blocked, TLS-only bucket policies, lifecycle
-# rules as the seed's §10.3; and the Glue database the Iceberg tables are catalogued in.
+# The lakehouse: three S3 buckets (raw, processed = the Iceberg warehouse, Athena results), AES256
+# with bucket keys, public access blocked, TLS-only bucket policies, lifecycle rules as the seed's
+# §10.3; and the Glue database the Iceberg tables are catalogued in.
+#
+# The seed's fourth bucket, checkpoint, is gone: nothing wrote to it. The consumer and the stream
+# Lambda checkpoint in DynamoDB (the shard-state table), with states too large for an item under
+# shard-state/ in the raw bucket (CTC_RAW_BUCKET, package shardrunner), and the Iceberg commits
+# are the tables' own snapshots in the processed bucket.
 
 variable "project" {
   description = "Name prefix."
@@ -19,10 +24,9 @@ variable "glue_database" {
 
 locals {
   buckets = {
-    raw        = "${var.project}-raw-${var.account_id}"
-    processed  = "${var.project}-processed-${var.account_id}"
-    checkpoint = "${var.project}-checkpoint-${var.account_id}"
-    athena     = "${var.project}-athena-results-${var.account_id}"
+    raw       = "${var.project}-raw-${var.account_id}"
+    processed = "${var.project}-processed-${var.account_id}"
+    athena    = "${var.project}-athena-results-${var.account_id}"
   }
 }
 
@@ -96,25 +100,49 @@ resource "aws_s3_bucket_policy" "tls_only" {
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
+# The raw bucket holds two kinds of object. Under shard-state/ (shardrunner.StatePrefix): the
+# current shard states, which must never expire (a state lost is a shard replayed from scratch,
+# or from the stream's 24 h); the store deletes a superseded state itself, which versioning turns
+# into a noncurrent version, and those do expire. Under captures/: raw exchange captures and
+# exports, which move to Standard-IA at 30 days and expire at 90 (seed §10.3). An S3 lifecycle
+# filter cannot exclude a prefix, so the expiring rule names its prefix instead of the whole bucket;
+# deploy/plan_test.go checks that no rule expiring current versions covers shard-state/.
 resource "aws_s3_bucket_lifecycle_configuration" "raw" {
   bucket = aws_s3_bucket.this["raw"].id
 
   rule {
-    id     = "raw-ia-30d-expire-90d"
+    id     = "all-noncurrent-7d"
     status = "Enabled"
     filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  rule {
+    id     = "delete-markers"
+    status = "Enabled"
+    filter {}
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
+
+  rule {
+    id     = "captures-ia-30d-expire-90d"
+    status = "Enabled"
+    filter {
+      prefix = "captures/"
+    }
     transition {
       days          = 30
       storage_class = "STANDARD_IA"
     }
     expiration {
       days = 90
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 7
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
     }
   }
 }
@@ -135,12 +163,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "processed" {
   }
 }
 
-resource "aws_s3_bucket_lifecycle_configuration" "short_lived" {
-  for_each = toset(["checkpoint", "athena"])
-  bucket   = aws_s3_bucket.this[each.key].id
+resource "aws_s3_bucket_lifecycle_configuration" "athena" {
+  bucket = aws_s3_bucket.this["athena"].id
 
   rule {
-    id     = "${each.key}-expire-7d"
+    id     = "athena-expire-7d"
     status = "Enabled"
     filter {}
     expiration {
@@ -162,7 +189,7 @@ resource "aws_glue_catalog_database" "this" {
 }
 
 output "bucket_names" {
-  description = "Bucket names by role: raw, processed, checkpoint, athena."
+  description = "Bucket names by role: raw, processed, athena."
   value       = { for k, b in aws_s3_bucket.this : k => b.bucket }
 }
 
