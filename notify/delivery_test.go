@@ -161,8 +161,10 @@ func TestSlowResponseBeyondTimeout(t *testing.T) {
 	t.Parallel()
 	wh := notifytest.NewWebhook(t, hmacKey)
 	n, _ := setup{dests: []string{webhookDest("hook", wh)}, secrets: map[string]string{"hmac": hmacKey},
-		delivery: `{"timeout": "100ms", "backoff_base": "1ms", "backoff_max": "2ms"}`}.open(t)
-	wh.Fail(notifytest.Fault{Delay: 400 * time.Millisecond})
+		// A timeout far above a loopback answer even on a loaded machine under the race detector,
+		// and a delay far above the timeout.
+		delivery: `{"timeout": "750ms", "backoff_base": "1ms", "backoff_max": "2ms"}`}.open(t)
+	wh.Fail(notifytest.Fault{Delay: 2 * time.Second})
 	start := time.Now()
 	mustWrite(t, n, alert(1, ctc.High))
 	if d := time.Since(start); d > 50*time.Millisecond {
