@@ -486,7 +486,7 @@ func TestPrometheus(t *testing.T) {
 		`ctc_pipeline_alerts_total 9`,
 		`ctc_quality_failed_total{reason="invalid"} 20`,
 		`ctc_quality_failed_total{reason="malformed"} 20`,
-		`ctc_quality_score 99.4`,
+		`ctc_quality_score_ratio 0.994`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/prometheus lacks %q", want)

@@ -119,7 +119,7 @@
 // route pattern (e.g. /metrics/{symbol}, "unmatched" for unknown paths, so that clients cannot
 // grow the label set) and status code, on Config.Registerer, and serves Config.Gatherer at
 // /prometheus. [NewCollector] adds the pipeline's and the quality chain's counters
-// (ctc_pipeline_*, ctc_quality_*, including ctc_quality_score): register it on the same registry.
+// (ctc_pipeline_*, ctc_quality_*, including ctc_quality_score_ratio, the score as a 0–1 ratio): register it on the same registry.
 //
 // # Dashboard
 //

@@ -115,7 +115,7 @@ func ExampleNewCollector() {
 	// ctc_quality_late_total 0
 	// ctc_quality_passed_total 990
 	// ctc_quality_processed_total 1000
-	// ctc_quality_score 99
+	// ctc_quality_score_ratio 0.99
 	// ctc_quality_warnings_total 0
 }
 

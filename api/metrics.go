@@ -93,7 +93,8 @@ func (m *apiMetrics) observe(route string, code int, d time.Duration) {
 //	ctc_quality_duplicate_total       duplicates
 //	ctc_quality_late_total            passed trades flagged late
 //	ctc_quality_warnings_total        passed trades flagged inconsistent
-//	ctc_quality_score                 passed / processed × 100 (100 before any record)
+//	ctc_quality_score_ratio           passed / processed, 0–1 (1 before any record): the API's and
+//	                                  the tables' quality_score (DESIGN's 0–100) divided by 100
 //
 // Either func may be nil, and its metrics are then left out. The funcs are called at every
 // scrape, on the scraping goroutine, concurrently with a running pipeline, so they must be safe
@@ -132,7 +133,7 @@ var (
 	descQDuplicate = counterDesc("ctc_quality_duplicate_total", "Duplicate records found by the quality chain.")
 	descQLate      = counterDesc("ctc_quality_late_total", "Passed trades flagged late (ingested long after they happened).")
 	descQWarnings  = counterDesc("ctc_quality_warnings_total", "Passed trades flagged inconsistent (quote volume ≠ price × quantity).")
-	descQScore     = prometheus.NewDesc("ctc_quality_score", "Quality score: passed / processed × 100 (100 before any record).", nil, nil)
+	descQScore     = prometheus.NewDesc("ctc_quality_score_ratio", "Quality score as a ratio: passed / processed, 0–1 (1 before any record).", nil, nil)
 )
 
 // reasons are always exported, zero or not, so that a rate over them never starts from nothing.
@@ -184,7 +185,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descQDuplicate, s.Duplicate)
 		counter(descQLate, s.Late)
 		counter(descQWarnings, s.Warnings)
-		ch <- prometheus.MustNewConstMetric(descQScore, prometheus.GaugeValue, s.QualityScore)
+		ch <- prometheus.MustNewConstMetric(descQScore, prometheus.GaugeValue, scoreRatio(s))
 	}
 }
 
@@ -228,4 +229,13 @@ func (o *SinkObserver) SinkCall(sink, op string, d time.Duration, err error) {
 	if err != nil {
 		o.errors.WithLabelValues(sink, op).Inc()
 	}
+}
+
+// scoreRatio is the quality score as a 0–1 ratio, computed from the counts rather than by
+// dividing the 0–100 score, so that 994 of 1000 is 0.994 exactly as printed.
+func scoreRatio(s quality.Stats) float64 {
+	if s.Processed == 0 {
+		return 1
+	}
+	return float64(s.Passed) / float64(s.Processed)
 }
