@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -262,6 +265,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rt, arg := match(r.URL.Path)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	id := requestID(r)
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	code := h.serve(rt, arg, w, r)
 	h.metrics.observe(rt.pattern, code, time.Since(start))
 }
@@ -336,14 +342,35 @@ func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, route stri
 		h.log.DebugContext(ctx, "api: request ended before the store answered", "route", route, "err", err)
 		return writeError(w, http.StatusServiceUnavailable, apiError{Message: "the request was cancelled before the store answered"})
 	}
-	h.log.ErrorContext(ctx, "api: store query failed", "route", route, "url", r.URL.String(), "err", err)
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	h.log.ErrorContext(ctx, "api: store query failed", "request_id", id, "route", route, "url", r.URL.String(), "err", err)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return writeError(w, http.StatusGatewayTimeout, apiError{Message: "the store did not answer in time; try again"})
+		return writeError(w, http.StatusGatewayTimeout, apiError{Message: "the store did not answer in time; try again", RequestID: id})
 	}
-	return writeError(w, http.StatusInternalServerError, apiError{Message: "internal error: the store failed to answer; the details are in the server log"})
+	return writeError(w, http.StatusInternalServerError, apiError{
+		Message: "internal error: the store failed to answer; the server log has the details under this request_id", RequestID: id})
 }
 
 // slogPromLogger lets promhttp report its errors through the handler's logger.
 type slogPromLogger struct{ log *slog.Logger }
 
 func (l slogPromLogger) Println(v ...any) { l.log.Error("api: /prometheus: " + fmt.Sprint(v...)) }
+
+// RequestIDHeader carries a request's id: the client's own when it sent a sane one (letters,
+// digits, '-', '_', '.', at most 64), else one the handler makes. Every answer has it, a 5xx
+// answer also in its body, and the log line of a store failure names it, so that a user's
+// report leads to the line.
+const RequestIDHeader = "X-Request-Id"
+
+type requestIDKey struct{}
+
+var requestIDOK = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func requestID(r *http.Request) string {
+	if v := r.Header.Get(RequestIDHeader); requestIDOK.MatchString(v) {
+		return v
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -455,6 +455,20 @@ func TestStoreErrors(t *testing.T) {
 	if !strings.Contains(logs.String(), "disk on fire") {
 		t.Errorf("the store error is not logged:\n%s", logs.String())
 	}
+	// The id the client gets (header and body) is the one the log line carries; a client's own
+	// sane id is kept, a hostile one replaced.
+	r := do(t, h, http.MethodGet, "/symbols", RequestIDHeader, "req-42.a_b")
+	if id := decode[apiError](t, r).RequestID; id != "req-42.a_b" || r.header.Get(RequestIDHeader) != id ||
+		!strings.Contains(logs.String(), "request_id=req-42.a_b") {
+		t.Errorf("request id: header %q, body %q, log:\n%s", r.header.Get(RequestIDHeader), id, logs.String())
+	}
+	r = do(t, h, http.MethodGet, "/symbols", RequestIDHeader, "evil\" id\nnext=1")
+	if id := r.header.Get(RequestIDHeader); len(id) != 16 || decode[apiError](t, r).RequestID != id || !strings.Contains(logs.String(), "request_id="+id) {
+		t.Errorf("a hostile request id was not replaced: %q", id)
+	}
+	if r := get(t, h, "/healthz"); r.header.Get(RequestIDHeader) == "" {
+		t.Error("a 200 has no request id")
+	}
 }
 
 func TestPrometheus(t *testing.T) {

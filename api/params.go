@@ -20,6 +20,8 @@ type apiError struct {
 	Message   string `json:"error"`
 	Parameter string `json:"parameter,omitempty"`
 	Allowed   string `json:"allowed,omitempty"`
+	// RequestID is set on server errors: the id the log line of the failure carries.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }

@@ -266,7 +266,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if j.feeds != nil {
 			reg.MustRegister(api.NewFeedCollector(j.feeds))
 		}
-		cfg := api.Config{SpreadThreshold: c.thresholds.Spread, Incidents: j.incidents,
+		cfg := api.Config{SpreadThreshold: c.thresholds.Spread, Incidents: j.incidents, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 			Evidence: api.EvidenceFile(cmp.Or(c.evidence, filepath.Join(c.data, "evidence.json")))}
 		if c.apiKeys != "" {
 			if cfg.Keys, err = readKeys(c.apiKeys); err != nil {
