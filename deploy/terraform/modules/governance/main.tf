@@ -69,18 +69,20 @@ resource "aws_iam_role" "producer" {
   assume_role_policy = data.aws_iam_policy_document.producer_trust.json
 }
 
+# Policies are aws_iam_policy_document data sources, whose actions deploy/plan_test.go can read in
+# a plan even when the resources' ARNs are not known until apply.
+data "aws_iam_policy_document" "producer" {
+  statement {
+    sid       = "WriteTradesAndDeadLetters"
+    actions   = ["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]
+    resources = [var.stream_arn, var.dlq_arn]
+  }
+}
+
 resource "aws_iam_role_policy" "producer" {
-  name = "put-trades"
-  role = aws_iam_role.producer.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid      = "WriteTradesAndDeadLetters"
-      Effect   = "Allow"
-      Action   = ["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]
-      Resource = [var.stream_arn, var.dlq_arn]
-    }]
-  })
+  name   = "put-trades"
+  role   = aws_iam_role.producer.id
+  policy = data.aws_iam_policy_document.producer.json
 }
 
 resource "aws_iam_instance_profile" "producer" {

@@ -164,13 +164,18 @@ resource "aws_iam_role" "events" {
   assume_role_policy = data.aws_iam_policy_document.events_trust.json
 }
 
+data "aws_iam_policy_document" "events" {
+  statement {
+    sid       = "StartWorkflow"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.batch.arn]
+  }
+}
+
 resource "aws_iam_role_policy" "events" {
-  name = "start-workflow"
-  role = aws_iam_role.events.id
-  policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "states:StartExecution", Resource = aws_sfn_state_machine.batch.arn }]
-  })
+  name   = "start-workflow"
+  role   = aws_iam_role.events.id
+  policy = data.aws_iam_policy_document.events.json
 }
 
 resource "aws_cloudwatch_event_target" "daily" {
