@@ -10,3 +10,6 @@ batch_symbols          = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 # A dashboard hosted apart from the API (the one the API serves at / needs no CORS).
 dashboard_origins = ["https://dashboard.example.com"]
 api_users_mfa     = "OPTIONAL"
+# The hosted producer's image by digest (scripts/build-producer-image.sh -push prints it); a
+# placeholder here, so that the plan includes the ECS task and service.
+producer_image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/coattail-producer@sha256:0000000000000000000000000000000000000000000000000000000000000000"
