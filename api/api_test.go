@@ -350,7 +350,7 @@ func TestSmallEndpoints(t *testing.T) {
 	t.Parallel()
 	h := newTestHandler(t, Config{Quality: testQuality})
 	tests := []struct{ target, body string }{
-		{"/symbols", `{"symbols":["BTC","BTC-USD","BTC-USDT","ETH-USD"]}`},
+		{"/symbols", `{"instruments":["BTC","ETH"],"symbols":[{"symbol":"BTC-USD","instrument":"BTC"},{"symbol":"BTC-USDT","instrument":"BTC"},{"symbol":"ETH-USD","instrument":"ETH"}]}`},
 		{"/healthz", `{"status":"ok"}`},
 		{"/quality", string(testQuality().AppendJSON(nil))},
 	}

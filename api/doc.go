@@ -65,7 +65,9 @@
 //	    windows of the instrument; symbol may be a market symbol or the instrument. since default
 //	    now − 1 h.
 //
-//	GET /symbols     {"symbols":[...]}, sorted: what the store knows, for the dashboard's picker.
+//	GET /symbols     {"instruments":["BTC",...],"symbols":[{"symbol":"BTC-USDT","instrument":"BTC"},...]},
+//	                 sorted: the instruments and the exchange symbols the store knows, as two typed
+//	                 lists (the dashboard's pickers offer both).
 //	GET /quality     the quality counters (quality.Stats JSON); 404 if Config.Quality is nil.
 //	GET /healthz     {"status":"ok"}
 //	GET /prometheus  Prometheus text exposition of Config.Gatherer (not under /metrics, which

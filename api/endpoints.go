@@ -144,13 +144,36 @@ func (h *handler) serveSymbols(w http.ResponseWriter, r *http.Request, _ string)
 	if err != nil {
 		return h.storeFailed(w, r, "/symbols", err)
 	}
+	// Two typed lists: the instruments (what spread windows and alerts are kept by, BTC) — those
+	// the store names and those of its exchange symbols — and the exchange symbols (BTC-USDT), each
+	// with its instrument.
+	var instruments, symbols []string
+	for _, s := range syms {
+		inst := h.inst.Of(s)
+		if !slices.Contains(instruments, inst) {
+			instruments = append(instruments, inst)
+		}
+		if inst != s {
+			symbols = append(symbols, s)
+		}
+	}
+	slices.Sort(instruments)
 	return respond(w, func(b []byte) []byte {
-		b = append(b, `{"symbols":[`...)
-		for i, s := range syms {
+		b = append(b, `{"instruments":[`...)
+		for i, s := range instruments {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = ctc.AppendJSONString(b, s)
+		}
+		b = append(b, `],"symbols":[`...)
+		for i, s := range symbols {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = ctc.AppendJSONString(append(b, `{"symbol":`...), s)
+			b = ctc.AppendJSONString(append(b, `,"instrument":`...), h.inst.Of(s))
+			b = append(b, '}')
 		}
 		return append(b, "]}"...)
 	})

@@ -120,7 +120,10 @@
 
   async function loadSymbols() {
     const body = await api("/symbols");
-    const syms = Array.isArray(body.symbols) ? body.symbols.map(String) : [];
+    // The pickers offer instruments (BTC: both exchanges, and the spread) and exchange symbols.
+    const insts = Array.isArray(body.instruments) ? body.instruments.map(String) : [];
+    const markets = Array.isArray(body.symbols) ? body.symbols.map((s) => String(s && typeof s === "object" ? s.symbol : s)) : [];
+    const syms = [...new Set(insts.concat(markets))].sort();
     if (syms.join("\n") !== state.symbols.join("\n") || !$("f-chart").options.length) {
       state.symbols = syms;
       fillSelect($("f-symbol"), "All symbols", syms, state.symbol);
