@@ -1,8 +1,16 @@
 // Package backfill loads exchange history into sinks — the Iceberg lake first — through the one
-// engine: each symbol's trades come from a ctc.Source (binance.HistorySource), pass the quality
-// chain and reach the sinks at checkpoints, exactly as a stream does. The historical loader
-// (adapters/loader) and the batch workflow's historical_load task (adapters/lambda/batch) are
-// this package with different flags.
+// engine: each symbol's trades come from a ctc.Source (binance.HistorySource for Binance,
+// coinbase.HistorySource for Coinbase), pass the quality chain and reach the sinks at
+// checkpoints, exactly as a stream does. The historical loader (adapters/loader) and the batch
+// workflow's historical_load task (adapters/lambda/batch) are this package with different flags.
+//
+// # Both exchanges
+//
+// Config.History loads Binance, Config.Coinbase loads Coinbase; with both, a day holds both legs
+// of every instrument and the spread detector has something to join when the day is
+// reprocessed. The Coinbase products default to the symbols' by the default instrument rule of
+// detect.SpreadConfig (Binance X-USDT ↔ Coinbase X-USD: CoinbaseProduct); Config.Products names
+// others. Each symbol of each exchange is its own pipeline, one after another: Binance's first.
 //
 // # Exactly once, on resume and on rerun
 //
@@ -28,12 +36,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/checkpoint"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/source/binance"
+	"github.com/coattailcapital/ctc/source/coinbase"
 )
 
 // DefaultCommitEvery is the checkpoint cadence: 100 pages of 1,000 trades.
@@ -41,11 +51,18 @@ const DefaultCommitEvery = 100_000
 
 // Config is one load.
 type Config struct {
-	// History reads the exchange's REST API. Required.
+	// History reads Binance's REST API; nil loads no Binance trades. History or Coinbase is
+	// required.
 	History *binance.History
+	// Coinbase reads Coinbase Exchange's trade history; nil loads no Coinbase trades.
+	Coinbase *coinbase.History
 	// Symbols are the Binance symbols to load (BTCUSDT; BTC-USDT is accepted), one after another.
+	// Without Products they also name the Coinbase products (CoinbaseProduct).
 	Symbols []string
-	// From and To bound the trades' times, both inclusive.
+	// Products are the Coinbase products to load (BTC-USD); empty: CoinbaseProduct of each symbol.
+	Products []string
+	// From and To bound the trades' times, both inclusive, at Binance's millisecond precision: a
+	// Coinbase trade (microseconds) is in the range when it is before To plus a millisecond.
 	From, To time.Time
 	// Sinks receive each symbol's trades (and dead letters) at its checkpoints. Required.
 	Sinks []ctc.Sink
@@ -60,9 +77,27 @@ type Config struct {
 	CommitEvery int64
 	// Quality configures the quality chain; the zero value is the default chain.
 	Quality quality.Config
-	// Progress, when set, is called after every page of a symbol with the time of its last trade
-	// and the trades read so far in this run.
+	// Progress, when set, is called after every page of a symbol (a Binance symbol or a Coinbase
+	// product) with the time of its last trade and the trades read so far in this run.
 	Progress func(symbol string, last time.Time, n int64)
+}
+
+// CoinbaseProduct is the Coinbase product of a symbol by the default instrument rule (the rule
+// detect.SpreadConfig joins by default): the same base, USDT read as USD, so BTCUSDT and BTC-USDT
+// give BTC-USD; other quotes are kept (ETHBTC gives ETH-BTC).
+func CoinbaseProduct(symbol string) string {
+	sym := strings.ToUpper(strings.TrimSpace(symbol))
+	if !strings.Contains(sym, "-") {
+		sym = (*binance.SymbolMap)(nil).Normalize([]byte(sym))
+	}
+	base, quote, ok := strings.Cut(sym, "-")
+	if !ok {
+		return sym
+	}
+	if quote == "USDT" {
+		quote = "USD"
+	}
+	return base + "-" + quote
 }
 
 // CommitLog is implemented by sinks that record, with what they commit, the checkpoint it
@@ -79,10 +114,12 @@ type EventIndex interface {
 
 // Report is what a load did.
 type Report struct {
-	// Trades counts the trades that passed the quality chain, Symbols splits them by symbol.
-	// After a resume they include the trades loaded before the interruption.
-	Trades  int64
-	Symbols map[string]int64
+	// Trades counts the trades that passed the quality chain, Symbols splits them by symbol
+	// (Binance symbols and Coinbase products) and Exchanges by exchange. After a resume they
+	// include the trades loaded before the interruption.
+	Trades    int64
+	Symbols   map[string]int64
+	Exchanges map[string]int64
 	// Quality sums the symbols' quality chains.
 	Quality quality.Stats
 	// Existing counts the trades left out because an EventIndex sink already held them.
@@ -91,10 +128,12 @@ type Report struct {
 
 func (c *Config) validate() error {
 	switch {
-	case c.History == nil:
-		return errors.New("backfill: Config.History is required")
-	case len(c.Symbols) == 0:
+	case c.History == nil && c.Coinbase == nil:
+		return errors.New("backfill: Config.History (Binance) or Config.Coinbase is required")
+	case c.History != nil && len(c.Symbols) == 0:
 		return errors.New("backfill: Config.Symbols is empty")
+	case c.Coinbase != nil && len(c.Symbols) == 0 && len(c.Products) == 0:
+		return errors.New("backfill: Config.Symbols and Config.Products are empty")
 	case len(c.Sinks) == 0:
 		return errors.New("backfill: Config.Sinks is empty")
 	case c.PipelineID == "":
@@ -107,8 +146,62 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Run loads every symbol in turn. It stops at the first symbol that fails, with the symbols
-// before it loaded and reported.
+// historySource is what a load reads: an exchange's history of one symbol, resumable.
+type historySource interface {
+	ctc.Source
+	ctc.Seeker
+	OnPage(func(last time.Time, n int64))
+}
+
+// job is one symbol of one exchange.
+type job struct {
+	exchange string
+	symbol   string // the pipeline's: the Binance symbol or the Coinbase product
+	unified  string // the trades' symbol
+	src      historySource
+	to       time.Time // inclusive end for EventIndex
+}
+
+// jobs lists the pipelines of a load, Binance's first.
+func (c *Config) jobs() ([]job, error) {
+	var out []job
+	if c.History != nil {
+		for _, sym := range c.Symbols {
+			src, err := c.History.Source(sym, c.From, c.To)
+			if err != nil {
+				return nil, fmt.Errorf("backfill: %w", err)
+			}
+			out = append(out, job{exchange: ctc.Binance, symbol: src.Symbol(),
+				unified: (*binance.SymbolMap)(nil).Normalize([]byte(src.Symbol())), src: src, to: c.To})
+		}
+	}
+	if c.Coinbase != nil {
+		products := c.Products
+		if len(products) == 0 {
+			for _, sym := range c.Symbols {
+				products = append(products, CoinbaseProduct(sym))
+			}
+		}
+		seen := map[string]bool{}
+		for _, p := range products {
+			// Inclusive to the millisecond, as Binance's range: up to To's next millisecond.
+			src, err := c.Coinbase.Source(p, c.From, c.To.Add(time.Millisecond))
+			if err != nil {
+				return nil, fmt.Errorf("backfill: %w", err)
+			}
+			if seen[src.Product()] {
+				continue
+			}
+			seen[src.Product()] = true
+			out = append(out, job{exchange: ctc.Coinbase, symbol: src.Product(), unified: src.Product(), src: src,
+				to: c.To.Add(time.Millisecond - time.Nanosecond)})
+		}
+	}
+	return out, nil
+}
+
+// Run loads every symbol of every exchange in turn. It stops at the first symbol that fails,
+// with the symbols before it loaded and reported.
 func Run(ctx context.Context, c Config) (*Report, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -122,47 +215,47 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if c.IDSeparator == "" {
 		c.IDSeparator = "/"
 	}
-	rep := &Report{Symbols: map[string]int64{}}
-	for _, sym := range c.Symbols {
-		src, err := c.History.Source(sym, c.From, c.To)
-		if err != nil {
-			return rep, fmt.Errorf("backfill: %w", err)
-		}
+	jobs, err := c.jobs()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Symbols: map[string]int64{}, Exchanges: map[string]int64{}}
+	for _, j := range jobs {
 		if c.Progress != nil {
-			sym := src.Symbol()
-			src.OnPage(func(last time.Time, n int64) { c.Progress(sym, last, n) })
+			sym := j.symbol
+			j.src.OnPage(func(last time.Time, n int64) { c.Progress(sym, last, n) })
 		}
-		var in ctc.Source = src
-		skip, err := c.held(ctx, src.Symbol())
+		var in ctc.Source = j.src
+		skip, err := c.held(ctx, j)
 		if err != nil {
-			return rep, fmt.Errorf("backfill: %s: %w", src.Symbol(), err)
+			return rep, fmt.Errorf("backfill: %s %s: %w", j.exchange, j.symbol, err)
 		}
 		if len(skip) > 0 {
-			in = &skipHeld{HistorySource: src, ids: skip, skipped: &rep.Existing}
+			in = &skipHeld{historySource: j.src, ids: skip, skipped: &rep.Existing}
 		}
-		q, err := c.load(ctx, in, src.Symbol())
+		q, err := c.load(ctx, in, j.symbol)
 		if q != nil {
-			rep.Symbols[src.Symbol()] = q.Passed
+			rep.Symbols[j.symbol] += q.Passed
+			rep.Exchanges[j.exchange] += q.Passed
 			rep.Trades += q.Passed
 			rep.Quality.Add(*q)
 		}
 		if err != nil {
-			return rep, fmt.Errorf("backfill: %s: %w", src.Symbol(), err)
+			return rep, fmt.Errorf("backfill: %s %s: %w", j.exchange, j.symbol, err)
 		}
 	}
 	return rep, nil
 }
 
-// held returns the event ids of symbol's range that the EventIndex sinks already hold.
-func (c *Config) held(ctx context.Context, symbol string) (map[[16]byte]struct{}, error) {
-	unified := (*binance.SymbolMap)(nil).Normalize([]byte(symbol))
+// held returns the event ids of the job's range that the EventIndex sinks already hold.
+func (c *Config) held(ctx context.Context, j job) (map[[16]byte]struct{}, error) {
 	var all map[[16]byte]struct{}
 	for _, s := range c.Sinks {
 		ix, ok := s.(EventIndex)
 		if !ok {
 			continue
 		}
-		ids, err := ix.EventIDs(ctx, ctc.Binance, unified, c.From, c.To)
+		ids, err := ix.EventIDs(ctx, j.exchange, j.unified, c.From, j.to)
 		if err != nil {
 			return nil, fmt.Errorf("read the trades already held: %w", err)
 		}
@@ -177,18 +270,21 @@ func (c *Config) held(ctx context.Context, symbol string) (map[[16]byte]struct{}
 	return all, nil
 }
 
-// skipHeld is a HistorySource that leaves out the trades in ids. It keeps the source's Seek, so
+// skipHeld is a history source that leaves out the trades in ids. It keeps the source's Seek, so
 // that checkpoints resume it.
 type skipHeld struct {
-	*binance.HistorySource
+	historySource
 	ids     map[[16]byte]struct{}
 	skipped *int64
 }
 
 func (s *skipHeld) Next(ctx context.Context, rec *ctc.Record) error {
 	for {
-		if err := s.HistorySource.Next(ctx, rec); err != nil {
+		if err := s.historySource.Next(ctx, rec); err != nil {
 			return err
+		}
+		if !rec.Decoded {
+			return nil
 		}
 		if _, ok := s.ids[rec.Trade.EventID]; !ok {
 			return nil

@@ -1,8 +1,13 @@
-// Command loader downloads Binance aggregate trades for symbols and a time range from the REST API
-// (GET /api/v3/aggTrades, 1000 a request, paged by id) and writes them as unified NDJSON, one
-// ctc.Trade a line.
+// Command loader downloads the trades of symbols in a time range from the exchanges' REST
+// histories — Binance aggregate trades (GET /api/v3/aggTrades, 1000 a request, paged by id) and
+// Coinbase Exchange trades (GET /products/{id}/trades, found by trade id, see
+// coinbase.HistorySource) — and writes them as unified NDJSON, one ctc.Trade a line.
 //
 //	go run ./adapters/loader -symbols BTCUSDT,ETHUSDT -from 2024-01-15T10:00:00Z -to 2024-01-15T11:00:00Z -out trades.ndjson -state trades.state
+//
+// -exchange chooses binance, coinbase or both (the default: a range with both legs of each
+// instrument is what the spread detector needs). The symbols are Binance's; Coinbase's products
+// follow by the default instrument rule (BTCUSDT → BTC-USD), or -products names them.
 //
 // The download runs through the one engine (package backfill): each symbol's trades pass the
 // quality chain and reach the sinks at checkpoints, one every -commit-every pages.
@@ -40,6 +45,7 @@ import (
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/jsonl"
 	"github.com/coattailcapital/ctc/source/binance"
+	"github.com/coattailcapital/ctc/source/coinbase"
 	"github.com/coattailcapital/ctc/source/feed"
 	"github.com/coattailcapital/ctc/source/replay"
 )
@@ -54,10 +60,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs := flag.NewFlagSet("loader", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var symbols, from, to, out, statePath, endpoint, warehouse, csvPath string
+	var exchange, cbEndpoint, products string
+	var cbRate float64
 	var commitEvery int
 	var weight int
 	var timeout time.Duration
-	fs.StringVar(&symbols, "symbols", "", "comma-separated Binance `symbols`, e.g. BTCUSDT,ETHUSDT")
+	fs.StringVar(&symbols, "symbols", "", "comma-separated Binance `symbols`, e.g. BTCUSDT,ETHUSDT (they name the Coinbase products too)")
 	fs.StringVar(&from, "from", "", "start of the range, RFC 3339 `time` (inclusive)")
 	fs.StringVar(&to, "to", "", "end of the range, RFC 3339 `time` (inclusive)")
 	fs.StringVar(&out, "out", "", "NDJSON output `file`")
@@ -67,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.IntVar(&commitEvery, "commit-every", 100, "checkpoint (write -out, commit -warehouse, save -state) every `N` pages of 1,000 trades")
 	fs.StringVar(&endpoint, "endpoint", "https://api.binance.com", "REST base `URL`")
 	fs.IntVar(&weight, "weight-limit", 6000, "request weight allowed per minute")
+	fs.StringVar(&exchange, "exchange", "both", "`exchange` to load: binance, coinbase or both")
+	fs.StringVar(&cbEndpoint, "coinbase-endpoint", coinbase.DefaultRESTURL, "Coinbase Exchange REST base `URL`")
+	fs.StringVar(&products, "products", "", "comma-separated Coinbase `products` (default: those of -symbols, BTCUSDT → BTC-USD)")
+	fs.Float64Var(&cbRate, "coinbase-rps", coinbase.DefaultRequestsPerSecond, "Coinbase requests per second (its public limit is 10 per IP)")
 	fs.DurationVar(&timeout, "timeout", 15*time.Second, "timeout of one HTTP request")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -82,8 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		}
 		return convertCSV(ctx, csvPath, symbols, out, warehouse, stdout, stderr)
 	}
-	if symbols == "" || from == "" || to == "" || out == "" {
-		fmt.Fprintln(stderr, "loader: -symbols, -from, -to and -out are required")
+	if symbols == "" && products == "" || from == "" || to == "" || out == "" {
+		fmt.Fprintln(stderr, "loader: -symbols (or -products), -from, -to and -out are required")
 		fs.Usage()
 		return 2
 	}
@@ -101,17 +113,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	if commitEvery < 1 {
 		return fail("-commit-every must be >= 1, got %d", commitEvery)
 	}
+	if exchange != "binance" && exchange != "coinbase" && exchange != "both" {
+		fmt.Fprintf(stderr, "loader: -exchange must be binance, coinbase or both, got %q\n", exchange)
+		return 2
+	}
+	if !(cbRate > 0) {
+		return fail("-coinbase-rps must be > 0, got %v", cbRate)
+	}
 	cfg := backfill.Config{
-		History: &binance.History{Endpoint: endpoint, WeightLimit: weight, MaxRetries: 3,
-			Client:  &http.Client{Timeout: timeout},
-			Backoff: feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}},
 		From: fromT, To: toT, CommitEvery: int64(commitEvery) * 1000,
 		// One name per range, so that loading it again is recognised in the warehouse.
 		PipelineID: fmt.Sprintf("loader-%d-%d", fromT.UnixMilli(), toT.UnixMilli()), IDSeparator: "-",
 	}
+	backoff := feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}
+	if exchange != "coinbase" {
+		cfg.History = &binance.History{Endpoint: endpoint, WeightLimit: weight, MaxRetries: 3,
+			Client: &http.Client{Timeout: timeout}, Backoff: backoff}
+	}
+	if exchange != "binance" {
+		cfg.Coinbase = &coinbase.History{Endpoint: cbEndpoint, RequestsPerSecond: cbRate,
+			Client: &http.Client{Timeout: timeout}, Backoff: backoff}
+	}
 	for _, sym := range strings.Split(symbols, ",") {
 		if sym = strings.TrimSpace(sym); sym != "" {
 			cfg.Symbols = append(cfg.Symbols, sym)
+		}
+	}
+	for _, p := range strings.Split(products, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.Products = append(cfg.Products, p)
 		}
 	}
 	resuming := false
@@ -165,7 +195,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		var ne net.Error
 		var oe *net.OpError
 		if errors.As(err, &oe) || errors.As(err, &ne) {
-			return fail("cannot reach %s: %v", endpoint, err)
+			at := endpoint
+			if strings.Contains(err.Error(), "backfill: coinbase ") {
+				at = cbEndpoint
+			}
+			return fail("cannot reach %s: %v", at, err)
 		}
 		return fail("%v", err)
 	}

@@ -41,7 +41,7 @@ func TestLoaderRetryAfterThenResume(t *testing.T) {
 	// The range must be whole seconds for RFC 3339; widen it to cover every scripted trade.
 	from := time.UnixMilli(btc[0].Time).Truncate(time.Second).Format(time.RFC3339)
 	to := time.UnixMilli(btc[len(btc)-1].Time + 60000).Truncate(time.Second).Format(time.RFC3339)
-	args := []string{"-symbols", "BTCUSDT,ETHUSDT", "-from", from, "-to", to, "-out", out, "-state", state, "-endpoint", srv.URL}
+	args := []string{"-symbols", "BTCUSDT,ETHUSDT", "-from", from, "-to", to, "-out", out, "-state", state, "-endpoint", srv.URL, "-exchange", "binance"}
 
 	// First run: a 429 (waited out), one page, then a refusal that stops the run.
 	srv.Answer(binancetest.Answer{Status: 429, RetryAfter: 1}, binancetest.Answer{Status: 400, After: 1})
@@ -120,7 +120,7 @@ func TestLoaderProgressBarOnTerminal(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "o.ndjson")
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"-symbols", "BTC-USDT", "-from", from, "-to", to, "-out", out,
-		"-endpoint", srv.URL}, &stdout, &stderr, true); code != 0 {
+		"-endpoint", srv.URL, "-exchange", "binance"}, &stdout, &stderr, true); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "\rBTCUSDT") || !strings.Contains(stderr.String(), "100.0%") ||
@@ -139,7 +139,7 @@ func TestLoaderWarehouseResumesExactlyOnce(t *testing.T) {
 	from := time.UnixMilli(btc[0].Time).Truncate(time.Second).Format(time.RFC3339)
 	to := time.UnixMilli(btc[len(btc)-1].Time + 60000).Truncate(time.Second).Format(time.RFC3339)
 	args := []string{"-symbols", "BTCUSDT", "-from", from, "-to", to, "-out", out, "-state", state,
-		"-endpoint", srv.URL, "-warehouse", lake, "-commit-every", "1"}
+		"-endpoint", srv.URL, "-warehouse", lake, "-commit-every", "1", "-exchange", "binance"}
 
 	// The third request is refused: two pages (2,000 trades) are committed, then the run stops.
 	srv.Answer(binancetest.Answer{Status: 400, After: 2})

@@ -1,0 +1,162 @@
+package backfill_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/backfill"
+	"github.com/coattailcapital/ctc/sink/iceberg"
+	"github.com/coattailcapital/ctc/source/binance"
+	"github.com/coattailcapital/ctc/source/binance/binancetest"
+	"github.com/coattailcapital/ctc/source/coinbase"
+	"github.com/coattailcapital/ctc/source/coinbase/coinbasetest"
+)
+
+// cbTrades scripts n Coinbase trades from id first, one every step from start.
+func cbTrades(first int64, n int, start time.Time, step time.Duration) []coinbasetest.Trade {
+	out := make([]coinbasetest.Trade, n)
+	for i := range out {
+		out[i] = coinbasetest.Trade{ID: first + int64(i), Price: fmt.Sprintf("%d.25", 60000+i%40), Size: "0.01", Side: "buy",
+			Time: start.Add(time.Duration(i) * step)}
+	}
+	return out
+}
+
+func noSleep(context.Context, time.Duration) error { return nil }
+
+func TestCoinbaseCrashResumeAndRerunLoadEachTradeOnce(t *testing.T) {
+	ctx := context.Background()
+	bsrv := binancetest.New(t)
+	btc := bsrv.Skip("BTCUSDT", 700)
+	from, to := time.UnixMilli(btc[0].Time), time.UnixMilli(btc[len(btc)-1].Time)
+	cb := coinbasetest.New()
+	defer cb.Close()
+	// Coinbase trades before, in and after the range, one every 3 ms, the first in the range at
+	// from exactly and the last at to's last microsecond (in: To is inclusive to the millisecond).
+	before := cbTrades(900_000, 3000, from.Add(-9*time.Second), 3*time.Millisecond)
+	in := cbTrades(903_000, 1501, from, to.Sub(from)/1500)
+	in[len(in)-1].Time = to.Add(time.Millisecond - time.Microsecond)
+	after := cbTrades(904_501, 200, to.Add(time.Millisecond), time.Millisecond)
+	if err := cb.Load("BTC-USD", append(append(before, in...), after...)...); err != nil {
+		t.Fatal(err)
+	}
+	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close(ctx)
+
+	crash, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := 0
+	cfg := backfill.Config{
+		History:  &binance.History{Endpoint: bsrv.URL, Sleep: noSleep},
+		Coinbase: &coinbase.History{Endpoint: cb.RESTURL, Sleep: noSleep, PageLimit: 100},
+		Symbols:  []string{"BTCUSDT"}, From: from, To: to,
+		Sinks: []ctc.Sink{lake}, PipelineID: "historical_load/test", CommitEvery: 500,
+		Progress: func(sym string, _ time.Time, n int64) {
+			if sym == "BTC-USD" {
+				if pages++; pages == 12 {
+					cancel() // a crash after 1,200 Coinbase trades: two checkpoints committed
+				}
+			}
+		},
+	}
+	rep, err := backfill.Run(crash, cfg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("the crashed run: %v", err)
+	}
+	if rep.Symbols["BTCUSDT"] != int64(len(btc)) {
+		t.Fatalf("the crashed run: %+v", rep)
+	}
+	n, _ := rows(t, lake)
+	crashed := n - len(btc) // what the crashed run committed of Coinbase's trades
+	if crashed < 1000 || crashed > 1200 {
+		t.Fatalf("after the crash raw_trades holds %d rows: %d of Coinbase, want 1,000 to 1,200", n, crashed)
+	}
+
+	// A retry with a fresh store continues after the lake's last commit, without searching again;
+	// a rerun loads nothing.
+	cfg.Progress = nil
+	for i, what := range []string{"retry", "rerun"} {
+		calls := len(cb.RESTRequests())
+		rep, err := backfill.Run(ctx, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		want := len(btc) + len(in)
+		if n, d := rows(t, lake); n != want || d != want {
+			t.Fatalf("%s: raw_trades holds %d rows, %d distinct; want %d once each", what, n, d, want)
+		}
+		wantCB := int64(len(in) - crashed)
+		if i == 1 {
+			wantCB = 0
+		}
+		if rep.Symbols["BTC-USD"] != wantCB || rep.Symbols["BTCUSDT"] != 0 || rep.Exchanges[ctc.Coinbase] != wantCB || rep.Quality.Failed != 0 {
+			t.Fatalf("%s: report %+v", what, rep)
+		}
+		for _, q := range cb.RESTRequests()[calls:] {
+			if !q.Has("before") {
+				t.Fatalf("%s searched again: %v", what, q)
+			}
+		}
+	}
+
+	// Every Coinbase trade in the lake is one of the range's, decoded as the feed would.
+	seen := 0
+	for batch, err := range lake.ScanTrades(ctx, iceberg.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range batch {
+			if tr.Exchange != ctc.Coinbase {
+				continue
+			}
+			seen++
+			if tr.Symbol != "BTC-USD" || tr.Side != ctc.Sell || tr.Timestamp.Before(from) || !tr.Timestamp.Before(to.Add(time.Millisecond)) {
+				t.Fatalf("trade %+v", tr)
+			}
+		}
+	}
+	if seen != len(in) {
+		t.Fatalf("%d Coinbase trades in the lake, want %d", seen, len(in))
+	}
+}
+
+func TestCoinbaseProduct(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"BTCUSDT": "BTC-USD", "btc-usdt": "BTC-USD", "ETH-USD": "ETH-USD", "ETHBTC": "ETH-BTC", "SOLUSDT": "SOL-USD"} {
+		if got := backfill.CoinbaseProduct(in); got != want {
+			t.Errorf("CoinbaseProduct(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A permanent refusal of Coinbase's history fails the load with a clear error, after Binance's.
+func TestCoinbaseRefusalFailsTheLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bsrv := binancetest.New(t)
+	btc := bsrv.Skip("BTCUSDT", 10)
+	cb := coinbasetest.New("ETH-USD") // no BTC-USD: 404
+	defer cb.Close()
+	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close(ctx)
+	rep, err := backfill.Run(ctx, backfill.Config{
+		History:  &binance.History{Endpoint: bsrv.URL, Sleep: noSleep},
+		Coinbase: &coinbase.History{Endpoint: cb.RESTURL, Sleep: noSleep},
+		Symbols:  []string{"BTCUSDT"}, From: time.UnixMilli(btc[0].Time), To: time.UnixMilli(btc[9].Time),
+		Sinks: []ctc.Sink{lake}, PipelineID: "p",
+	})
+	if !coinbase.IsPermanent(err) || rep.Symbols["BTCUSDT"] != 10 || len(cb.RESTRequests()) != 1 {
+		t.Fatalf("%v %+v after %d requests", err, rep, len(cb.RESTRequests()))
+	}
+	t.Log(err)
+}
