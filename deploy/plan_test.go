@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -79,6 +80,7 @@ type tfConfigModule struct {
 		Mode        string                     `json:"mode"`
 		Type        string                     `json:"type"`
 		Expressions map[string]json.RawMessage `json:"expressions"`
+		ForEach     json.RawMessage            `json:"for_each_expression"`
 	} `json:"resources"`
 	ModuleCalls map[string]struct {
 		Module tfConfigModule `json:"module"`
@@ -456,33 +458,43 @@ func TestPlanIAMPolicies(t *testing.T) {
 		if !identity[c.Type] {
 			continue // a resource policy not known until apply: the documents above cover those built with one
 		}
-		refs := cfg[configKey(c)][attr]
+		exprs := cfg[configKey(c)]
+		refs := exprs[attr]
+		if slices.Contains(refs, "each.value") {
+			refs = append(refs, exprs["for_each"]...) // policy = each.value over a map of documents
+		}
 		if !slices.ContainsFunc(refs, func(r string) bool { return strings.HasPrefix(r, "data.aws_iam_policy_document.") }) {
 			t.Errorf("%s: its %s is not known at plan time and is not an aws_iam_policy_document's json (references %q): write it as a policy document so the plan shows its actions", c.Address, attr, refs)
 		}
 	}
 
+	for _, problem := range checkStatements(stmts) {
+		t.Error(problem)
+	}
+	t.Logf("%d policies, %d statements checked", checked, len(stmts))
+}
+
+// checkStatements returns what is wrong with the statements: an Allow of "*" or of a whole
+// service on resource "*", of every action anywhere, or with NotAction or NotResource.
+func checkStatements(stmts []policyStatement) []string {
+	var out []string
 	for _, s := range stmts {
 		if !strings.EqualFold(s.effect, "Allow") {
 			continue
 		}
 		if len(s.notActions) > 0 || len(s.notResource) > 0 {
-			t.Errorf("%s: Allow with NotAction %q / NotResource %q", s.where, s.notActions, s.notResource)
-		}
-		if slices.Contains(s.resources, "*") {
-			for _, a := range s.actions {
-				if broad(a) {
-					t.Errorf("%s: allows %s on *", s.where, a)
-				}
-			}
+			out = append(out, fmt.Sprintf("%s: Allow with NotAction %q / NotResource %q", s.where, s.notActions, s.notResource))
 		}
 		for _, a := range s.actions {
-			if a == "*" {
-				t.Errorf("%s: allows every action (*)", s.where)
+			switch {
+			case a == "*":
+				out = append(out, fmt.Sprintf("%s: allows every action (*)", s.where))
+			case broad(a) && slices.Contains(s.resources, "*"):
+				out = append(out, fmt.Sprintf("%s: allows %s on *", s.where, a))
 			}
 		}
 	}
-	t.Logf("%d policies, %d statements checked", checked, len(stmts))
+	return out
 }
 
 // configExpressions maps "module path|resource address" to each expression's references, from the
@@ -493,7 +505,14 @@ func configExpressions(p *tfPlan) map[string]map[string][]string {
 	walk = func(prefix string, m tfConfigModule) {
 		for _, r := range m.Resources {
 			exprs := map[string][]string{}
-			for k, raw := range r.Expressions {
+			all := maps.Clone(r.Expressions)
+			if all == nil {
+				all = map[string]json.RawMessage{}
+			}
+			if r.ForEach != nil {
+				all["for_each"] = r.ForEach
+			}
+			for k, raw := range all {
 				var e struct {
 					References []string `json:"references"`
 				}
@@ -790,51 +809,60 @@ func TestPlanAlarmMetrics(t *testing.T) {
 		t.Fatal("no alarms planned")
 	}
 	for _, a := range alarms {
-		ns, metric := str(a.Values["namespace"]), str(a.Values["metric_name"])
-		if ns == "" || metric == "" {
-			t.Errorf("%s: no namespace or metric_name (a metric-math alarm? check its metric_query here)", a.Address)
-			continue
-		}
-		dims := map[string]string{}
-		if d, ok := a.Values["dimensions"].(map[string]any); ok {
-			for k, v := range d {
-				dims[k] = str(v)
-			}
-		}
-		dimNames := make([]string, 0, len(dims))
-		for k := range dims {
-			dimNames = append(dimNames, k)
-		}
-		sort.Strings(dimNames)
-
-		if !strings.HasPrefix(ns, "AWS/") {
-			if !emits[ns+"|"+metric+"|"+strings.Join(dimNames, ",")] {
-				var known []string
-				for k := range emits {
-					known = append(known, k)
-				}
-				sort.Strings(known)
-				t.Errorf("%s watches %s %s with dimensions %q, which the code does not emit (it emits namespace|metric|dimensions: %q)", a.Address, ns, metric, dimNames, known)
-			}
-			continue
-		}
-		sets, ok := awsMetrics[ns][metric]
-		if !ok {
-			t.Errorf("%s watches %s %s, which is not in this test's table of AWS metrics: add it, citing AWS's documentation of its dimensions", a.Address, ns, metric)
-			continue
-		}
-		if !slices.ContainsFunc(sets, func(s []string) bool { return slices.Equal(s, dimNames) }) {
-			t.Errorf("%s watches %s %s with dimensions %q; AWS publishes it with %q only", a.Address, ns, metric, dimNames, sets)
-		}
-		for k, v := range dims {
-			if !slices.Contains(resources[k], v) {
-				t.Errorf("%s: dimension %s=%q names nothing in the plan (%q)", a.Address, k, v, resources[k])
-			}
-		}
-		if ns == "AWS/Billing" && str(a.Values["region"]) != "us-east-1" {
-			t.Errorf("%s: the billing alarm is in %q; EstimatedCharges exists only in us-east-1", a.Address, a.Values["region"])
+		for _, problem := range checkAlarm(a, emits, resources) {
+			t.Error(problem)
 		}
 	}
+}
+
+// checkAlarm returns what is wrong with an alarm: a custom-namespace metric the code does not emit
+// (emits: "namespace|metric|dimension names"), an AWS metric not in awsMetrics or with other
+// dimensions than AWS publishes it with, a dimension value naming no planned resource
+// (resources: dimension → planned names), a billing alarm outside us-east-1.
+func checkAlarm(a tfResource, emits map[string]bool, resources map[string][]string) []string {
+	var out []string
+	errorf := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	ns, metric := str(a.Values["namespace"]), str(a.Values["metric_name"])
+	if ns == "" || metric == "" {
+		errorf("%s: no namespace or metric_name (a metric-math alarm? check its metric_query here)", a.Address)
+		return out
+	}
+	dims := map[string]string{}
+	if d, ok := a.Values["dimensions"].(map[string]any); ok {
+		for k, v := range d {
+			dims[k] = str(v)
+		}
+	}
+	dimNames := make([]string, 0, len(dims))
+	for k := range dims {
+		dimNames = append(dimNames, k)
+	}
+	sort.Strings(dimNames)
+
+	if !strings.HasPrefix(ns, "AWS/") {
+		if !emits[ns+"|"+metric+"|"+strings.Join(dimNames, ",")] {
+			known := slices.Sorted(maps.Keys(emits))
+			errorf("%s watches %s %s with dimensions %q, which the code does not emit (it emits namespace|metric|dimensions: %q)", a.Address, ns, metric, dimNames, known)
+		}
+		return out
+	}
+	sets, ok := awsMetrics[ns][metric]
+	if !ok {
+		errorf("%s watches %s %s, which is not in this test's table of AWS metrics: add it, citing AWS's documentation of its dimensions", a.Address, ns, metric)
+		return out
+	}
+	if !slices.ContainsFunc(sets, func(s []string) bool { return slices.Equal(s, dimNames) }) {
+		errorf("%s watches %s %s with dimensions %q; AWS publishes it with %q only", a.Address, ns, metric, dimNames, sets)
+	}
+	for _, k := range dimNames {
+		if !slices.Contains(resources[k], dims[k]) {
+			errorf("%s: dimension %s=%q names nothing in the plan (%q)", a.Address, k, dims[k], resources[k])
+		}
+	}
+	if ns == "AWS/Billing" && str(a.Values["region"]) != "us-east-1" {
+		errorf("%s: the billing alarm is in %q; EstimatedCharges exists only in us-east-1", a.Address, a.Values["region"])
+	}
+	return out
 }
 
 // lifecycleRule is the part of an S3 lifecycle rule the checks read.
@@ -890,14 +918,24 @@ func TestPlanRawLifecycle(t *testing.T) {
 	if raw == nil {
 		t.Fatal("no aws_s3_bucket_lifecycle_configuration named raw in the plan")
 	}
+	for _, problem := range checkRawLifecycle(lifecycleRules(*raw), key) {
+		t.Error(problem)
+	}
+}
+
+// checkRawLifecycle returns what is wrong with the raw bucket's rules for a shard state's key:
+// a rule covering it that expires current versions, no rule covering it that expires noncurrent
+// ones, or no expiry of anything else.
+func checkRawLifecycle(rules []lifecycleRule, key string) []string {
+	var out []string
 	noncurrent, expiresElsewhere := false, false
-	for _, r := range lifecycleRules(*raw) {
+	for _, r := range rules {
 		if !r.enabled {
 			continue
 		}
-		covers := strings.HasPrefix(key, r.prefix) // scoped rules count as covering: tags can be set by anyone
+		covers := strings.HasPrefix(key, r.prefix) // rules scoped by tags or size count as covering it
 		if covers && (r.expireDays > 0 || r.expireDate != "") {
-			t.Errorf("raw bucket rule %q (prefix %q) expires current versions, and covers %s", r.id, r.prefix, key)
+			out = append(out, fmt.Sprintf("raw bucket rule %q (prefix %q) expires current versions, and covers %s", r.id, r.prefix, key))
 		}
 		if covers && r.noncurrentExpire > 0 {
 			noncurrent = true
@@ -907,9 +945,79 @@ func TestPlanRawLifecycle(t *testing.T) {
 		}
 	}
 	if !noncurrent {
-		t.Errorf("no raw bucket rule expires the noncurrent versions under %s: superseded states would be kept forever", prefix)
+		out = append(out, fmt.Sprintf("no raw bucket rule expires the noncurrent versions of %s: superseded states would be kept forever", key))
 	}
 	if !expiresElsewhere {
-		t.Error("no raw bucket rule expires anything: the raw tier's 90-day expiry is gone")
+		out = append(out, "no raw bucket rule expires anything: the raw tier's 90-day expiry is gone")
+	}
+	return out
+}
+
+// TestCheckersCatchMistakes: the plan checks are not vacuous. It needs no plan: it feeds them
+// the defects this deployment had or could have.
+func TestCheckersCatchMistakes(t *testing.T) {
+	stmts := []policyStatement{
+		{where: "admin", effect: "Allow", actions: []string{"*"}, resources: []string{"*"}},
+		{where: "s3 on all", effect: "Allow", actions: []string{"s3:*"}, resources: []string{"*"}},
+		{where: "not-action", effect: "Allow", notActions: []string{"iam:*"}, resources: []string{"*"}},
+		{where: "deny is fine", effect: "Deny", actions: []string{"*"}, resources: []string{"*"}},
+		{where: "scoped is fine", effect: "Allow", actions: []string{"s3:GetObject"}, resources: []string{"arn:aws:s3:::b/*"}},
+		{where: "no resource type", effect: "Allow", actions: []string{"cloudwatch:PutMetricData"}, resources: []string{"*"}},
+	}
+	got := checkStatements(stmts)
+	for _, want := range []string{"admin", "s3 on all", "not-action"} {
+		if !slices.ContainsFunc(got, func(p string) bool { return strings.HasPrefix(p, want+":") }) {
+			t.Errorf("checkStatements did not flag %q: %q", want, got)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("checkStatements: %d findings, want 3: %q", len(got), got)
+	}
+	for _, p := range got {
+		if strings.HasPrefix(p, "deny is fine") || strings.HasPrefix(p, "scoped is fine") || strings.HasPrefix(p, "no resource type") {
+			t.Errorf("checkStatements flagged an acceptable statement: %s", p)
+		}
+	}
+
+	resources := map[string][]string{"TableName": {"coattail-alerts"}, "StreamName": {"coattail-trades"}}
+	emits := map[string]bool{"CoatTail/Quality|QualityScore|": true}
+	alarm := func(ns, metric string, dims map[string]any) tfResource {
+		return tfResource{Address: metric, Values: map[string]any{"namespace": ns, "metric_name": metric, "dimensions": dims}}
+	}
+	for _, bad := range []tfResource{
+		alarm("AWS/DynamoDB", "ThrottledRequests", map[string]any{"TableName": "coattail-alerts"}),   // the old alarm: needs Operation too
+		alarm("AWS/DynamoDB", "ReadThrottleEvents", map[string]any{"TableName": "coattail-missing"}), // no such table
+		alarm("CoatTail/Quality", "QualityScore", map[string]any{"Symbol": "BTC-USDT"}),              // emitted without dimensions
+		alarm("CoatTail/Quality", "Qualityscore", nil),                                               // misspelt
+		alarm("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", map[string]any{"Stream": "x"}),    // wrong dimension name
+		{Address: "billing", Values: map[string]any{"namespace": "AWS/Billing", "metric_name": "EstimatedCharges", "dimensions": map[string]any{}}},
+	} {
+		if len(checkAlarm(bad, emits, resources)) == 0 {
+			t.Errorf("checkAlarm passed %s %v %v", bad.Values["namespace"], bad.Values["metric_name"], bad.Values["dimensions"])
+		}
+	}
+	for _, good := range []tfResource{
+		alarm("AWS/DynamoDB", "WriteThrottleEvents", map[string]any{"TableName": "coattail-alerts"}),
+		alarm("CoatTail/Quality", "QualityScore", nil),
+	} {
+		if p := checkAlarm(good, emits, resources); len(p) > 0 {
+			t.Errorf("checkAlarm flagged a good alarm: %q", p)
+		}
+	}
+
+	key := "shard-state/shardId-0/1.state.gz"
+	old := []lifecycleRule{{id: "raw-ia-30d-expire-90d", enabled: true, expireDays: 90, noncurrentExpire: 7}} // filter {}: the first version
+	if len(checkRawLifecycle(old, key)) == 0 {
+		t.Error("checkRawLifecycle passed a bucket-wide 90-day expiry")
+	}
+	good := []lifecycleRule{
+		{id: "all-noncurrent", enabled: true, noncurrentExpire: 7},
+		{id: "captures", enabled: true, prefix: "captures/", expireDays: 90},
+	}
+	if p := checkRawLifecycle(good, key); len(p) > 0 {
+		t.Errorf("checkRawLifecycle flagged the scoped rules: %q", p)
+	}
+	if len(checkRawLifecycle(good[1:], key)) == 0 {
+		t.Error("checkRawLifecycle passed rules that keep noncurrent states forever")
 	}
 }
