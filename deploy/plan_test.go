@@ -673,6 +673,9 @@ func TestPlanLambdaEnvironment(t *testing.T) {
 				if strings.HasPrefix(v.Name, "CTC_") && !slices.Contains(reads, v.Name) {
 					t.Errorf("%s container %s sets %s, which no code reads", td.Address, c.Name, v.Name)
 				}
+				if (v.Name == "CTC_STREAM" || v.Name == "CTC_DLQ_STREAM") && !slices.Contains(streams, v.Value) {
+					t.Errorf("%s container %s: %s=%q, the plan's streams are %q", td.Address, c.Name, v.Name, v.Value, streams)
+				}
 			}
 		}
 	}
@@ -1019,5 +1022,40 @@ func TestCheckersCatchMistakes(t *testing.T) {
 	}
 	if len(checkRawLifecycle(good[1:], key)) == 0 {
 		t.Error("checkRawLifecycle passed rules that keep noncurrent states forever")
+	}
+}
+
+// offlineData are the data sources a plan of deploy/terraform may read: the caller identity (from
+// the loopback STS) and those the provider computes without calling AWS.
+var offlineData = map[string]bool{
+	"aws_caller_identity": true, "aws_iam_policy_document": true, "aws_region": true, "aws_partition": true,
+}
+
+// TestPlanReadsNothingFromAWS: the plan stays offline, so that check-infra.sh --plan needs no AWS
+// account: no data source reads AWS beyond the caller identity.
+func TestPlanReadsNothingFromAWS(t *testing.T) {
+	p := loadPlan(t)
+	seen := map[string]bool{}
+	var walk func(m tfModule)
+	walk = func(m tfModule) {
+		for _, r := range m.Resources {
+			if r.Mode == "data" {
+				seen[r.Type+" "+r.Address] = true
+			}
+		}
+		for _, c := range m.ChildModules {
+			walk(c)
+		}
+	}
+	walk(p.PriorState.Values.RootModule)
+	for _, c := range p.ResourceChanges {
+		if c.Mode == "data" {
+			seen[c.Type+" "+c.Address] = true
+		}
+	}
+	for k := range seen {
+		if typ, addr, _ := strings.Cut(k, " "); !offlineData[typ] {
+			t.Errorf("%s: data source %s reads AWS at plan time; the plan must stay offline (pass the value in, or add the type to offlineData if the provider computes it locally)", addr, typ)
+		}
 	}
 }
