@@ -150,7 +150,8 @@ type Alert struct {
 	Symbol    string
 	Exchange  string
 	Severity  Severity
-	// ZScore is the z-score for statistical alerts, 0 otherwise.
+	// ZScore is the z-score for statistical alerts, 0 otherwise; the JSON encoding writes the 0 as
+	// null ("does not apply"), the tables as 0 (DESIGN §3.3's column is required).
 	ZScore float64
 	// ThresholdValue is the threshold that was crossed; ActualValue the value that crossed it.
 	ThresholdValue float64

@@ -228,7 +228,12 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	e.str("symbol", a.Symbol)
 	e.str("exchange", a.Exchange)
 	e.str("severity", a.Severity.String())
-	e.num("z_score", a.ZScore)
+	if a.ZScore == 0 { // not a statistical alert (whale, spread, cluster): the field does not apply
+		e.key("z_score")
+		e.b = append(e.b, "null"...)
+	} else {
+		e.num("z_score", a.ZScore)
+	}
 	e.num("threshold_value", a.ThresholdValue)
 	e.num("actual_value", a.ActualValue)
 	e.time("window_start", a.WindowStart)

@@ -16,6 +16,10 @@
 // Every answer carries X-Request-Id (the client's own when sane, else a new one); a 5xx answer
 // also has it in its body ("request_id"), and the log line of the failure names it.
 //
+// A field that does not apply is null, never a made-up 0: z_score on whale, spread and cluster
+// alerts (only statistical alerts have one), closed_at of an open incident, a spread of no
+// window, the last whale of a symbol that has none.
+//
 // Every answer is JSON (Content-Type: application/json, Cache-Control: no-store), with records
 // written by their own encoders (the field names of DESIGN §3, times in RFC 3339 UTC with
 // milliseconds). GET and HEAD are served; OPTIONS answers 204 (and CORS preflights).

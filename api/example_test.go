@@ -65,7 +65,7 @@ func Example() {
 	fmt.Println(rec.Body)
 	// Output:
 	// 200 application/json
-	// {"alerts":[{"alert_id":"ab36206a-f1db-57ce-872f-de10078849fa","alert_type":"whale","symbol":"BTC-USDT","exchange":"binance","severity":"critical","z_score":0,"threshold_value":1000000,"actual_value":1520000,"window_start":"2025-03-14T15:08:26.000Z","detected_at":"2025-03-14T15:08:26.000Z","message":"whale buy of $1.52M on binance BTC-USDT","ttl_epoch":1742051306,"emitted_at":"2025-03-14T15:08:26.000Z"}],"count":1}
+	// {"alerts":[{"alert_id":"ab36206a-f1db-57ce-872f-de10078849fa","alert_type":"whale","symbol":"BTC-USDT","exchange":"binance","severity":"critical","z_score":null,"threshold_value":1000000,"actual_value":1520000,"window_start":"2025-03-14T15:08:26.000Z","detected_at":"2025-03-14T15:08:26.000Z","message":"whale buy of $1.52M on binance BTC-USDT","ttl_epoch":1742051306,"emitted_at":"2025-03-14T15:08:26.000Z"}],"count":1}
 }
 
 // A bad parameter is a 400 that names the parameter and what it allows.
