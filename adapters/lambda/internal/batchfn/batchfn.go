@@ -7,14 +7,18 @@
 //
 // # Tasks
 //
-//	historical_load   {"task":"historical_load","symbols":["BTCUSDT","ETHUSDT"],"day":"2024-01-15"}
-//	  → {"task","day","from","to","trades","symbols":{"BTCUSDT":N,…},"snapshot_id"}
-//	  Binance aggregate trades of the day (from the REST API, CTC_BINANCE_ENDPOINT) appended to
-//	  raw_trades through the one engine (package backfill). symbols defaults to DefaultSymbols, day
-//	  to yesterday (UTC). Each symbol commits every 100 pages under the pipeline id
-//	  historical_load/DAY/SYMBOL and a retried or repeated load continues after its last commit,
-//	  so it commits nothing twice. snapshot_id is raw_trades' snapshot after the load, for the
-//	  reprocess step's time travel.
+//	historical_load   {"task":"historical_load","symbols":["BTCUSDT","ETHUSDT"],"day":"2024-01-15",
+//	                   "exchanges":["binance","coinbase"]}
+//	  → {"task","day","from","to","trades","symbols":{"BTCUSDT":N,"BTC-USD":N,…},
+//	    "exchanges":{"binance":N,"coinbase":N},"snapshot_id"}
+//	  The day's trades of both exchanges appended to raw_trades through the one engine (package
+//	  backfill): Binance aggregate trades (REST API at CTC_BINANCE_ENDPOINT) and Coinbase Exchange
+//	  trades of the same instruments (BTCUSDT → BTC-USD, Config.Coinbase), so that the reprocessed
+//	  day has both legs of every instrument and its spread alerts. exchanges defaults to both,
+//	  symbols to DefaultSymbols, day to yesterday (UTC). Each symbol commits every 100 pages under
+//	  the pipeline id historical_load/DAY/SYMBOL (the Coinbase product for Coinbase) and a retried
+//	  or repeated load continues after its last commit, so it commits nothing twice. snapshot_id is
+//	  raw_trades' snapshot after the load, for the reprocess step's time travel.
 //
 //	reprocess         {"task":"reprocess","day":"2024-01-15","snapshot_id":N,"run_id":"…","thresholds":{…}}
 //	  → the run's Result: {"run_id","status":"SUCCEEDED","trades","quality":{…},"original":{…},
@@ -84,6 +88,7 @@ import (
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/iceberg/maintain"
 	"github.com/coattailcapital/ctc/source/binance"
+	"github.com/coattailcapital/ctc/source/coinbase"
 	"github.com/coattailcapital/ctc/source/feed"
 )
 
@@ -105,8 +110,9 @@ var DefaultSymbols = []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}
 type Input struct {
 	Task string `json:"task"`
 
-	Symbols []string `json:"symbols,omitempty"`
-	Day     string   `json:"day,omitempty"`
+	Symbols   []string `json:"symbols,omitempty"`
+	Day       string   `json:"day,omitempty"`
+	Exchanges []string `json:"exchanges,omitempty"`
 
 	RunID      string           `json:"run_id,omitempty"`
 	SnapshotID int64            `json:"snapshot_id,omitempty"`
@@ -152,6 +158,7 @@ type LoadResult struct {
 	To         time.Time        `json:"to"`
 	Trades     int64            `json:"trades"`
 	Symbols    map[string]int64 `json:"symbols"`
+	Exchanges  map[string]int64 `json:"exchanges"`
 	SnapshotID int64            `json:"snapshot_id,omitempty"`
 }
 
@@ -180,6 +187,12 @@ type Config struct {
 	Lake func(ctx context.Context) (*iceberg.Sink, error)
 	// Binance is the REST base URL of historical_load; default https://api.binance.com.
 	Binance string
+	// Coinbase is the Coinbase Exchange REST base URL of historical_load; default
+	// coinbase.DefaultRESTURL.
+	Coinbase string
+	// CoinbaseRate paces historical_load's Coinbase requests a second; default
+	// coinbase.DefaultRequestsPerSecond.
+	CoinbaseRate float64
 	// HTTPClient makes historical_load's requests; default a client with a 15 s timeout.
 	HTTPClient *http.Client
 	// Now is the clock of default days, run ids and validation times; default time.Now.
@@ -200,6 +213,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Binance == "" {
 		cfg.Binance = "https://api.binance.com"
+	}
+	if cfg.Coinbase == "" {
+		cfg.Coinbase = coinbase.DefaultRESTURL
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
@@ -285,26 +301,42 @@ func (h *Handler) historicalLoad(ctx context.Context, in *Input) (*LoadResult, e
 	if len(symbols) == 0 {
 		symbols = DefaultSymbols
 	}
+	exchanges := map[string]bool{}
+	for _, e := range in.Exchanges {
+		if e != ctc.Binance && e != ctc.Coinbase {
+			return nil, fmt.Errorf("batchfn: exchanges must name %s or %s, got %q", ctc.Binance, ctc.Coinbase, e)
+		}
+		exchanges[e] = true
+	}
+	if len(exchanges) == 0 {
+		exchanges[ctc.Binance], exchanges[ctc.Coinbase] = true, true
+	}
 	res := &LoadResult{Task: TaskHistoricalLoad, Day: day, From: start, To: start.Add(24*time.Hour - time.Millisecond)}
-	return withLake(ctx, h, func(lake *iceberg.Sink) (*LoadResult, error) { return h.load(ctx, lake, res, symbols) })
+	return withLake(ctx, h, func(lake *iceberg.Sink) (*LoadResult, error) { return h.load(ctx, lake, res, symbols, exchanges) })
 }
 
 // load runs backfill over the day into the lake.
-func (h *Handler) load(ctx context.Context, lake *iceberg.Sink, res *LoadResult, symbols []string) (*LoadResult, error) {
+func (h *Handler) load(ctx context.Context, lake *iceberg.Sink, res *LoadResult, symbols []string, exchanges map[string]bool) (*LoadResult, error) {
 	day := res.Day
-	rep, err := backfill.Run(ctx, backfill.Config{
-		History: &binance.History{Endpoint: h.cfg.Binance, WeightLimit: 6000, MaxRetries: 3, Client: h.cfg.HTTPClient,
-			Backoff: feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}},
+	backoff := feed.Backoff{Initial: 500 * time.Millisecond, Max: 10 * time.Second}
+	cfg := backfill.Config{
 		Symbols: symbols, From: res.From, To: res.To, Sinks: []ctc.Sink{lake},
 		PipelineID: TaskHistoricalLoad + "/" + day,
 		Progress: func(sym string, last time.Time, n int64) {
 			h.cfg.Log.DebugContext(ctx, "batchfn: loading", "symbol", sym, "day", day, "until", last, "trades", n)
 		},
-	})
+	}
+	if exchanges[ctc.Binance] {
+		cfg.History = &binance.History{Endpoint: h.cfg.Binance, WeightLimit: 6000, MaxRetries: 3, Client: h.cfg.HTTPClient, Backoff: backoff}
+	}
+	if exchanges[ctc.Coinbase] {
+		cfg.Coinbase = &coinbase.History{Endpoint: h.cfg.Coinbase, RequestsPerSecond: h.cfg.CoinbaseRate, Client: h.cfg.HTTPClient, Backoff: backoff}
+	}
+	rep, err := backfill.Run(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("batchfn: historical_load %s: %w", day, err)
 	}
-	res.Trades, res.Symbols = rep.Trades, rep.Symbols
+	res.Trades, res.Symbols, res.Exchanges = rep.Trades, rep.Symbols, rep.Exchanges
 	h.cfg.Log.InfoContext(ctx, "batchfn: loaded", "day", day, "trades", rep.Trades, "symbols", rep.Symbols)
 	tbl, err := lake.Table(ctx, iceberg.RawTrades)
 	if err != nil {

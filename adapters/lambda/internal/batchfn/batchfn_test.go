@@ -54,6 +54,7 @@ func TestDay(t *testing.T) {
 func FuzzHandle(f *testing.F) {
 	for _, s := range []string{
 		`{"task":"historical_load","symbols":["BTCUSDT"],"day":"2024-01-15"}`,
+		`{"task":"historical_load","day":"2024-01-15","exchanges":["coinbase","kraken"]}`,
 		`{"task":"reprocess","day":"2024-01-15","snapshot_id":1,"thresholds":{"whale":1}}`,
 		`{"task":"quality_check","run_id":"r","min_quality_score":95}`,
 		`{"task":"catalog_update","run_id":"r","keep_runs":-1}`,
