@@ -9,6 +9,8 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/backfill"
+	"github.com/coattailcapital/ctc/checkpoint"
+	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/source/binance"
 	"github.com/coattailcapital/ctc/source/binance/binancetest"
@@ -159,4 +161,73 @@ func TestCoinbaseRefusalFailsTheLoad(t *testing.T) {
 		t.Fatalf("%v %+v after %d requests", err, rep, len(cb.RESTRequests()))
 	}
 	t.Log(err)
+}
+
+// A Coinbase day streamed from the WebSocket feed and then backfilled from the REST history holds
+// each trade once: the two give a trade the same event id, and the backfill leaves out what the
+// stream wrote.
+func TestCoinbaseStreamedThenBackfilled(t *testing.T) {
+	ctx := context.Background()
+	srv := coinbasetest.New("BTC-USD") // trade 1000
+	defer srv.Close()
+	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close(ctx)
+	srv.Skip("BTC-USD", 700) // before the stream started: REST only (the last is the stream's last_match)
+
+	live, err := coinbase.New(coinbase.Config{Products: []string{"BTC-USD"}, WSURL: srv.URL, RESTURL: srv.RESTURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := quality.New(quality.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ctc.NewPipeline(live, ctc.WithChecker(chain), ctc.WithSinks(lake),
+		ctc.WithCheckpoints(ctc.CheckpointConfig{Store: checkpoint.NewMemory(), PipelineID: "stream", EveryRecords: 100}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	if !srv.WaitSubscribed(1, 5*time.Second) {
+		t.Fatal("the stream did not subscribe")
+	}
+	for range 399 {
+		srv.Match("BTC-USD")
+	}
+	streamed := 400 // the last_match and the matches: Stats count them at checkpoints, every 100
+	for deadline := time.Now().Add(10 * time.Second); p.Stats().Records < int64(streamed); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream read %d of %d trades", p.Stats().Records, streamed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := live.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rows(t, lake); n != streamed {
+		t.Fatalf("the stream wrote %d rows, want %d", n, streamed)
+	}
+
+	all := srv.History("BTC-USD")
+	rep, err := backfill.Run(ctx, backfill.Config{
+		Coinbase: &coinbase.History{Endpoint: srv.RESTURL, Sleep: noSleep, PageLimit: 250},
+		Products: []string{"BTC-USD"}, From: all[0].Time, To: all[len(all)-1].Time,
+		Sinks: []ctc.Sink{lake}, PipelineID: "historical_load/day",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Trades != int64(len(all)-streamed) || rep.Existing != int64(streamed) {
+		t.Fatalf("backfill loaded %d and left out %d; want %d and %d", rep.Trades, rep.Existing, len(all)-streamed, streamed)
+	}
+	if n, d := rows(t, lake); n != len(all) || d != len(all) {
+		t.Fatalf("raw_trades holds %d rows, %d distinct; want %d once each", n, d, len(all))
+	}
 }
