@@ -126,8 +126,9 @@ fi
 work="$PWD/build/infra"
 rm -rf "$work/terraform" "$work/mirror" "$work/plan.json" "$work/plan.tfplan"
 mkdir -p "$work/zips"
-cp -R "$dir" "$work/terraform"
-rm -rf "$work/terraform/.terraform" "$work/terraform/.terraform.lock.hcl" "$work/terraform"/*.tfstate*
+# The configuration only: not a local .terraform (providers, hundreds of MB), lock file or state.
+tar -C "$(dirname "$dir")" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' \
+  --exclude='*.tfplan' -cf - "$(basename "$dir")" | tar -C "$work" -xf -
 # The mirror's unpacked layout: HOST/NAMESPACE/TYPE/VERSION/OS_ARCH/terraform-provider-TYPE_vVERSION.
 mdir="$work/mirror/registry.terraform.io/hashicorp/aws/$PROVIDER_SEMVER/$(go env GOOS)_$(go env GOARCH)"
 mkdir -p "$mdir"
