@@ -414,6 +414,17 @@ resource "aws_apigatewayv2_route" "data" {
   authorizer_id      = aws_apigatewayv2_authorizer.jwt.id
 }
 
+# The first version had one open route resource for both; keep a deployed stack's routes.
+moved {
+  from = aws_apigatewayv2_route.get["GET /"]
+  to   = aws_apigatewayv2_route.public["GET /"]
+}
+
+moved {
+  from = aws_apigatewayv2_route.get["GET /{proxy+}"]
+  to   = aws_apigatewayv2_route.data
+}
+
 #tfsec:ignore:aws-cloudwatch-log-group-customer-key
 resource "aws_cloudwatch_log_group" "api_access" {
   name              = "/aws/apigateway/${var.project}-api"
