@@ -2,6 +2,7 @@ package coinbasetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,5 +72,66 @@ func TestRESTPaging(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("got %v", got)
 		}
+	}
+}
+
+// before=N pages to the trades right after N, listed newest first; hidden trades are skipped;
+// the cursors are exclusive; the rate limit answers 429 once its bucket is empty.
+func TestRESTBeforeAndLimits(t *testing.T) {
+	s := New()
+	defer s.Close()
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ts []Trade
+	for i := range 10 {
+		ts = append(ts, Trade{ID: int64(10 + 2*i), Price: "1", Size: "1", Side: "buy", Time: at.Add(time.Duration(i) * time.Second), Hidden: i == 3})
+	}
+	if err := s.Load("BTC-USD", ts...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Load("BTC-USD", Trade{ID: 28}); err == nil {
+		t.Fatal("a trade id that does not rise was accepted")
+	}
+	get := func(q string) (int, []int64, http.Header) {
+		resp, err := http.Get(s.RESTURL + "/products/BTC-USD/trades?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var page []struct {
+			TradeID int64 `json:"trade_id"`
+		}
+		json.NewDecoder(resp.Body).Decode(&page)
+		var ids []int64
+		for _, p := range page {
+			ids = append(ids, p.TradeID)
+		}
+		return resp.StatusCode, ids, resp.Header
+	}
+	if _, ids, h := get("before=11&limit=3"); fmt.Sprint(ids) != "[18 14 12]" || h.Get("CB-BEFORE") != "18" || h.Get("CB-AFTER") != "12" {
+		t.Fatalf("before=11: %v %v", ids, h)
+	}
+	if _, ids, _ := get("after=18&limit=2"); fmt.Sprint(ids) != "[14 12]" {
+		t.Fatalf("after=18: %v", ids)
+	}
+	if _, ids, _ := get("limit=2"); fmt.Sprint(ids) != "[28 26]" {
+		t.Fatalf("newest: %v", ids)
+	}
+	for _, q := range []string{"before=1&after=20", "limit=1001", "after=x"} {
+		if code, _, _ := get(q); code != http.StatusBadRequest {
+			t.Fatalf("%s: %d", q, code)
+		}
+	}
+	now := at
+	s.Clock = func() time.Time { return now }
+	s.RateLimit(10, 2, "1")
+	codes := ""
+	for range 3 {
+		c, _, _ := get("limit=1")
+		codes += fmt.Sprint(c, " ")
+	}
+	now = now.Add(100 * time.Millisecond)
+	c, _, _ := get("limit=1")
+	if codes+fmt.Sprint(c) != "200 200 429 200" || s.Limited() != 1 {
+		t.Fatalf("statuses %s%d", codes, c)
 	}
 }
