@@ -41,6 +41,13 @@ type Config struct {
 	SeasonWeight float64
 	// SeasonLevelWeight scales the score of a record of the residual's moving average; default 0.3.
 	SeasonLevelWeight float64
+	// ShiftWeight scales the score of a record high of the distribution shift: the total
+	// variation distance between a histogram of the recent values and one of the long run, both
+	// over the range of the horizon in ShiftBins parts and kept as moving averages at rates
+	// ShiftRecent and ShiftLongRun; defaults 0.2, 32 parts, 0.03 and 0.002.
+	ShiftWeight               float64
+	ShiftBins                 int
+	ShiftRecent, ShiftLongRun float64
 }
 
 // DefaultConfig returns the configuration used for every series.
@@ -59,6 +66,10 @@ func DefaultConfig() Config {
 		SeasonMin:         3,
 		SeasonWeight:      0.05,
 		SeasonLevelWeight: 0.3,
+		ShiftWeight:       0.2,
+		ShiftBins:         32,
+		ShiftRecent:       0.03,
+		ShiftLongRun:      0.002,
 	}
 }
 
@@ -89,6 +100,10 @@ func (c Config) withDefaults() Config {
 	ori(&c.SeasonMin, d.SeasonMin)
 	or(&c.SeasonWeight, d.SeasonWeight)
 	or(&c.SeasonLevelWeight, d.SeasonLevelWeight)
+	or(&c.ShiftWeight, d.ShiftWeight)
+	ori(&c.ShiftBins, d.ShiftBins)
+	or(&c.ShiftRecent, d.ShiftRecent)
+	or(&c.ShiftLongRun, d.ShiftLongRun)
 	return c
 }
 
@@ -97,8 +112,9 @@ const maxValue = 1e300
 
 // Limits on sizes, so that a configuration (or a snapshot) cannot ask for unbounded memory.
 const (
-	maxBlocks = 1 << 12
-	maxBins   = 1 << 14
+	maxBlocks    = 1 << 12
+	maxBins      = 1 << 14
+	maxShiftBins = 1 << 10
 )
 
 // Validate reports the first setting that cannot work, after defaults are applied.
@@ -125,8 +141,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("anomaly: season rate must be in (0, 1], got %g", c.SeasonRate)
 	case c.SeasonMin < 1:
 		return fmt.Errorf("anomaly: season min must be >= 1 visit, got %d", c.SeasonMin)
+	case c.ShiftBins < 1 || c.ShiftBins > maxShiftBins:
+		return fmt.Errorf("anomaly: shift bins must be 1..%d, got %d", maxShiftBins, c.ShiftBins)
+	case !(c.ShiftRecent > 0 && c.ShiftRecent <= 1) || !(c.ShiftLongRun > 0 && c.ShiftLongRun <= 1):
+		return fmt.Errorf("anomaly: shift rates must be in (0, 1], got %g and %g", c.ShiftRecent, c.ShiftLongRun)
 	}
-	for _, w := range []float64{c.LevelWeight, c.SeasonWeight, c.SeasonLevelWeight} {
+	for _, w := range []float64{c.LevelWeight, c.SeasonWeight, c.SeasonLevelWeight, c.ShiftWeight} {
 		if math.IsNaN(w) || math.IsInf(w, 0) || w > 1 {
 			return fmt.Errorf("anomaly: weights must be at most 1 (negative for off), got %g", w)
 		}
@@ -140,6 +160,7 @@ const (
 	fLevel              // its moving average: a shift too gradual or too noisy to show in single values
 	fSeason             // the value less the usual value at this time of the period
 	fSeasonLevel        // the moving average of that residual
+	fShift              // how far the recent values' distribution lies from the long run's
 	nFeatures
 )
 
@@ -154,6 +175,8 @@ type Scorer struct {
 	rec   [nFeatures]record
 	prof  []float64 // usual value per part of the period
 	seen  []int32   // visits per part, saturating
+
+	recent, long []float64 // histograms of the values over the horizon's range, moving averages
 
 	lastAlert int64   // value number of the last alert; 0 before any
 	lastScore float64 // its score
@@ -171,6 +194,8 @@ func New(cfg Config) *Scorer {
 	}
 	s.prof = make([]float64, cfg.Bins)
 	s.seen = make([]int32, cfg.Bins)
+	s.recent = make([]float64, cfg.ShiftBins)
+	s.long = make([]float64, cfg.ShiftBins)
 	return s
 }
 
@@ -189,7 +214,7 @@ func (s *Scorer) Score(t time.Time, v float64) float64 {
 	s.n++
 	var f [nFeatures]float64
 	s.features(t, v, &f)
-	w := [nFeatures]float64{1, s.cfg.LevelWeight, s.cfg.SeasonWeight, s.cfg.SeasonLevelWeight}
+	w := [nFeatures]float64{1, s.cfg.LevelWeight, s.cfg.SeasonWeight, s.cfg.SeasonLevelWeight, s.cfg.ShiftWeight}
 	size := s.cfg.Horizon / s.cfg.Blocks
 	best := 0.0
 	for k := range f {
@@ -198,7 +223,11 @@ func (s *Scorer) Score(t time.Time, v float64) float64 {
 		}
 		r := &s.rec[k]
 		if s.n > int64(s.cfg.Warmup) && w[k] > 0 {
-			if e := r.excess(f[k]); e > 0 && (r.last == 0 || s.n-r.last > int64(s.cfg.Hush)) {
+			e := r.excess(f[k])
+			if k == fShift && f[k] < max(r.hmax, r.omax) {
+				e = 0 // a distribution closer to the long run's than ever is no news
+			}
+			if e > 0 && (r.last == 0 || s.n-r.last > int64(s.cfg.Hush)) {
 				r.last = s.n
 				e = min(e, 1e12)
 				best = max(best, w[k]*e/(1+e))
@@ -224,6 +253,7 @@ func (s *Scorer) features(t time.Time, v float64, f *[nFeatures]float64) {
 	}
 	s.level += s.cfg.Smooth * (v - s.level)
 	f[fValue], f[fLevel] = v, s.level
+	f[fShift] = s.shift(v)
 	f[fSeason], f[fSeasonLevel] = math.NaN(), math.NaN()
 	if s.cfg.Period <= 0 {
 		return
@@ -247,6 +277,35 @@ func (s *Scorer) features(t time.Time, v float64, f *[nFeatures]float64) {
 	if s.seen[b] < math.MaxInt32 {
 		s.seen[b]++
 	}
+}
+
+// shift adds v to the recent and long-run histograms and returns their total variation
+// distance, NaN before the horizon has a range. The parts are over the range of the values seen,
+// v included, so they widen as the range does: an approximation that costs nothing to keep.
+func (s *Scorer) shift(v float64) float64 {
+	r := &s.rec[fValue]
+	hi, lo := max(r.hmax, r.omax, v), min(r.hmin, r.omin, v)
+	if !(hi > lo) {
+		return math.NaN()
+	}
+	nb := len(s.recent)
+	b := min(int(float64(nb)*(v-lo)/(hi-lo)), nb-1)
+	// Until they have seen 1/rate values, the averages are plain means.
+	ar, al := max(s.cfg.ShiftRecent, 1/float64(s.n)), max(s.cfg.ShiftLongRun, 1/float64(s.n))
+	kr, kl := 1-ar, 1-al
+	rec, long := s.recent, s.long[:len(s.recent)]
+	tv := 0.0
+	for i := range rec {
+		x, y := rec[i]*kr, long[i]*kl
+		rec[i], long[i] = x, y
+		tv += math.Abs(x - y)
+	}
+	// Part b gains what the decay took, and its term of the distance changes with it.
+	x, y := rec[b], long[b]
+	tv -= math.Abs(x - y)
+	rec[b], long[b] = x+ar, y+al
+	tv += math.Abs(rec[b] - long[b])
+	return tv / 2
 }
 
 // record keeps the extremes of a feature over the horizon, in a ring of blocks, so that its

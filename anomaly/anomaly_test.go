@@ -30,6 +30,10 @@ func smallConfig(t *rapid.T) Config {
 		SeasonMin:         rapid.IntRange(1, 3).Draw(t, "smin"),
 		SeasonWeight:      rapid.SampledFrom([]float64{-1, 0.3}).Draw(t, "sw"),
 		SeasonLevelWeight: rapid.SampledFrom([]float64{-1, 0.3}).Draw(t, "slw"),
+		ShiftWeight:       rapid.SampledFrom([]float64{-1, 0.2, 1}).Draw(t, "shw"),
+		ShiftBins:         rapid.IntRange(1, 8).Draw(t, "shb"),
+		ShiftRecent:       rapid.Float64Range(0.01, 1).Draw(t, "shr"),
+		ShiftLongRun:      rapid.Float64Range(0.001, 1).Draw(t, "shl"),
 	}
 }
 
@@ -211,6 +215,7 @@ func TestValidate(t *testing.T) {
 		"bins":    {Bins: -1},
 		"weight":  {LevelWeight: 2},
 		"rate":    {SeasonRate: math.NaN()},
+		"shift":   {ShiftBins: maxShiftBins + 1},
 	} {
 		if c.Validate() == nil {
 			t.Errorf("%s: Validate accepted %+v", name, c)

@@ -11,7 +11,7 @@ import (
 // snapshotMagic starts every snapshot; the byte after it is the format version.
 const (
 	snapshotMagic   = "ctcA"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 // ErrSnapshot is wrapped by every error of Restore: the bytes are not a snapshot this version
@@ -20,17 +20,18 @@ var ErrSnapshot = errors.New("anomaly: bad snapshot")
 
 // Snapshot returns the Scorer's configuration and state. The bytes are a function of the values
 // scored so far only (the same series gives the same bytes), and their size is fixed by the
-// configuration: about 16 bytes per block per feature and 12 per bin, 5.5 KB by default.
+// configuration: about 16 bytes per block per feature, 12 per profile part and 16 per histogram
+// part, 7 KB by default.
 func (s *Scorer) Snapshot() ([]byte, error) {
 	var e enc
 	e.b = make([]byte, 0, 128+len(s.rec)*(72+16*s.cfg.Blocks)+12*s.cfg.Bins)
 	e.b = append(e.b, snapshotMagic...)
 	e.b = append(e.b, snapshotVersion)
 	c := s.cfg
-	for _, v := range []int64{int64(c.Warmup), int64(c.Horizon), int64(c.Blocks), int64(c.Hush), int64(c.Quiet), int64(c.Period), int64(c.Bins), int64(c.SeasonMin)} {
+	for _, v := range []int64{int64(c.Warmup), int64(c.Horizon), int64(c.Blocks), int64(c.Hush), int64(c.Quiet), int64(c.Period), int64(c.Bins), int64(c.SeasonMin), int64(c.ShiftBins)} {
 		e.i64(v)
 	}
-	for _, v := range []float64{c.Smooth, c.LevelWeight, c.SeasonRate, c.SeasonWeight, c.SeasonLevelWeight} {
+	for _, v := range []float64{c.Smooth, c.LevelWeight, c.SeasonRate, c.SeasonWeight, c.SeasonLevelWeight, c.ShiftWeight, c.ShiftRecent, c.ShiftLongRun} {
 		e.f64(v)
 	}
 	e.i64(s.n)
@@ -55,6 +56,10 @@ func (s *Scorer) Snapshot() ([]byte, error) {
 		e.f64(s.prof[i])
 		e.i32(s.seen[i])
 	}
+	for i := range s.recent {
+		e.f64(s.recent[i])
+		e.f64(s.long[i])
+	}
 	return e.b, nil
 }
 
@@ -77,7 +82,8 @@ func (s *Scorer) Restore(b []byte) error {
 	c.Period = time.Duration(d.i64())
 	c.Bins = d.int()
 	c.SeasonMin = d.int()
-	for _, p := range []*float64{&c.Smooth, &c.LevelWeight, &c.SeasonRate, &c.SeasonWeight, &c.SeasonLevelWeight} {
+	c.ShiftBins = d.int()
+	for _, p := range []*float64{&c.Smooth, &c.LevelWeight, &c.SeasonRate, &c.SeasonWeight, &c.SeasonLevelWeight, &c.ShiftWeight, &c.ShiftRecent, &c.ShiftLongRun} {
 		*p = d.f64()
 	}
 	if d.err != nil {
@@ -89,7 +95,7 @@ func (s *Scorer) Restore(b []byte) error {
 	if c.withDefaults() != c {
 		return fmt.Errorf("%w: configuration has unset fields", ErrSnapshot)
 	}
-	want := len(snapshotMagic) + 1 + 13*8 + 8 + 8 + 8 + 1 + 16 + nFeatures*(40+16*c.Blocks) + 12*c.Bins
+	want := len(snapshotMagic) + 1 + 17*8 + 8 + 8 + 8 + 1 + 16 + nFeatures*(40+16*c.Blocks) + 12*c.Bins + 16*c.ShiftBins
 	if len(b) != want {
 		return fmt.Errorf("%w: %d bytes, want %d for its configuration", ErrSnapshot, len(b), want)
 	}
@@ -128,6 +134,13 @@ func (s *Scorer) Restore(b []byte) error {
 		t.seen[i] = d.i32()
 		if t.seen[i] < 0 || !bounded(false, t.prof[i]) {
 			return fmt.Errorf("%w: profile part %d out of range", ErrSnapshot, i)
+		}
+	}
+	for i := range t.recent {
+		t.recent[i] = d.f64()
+		t.long[i] = d.f64()
+		if !(t.recent[i] >= 0 && t.recent[i] <= 1 && t.long[i] >= 0 && t.long[i] <= 1) {
+			return fmt.Errorf("%w: histogram part %d out of range", ErrSnapshot, i)
 		}
 	}
 	switch {
