@@ -216,6 +216,8 @@ func TestHistorySourceMatchesBatch(t *testing.T) {
 		clk := newClock()
 		h := history(srv, clk)
 		h.PageLimit = rapid.IntRange(1, 60).Draw(rt, "limit")
+		// The exchange may answer fewer trades than asked for.
+		srv.CapPage(rapid.IntRange(0, h.PageLimit).Draw(rt, "pageCap"))
 		src, err := h.Source(product, from, to)
 		if err != nil {
 			rt.Fatal(err)
@@ -367,24 +369,44 @@ func TestHistoryBadElements(t *testing.T) {
 	}
 }
 
-// A newer page that does not continue from the cursor, with no older page reaching back to it,
-// stops the load: the history skipped trades.
+// A newer page that does not continue from the cursor is connected to it by older pages: the
+// trades between are loaded; when a few older pages do not reach back to the cursor, the load
+// stops: the history skipped trades.
 func TestHistoryCursorSkipped(t *testing.T) {
 	t.Parallel()
 	srv := coinbasetest.New()
 	defer srv.Close()
-	srv.Load("BTC-USD", layout("BTC-USD", 100, 30, day, time.Second, 0)...)
-	h := history(srv, newClock())
-	h.PageLimit = 5
-	src, _ := h.Source("BTC-USD", day, day.Add(time.Hour))
-	if err := src.Seek(context.Background(), ctc.Position{Partition: "BTC-USD", Offset: 100}); err != nil {
-		t.Fatal(err)
-	}
-	// The walk asks before=100 and is answered from 120 on; asked after=120, ids 115..119.
-	srv.AnswerREST(coinbasetest.RESTAnswer{Body: `[{"time":"2024-03-05T00:00:21Z","trade_id":121,"price":"1","size":"1","side":"buy"},{"time":"2024-03-05T00:00:20Z","trade_id":120,"price":"1","size":"1","side":"buy"}]`})
-	var rec ctc.Record
-	if err := src.Next(context.Background(), &rec); !errors.Is(err, coinbase.ErrCursorSkipped) || !coinbase.IsPermanent(err) {
-		t.Fatalf("%v", err)
+	all := layout("BTC-USD", 100, 30, day, time.Second, 0)
+	srv.Load("BTC-USD", all...)
+	// Asked before=100, the answer starts at 120.
+	jump := coinbasetest.RESTAnswer{Body: `[{"time":"2024-03-05T00:00:21Z","trade_id":121,"price":"1","size":"1","side":"buy"},{"time":"2024-03-05T00:00:20Z","trade_id":120,"price":"1","size":"1","side":"buy"}]`}
+	for _, c := range []struct {
+		limit int
+		ok    bool
+	}{{5, true}, {2, false}} {
+		h := history(srv, newClock())
+		h.PageLimit = c.limit
+		src, _ := h.Source("BTC-USD", day, day.Add(time.Hour))
+		if err := src.Seek(context.Background(), ctc.Position{Partition: "BTC-USD", Offset: 100}); err != nil {
+			t.Fatal(err)
+		}
+		srv.AnswerREST(jump)
+		if !c.ok {
+			var rec ctc.Record
+			if err := src.Next(context.Background(), &rec); !errors.Is(err, coinbase.ErrCursorSkipped) || !coinbase.IsPermanent(err) {
+				t.Fatalf("limit %d: %v", c.limit, err)
+			}
+			continue
+		}
+		got := drain(t, src)
+		if len(got) != 29 || got[0].Position.Offset != 101 || got[28].Position.Offset != 129 {
+			t.Fatalf("limit %d: %d records", c.limit, len(got))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Position.Offset != got[i-1].Position.Offset+1 {
+				t.Fatalf("record %d: %v after %v", i, got[i].Position, got[i-1].Position)
+			}
+		}
 	}
 }
 

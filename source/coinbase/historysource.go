@@ -23,10 +23,12 @@ import (
 // stopping at the first at or after to. Trade ids are given in match order, so trade times never
 // decrease with the id: that is what makes the search and the stop exact.
 //
-// A page newer than the cursor that does not start at the next id is checked with the page
+// A page newer than the cursor that does not start at the next id is checked with the pages
 // older than its first trade: the ids between are confirmed missing from the history (a gap the
-// exchange does not serve), or loaded; if neither page reaches the cursor the load fails with
-// ErrCursorSkipped rather than lose trades silently.
+// exchange does not serve), or loaded; if a few older pages do not reach back to the cursor the
+// load fails with ErrCursorSkipped rather than lose trades silently. The walk ends at the first
+// trade at or after to, or at an empty page: a short page proves nothing (the exchange may answer
+// fewer trades than asked for).
 //
 // Each record's Position is {Partition: the product, Offset: the trade id}. It is a ctc.Seeker:
 // a pipeline restoring a checkpoint continues after the checkpoint's trade id, without searching
@@ -132,16 +134,48 @@ func (s *HistorySource) Next(ctx context.Context, rec *ctc.Record) error {
 	return nil
 }
 
-// get reads a page and returns its trades in id order.
-func (s *HistorySource) get(ctx context.Context, cur Cursor) ([]PageTrade, bool, error) {
+// get reads a page and returns its trades in id order. Its length says nothing of what is
+// left: the exchange may answer fewer than the limit.
+func (s *HistorySource) get(ctx context.Context, cur Cursor) ([]PageTrade, error) {
 	s.requests++
 	p, err := s.h.page(ctx, s.product, cur, 0, nil)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	asc := p.Trades
 	slices.SortFunc(asc, func(a, b PageTrade) int { return cmpInt(a.ID, b.ID) })
-	return asc, len(p.Trades) >= s.h.limit(), nil
+	return asc, nil
+}
+
+// maxFillPages bounds how many older pages may be read to connect a newer page to the cursor.
+const maxFillPages = 8
+
+// fillDown returns, in id order, the trades between the cursor and top (exclusive), reading
+// older pages down from top until one reaches the cursor.
+func (s *HistorySource) fillDown(ctx context.Context, top int64) ([]PageTrade, error) {
+	var fill []PageTrade
+	for range maxFillPages {
+		older, err := s.get(ctx, After(top))
+		if err != nil {
+			return nil, err
+		}
+		reached := len(older) == 0
+		var got []PageTrade
+		for _, t := range older {
+			switch {
+			case t.ID <= s.cursor:
+				reached = true
+			case t.ID < top:
+				got = append(got, t)
+			}
+		}
+		fill = append(got, fill...)
+		if reached {
+			return fill, nil
+		}
+		top = older[0].ID
+	}
+	return nil, fmt.Errorf("%w: %s after trade id %d (%d older pages do not reach back to it)", ErrCursorSkipped, s.product, s.cursor, maxFillPages)
 }
 
 func cmpInt(a, b int64) int {
@@ -179,7 +213,7 @@ func (s *HistorySource) search(ctx context.Context) error {
 		}
 		return below, above
 	}
-	page, _, err := s.get(ctx, Newest)
+	page, err := s.get(ctx, Newest)
 	if err != nil {
 		return err
 	}
@@ -202,7 +236,7 @@ func (s *HistorySource) search(ctx context.Context) error {
 			lo = 0
 			break
 		}
-		page, _, err = s.get(ctx, After(c))
+		page, err = s.get(ctx, After(c))
 		if err != nil {
 			return err
 		}
@@ -222,7 +256,7 @@ func (s *HistorySource) search(ctx context.Context) error {
 	// Binary search between lo (before from) and hi (at or after it).
 	for hi-lo > lim {
 		mid := lo + (hi-lo)/2
-		page, _, err = s.get(ctx, After(mid+1))
+		page, err = s.get(ctx, After(mid+1))
 		if err != nil {
 			return err
 		}
@@ -244,7 +278,7 @@ func (s *HistorySource) search(ctx context.Context) error {
 
 // walk reads the page after the cursor and queues its trades in the range.
 func (s *HistorySource) walk(ctx context.Context) error {
-	page, full, err := s.get(ctx, Before(s.cursor))
+	page, err := s.get(ctx, Before(s.cursor))
 	if err != nil {
 		return err
 	}
@@ -263,22 +297,9 @@ func (s *HistorySource) walk(ctx context.Context) error {
 	if page[0].ID > s.cursor+1 {
 		// Ids are missing after the cursor: confirm from the other side that the history does not
 		// hold them, or take what it does.
-		older, olderFull, err := s.get(ctx, After(page[0].ID))
+		fill, err := s.fillDown(ctx, page[0].ID)
 		if err != nil {
 			return err
-		}
-		reached := !olderFull
-		var fill []PageTrade
-		for _, t := range older {
-			switch {
-			case t.ID <= s.cursor:
-				reached = true
-			case t.ID < page[0].ID:
-				fill = append(fill, t)
-			}
-		}
-		if !reached {
-			return fmt.Errorf("%w: %s after trade id %d (the next page starts at %d)", ErrCursorSkipped, s.product, s.cursor, page[0].ID)
 		}
 		page = append(fill, page...)
 	}
@@ -302,9 +323,6 @@ func (s *HistorySource) walk(ctx context.Context) error {
 		s.out = append(s.out, t)
 		s.n++
 		s.last = t.Trade.Timestamp
-	}
-	if !s.done && !full {
-		s.finish() // a short page newer than the cursor is the end of the history
 	}
 	if s.progress != nil {
 		s.progress(s.last, s.n)

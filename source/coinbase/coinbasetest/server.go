@@ -87,6 +87,7 @@ type Server struct {
 	tokensAt        time.Time
 	stallQuit       chan struct{}
 	limited         int // 429s answered by the rate limit
+	pageCap         int
 	limitRetryAfter string
 }
 
@@ -541,6 +542,14 @@ func (s *Server) RateLimit(perSecond float64, burst int, retryAfter string) {
 	s.limitRetryAfter = retryAfter
 }
 
+// CapPage makes pages hold at most n trades whatever limit asks (0: no cap), as an exchange may
+// answer short pages that are not the end of the history.
+func (s *Server) CapPage(n int) {
+	s.mu.Lock()
+	s.pageCap = n
+	s.mu.Unlock()
+}
+
 // Limited is the number of 429s the rate limit answered.
 func (s *Server) Limited() int {
 	s.mu.Lock()
@@ -645,6 +654,7 @@ func (s *Server) restTrades(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, ok := s.trades[r.PathValue("id")]
+	pageCap := s.pageCap
 	s.mu.Unlock() // h is append-only: the prefix read here never changes
 	if !ok {
 		restError(w, http.StatusNotFound, "NotFound")
@@ -658,6 +668,9 @@ func (s *Server) restTrades(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		limit = n
+	}
+	if pageCap > 0 {
+		limit = min(limit, pageCap)
 	}
 	cursor := func(name string) (int64, bool, bool) {
 		v := q.Get(name)
