@@ -1,7 +1,9 @@
 package ctc
 
 import (
+	"bytes"
 	"context"
+	"github.com/google/uuid"
 	"time"
 )
 
@@ -16,6 +18,35 @@ type AlertQuery struct {
 	Since time.Time
 	// Limit is the most alerts returned; it must be >= 1.
 	Limit int
+	// Before, when not zero, keeps only the alerts that come after it in the answer's order
+	// (newest first): detected before Before.DetectedAt, or at that time with a smaller AlertID.
+	// Paging is Before = the key of the previous page's last alert: a page never repeats or skips
+	// an alert that was stored when the first page was read, whatever is inserted meanwhile.
+	Before AlertKey
+}
+
+// AlertKey is an alert's place in the order alert queries answer in: DetectedAt, then AlertID.
+type AlertKey struct {
+	DetectedAt time.Time
+	AlertID    uuid.UUID
+}
+
+// KeyOf is a's AlertKey.
+func KeyOf(a *Alert) AlertKey { return AlertKey{DetectedAt: a.DetectedAt, AlertID: a.AlertID} }
+
+// IsZero says whether k is the zero key (no bound).
+func (k AlertKey) IsZero() bool { return k.DetectedAt.IsZero() && k.AlertID == uuid.Nil }
+
+// After says whether a comes after k in newest-first order: detected before k, or at the same
+// time with a smaller AlertID. Every alert comes after the zero key.
+func (k AlertKey) After(a *Alert) bool {
+	if k.IsZero() {
+		return true
+	}
+	if c := a.DetectedAt.Compare(k.DetectedAt); c != 0 {
+		return c < 0
+	}
+	return bytes.Compare(a.AlertID[:], k.AlertID[:]) < 0
 }
 
 // AlertStore is the hot alert store (DESIGN §3.4): the access patterns of the DynamoDB table —

@@ -24,13 +24,17 @@
 // written by their own encoders (the field names of DESIGN §3, times in RFC 3339 UTC with
 // milliseconds). GET and HEAD are served; OPTIONS answers 204 (and CORS preflights).
 //
-//	GET /alerts?type=&symbol=&limit=&since=&view=
-//	    {"alerts":[<alert>...],"count":N}, newest first.
+//	GET /alerts?type=&symbol=&limit=&since=&view=&cursor=
+//	    {"alerts":[<alert>...],"count":N,"next":"<cursor>"|null}, newest first.
 //	    type    volume_spike | whale | spread | a detector's own (lower-case letters, digits, _); default every type
 //	    symbol  e.g. BTC-USDT (case-insensitive); spread alerts carry the instrument, e.g. BTC
 //	    limit   1..200, default 50
 //	    since   RFC 3339, default now − 24 h
 //	    view    raw | incidents; default incidents when Config.Incidents is set, else raw
+//	    cursor  the next of the previous page (opaque): the page after it. next is null on the
+//	            last page (fewer than limit entries). Pages are keyed by the last entry's
+//	            (detected_at, id), not by an offset, so alerts arriving meanwhile neither repeat
+//	            nor hide an entry that was there at the first page (ctc.AlertQuery.Before).
 //	    In the incidents view (package incident) the stored alerts of the type and symbol from
 //	    24 h before since (at most 5000) are grouped into incidents and each incident with an
 //	    alert since since is one entry, "view":"incidents" in the answer: its latest revision as

@@ -40,6 +40,11 @@ func (h *handler) serveAlerts(w http.ResponseWriter, r *http.Request, _ string) 
 	if len(alerts) > q.Limit { // a store that ignores Limit must not make the API do so
 		alerts = alerts[:q.Limit]
 	}
+	var next *ctc.AlertKey
+	if len(alerts) == q.Limit {
+		k := ctc.KeyOf(&alerts[len(alerts)-1])
+		next = &k
+	}
 	return respond(w, func(b []byte) []byte {
 		b = append(b, `{"alerts":[`...)
 		for i := range alerts {
@@ -50,8 +55,18 @@ func (h *handler) serveAlerts(w http.ResponseWriter, r *http.Request, _ string) 
 		}
 		b = append(b, `],"count":`...)
 		b = strconv.AppendInt(b, int64(len(alerts)), 10)
-		return append(b, '}')
+		return append(appendNext(b, next), '}')
 	})
+}
+
+// appendNext writes the answer's "next": the cursor of the page after this one, or null when
+// this page was the last (it held fewer than the limit).
+func appendNext(b []byte, next *ctc.AlertKey) []byte {
+	b = append(b, `,"next":`...)
+	if next == nil {
+		return append(b, "null"...)
+	}
+	return ctc.AppendJSONString(b, encodeCursor(*next))
 }
 
 // GET /volumes?symbol=&since=; a bare instrument (BTC) gives the windows of all its symbols.

@@ -65,7 +65,7 @@ func Example() {
 	fmt.Println(rec.Body)
 	// Output:
 	// 200 application/json
-	// {"alerts":[{"alert_id":"ab36206a-f1db-57ce-872f-de10078849fa","alert_type":"whale","symbol":"BTC-USDT","exchange":"binance","severity":"critical","z_score":null,"threshold_value":1000000,"actual_value":1520000,"window_start":"2025-03-14T15:08:26.000Z","detected_at":"2025-03-14T15:08:26.000Z","message":"whale buy of $1.52M on binance BTC-USDT","ttl_epoch":1742051306,"emitted_at":"2025-03-14T15:08:26.000Z"}],"count":1}
+	// {"alerts":[{"alert_id":"ab36206a-f1db-57ce-872f-de10078849fa","alert_type":"whale","symbol":"BTC-USDT","exchange":"binance","severity":"critical","z_score":null,"threshold_value":1000000,"actual_value":1520000,"window_start":"2025-03-14T15:08:26.000Z","detected_at":"2025-03-14T15:08:26.000Z","message":"whale buy of $1.52M on binance BTC-USDT","ttl_epoch":1742051306,"emitted_at":"2025-03-14T15:08:26.000Z"}],"count":1,"next":"MTc0MTk2NDkwNjAwMDAwMDAwMC5hYjM2MjA2YS1mMWRiLTU3Y2UtODcyZi1kZTEwMDc4ODQ5ZmE"}
 }
 
 // A bad parameter is a 400 that names the parameter and what it allows.
@@ -82,7 +82,7 @@ func Example_badParameter() {
 	// Output:
 	// 400 {"error":"limit must be 1..200, got 500","parameter":"limit","allowed":"1..200"}
 	// 400 {"error":"type must be an alert type: 1 to 64 lower-case letters, digits or '_', starting with a letter (volume_spike, whale, spread, or a detector's own), got \"Whale\"","parameter":"type","allowed":"an alert type: 1 to 64 lower-case letters, digits or '_', starting with a letter (volume_spike, whale, spread, or a detector's own)"}
-	// 400 {"error":"unknown parameter \"order\": this endpoint takes type, symbol, limit, since, view","parameter":"order","allowed":"type, symbol, limit, since, view"}
+	// 400 {"error":"unknown parameter \"order\": this endpoint takes type, symbol, limit, since, view, cursor","parameter":"order","allowed":"type, symbol, limit, since, view, cursor"}
 }
 
 // Export a pipeline's and a quality chain's counters next to the API's own metrics at /prometheus.

@@ -23,8 +23,8 @@ const (
 // writes it (the alert fields, then "incident"); an incident is closed when the API's clock is
 // past its last alert + cooldown + settle.
 func (h *handler) serveIncidents(w http.ResponseWriter, r *http.Request, q ctc.AlertQuery, now time.Time) int {
-	since, limit := q.Since, q.Limit
-	q.Since, q.Limit = since.Add(-incidentReach), incidentFetch
+	since, limit, cursor := q.Since, q.Limit, q.Before
+	q.Since, q.Limit, q.Before = since.Add(-incidentReach), incidentFetch, ctc.AlertKey{}
 	if since.IsZero() {
 		q.Since = since
 	}
@@ -36,14 +36,19 @@ func (h *handler) serveIncidents(w http.ResponseWriter, r *http.Request, q ctc.A
 	if err != nil {
 		return h.storeFailed(w, r, "/alerts", err)
 	}
+	// The view is ordered by (last alert, id), newest first: a cursor is such a key.
 	n := 0
 	for _, in := range view {
-		if !in.Last.Before(since) && n < limit {
+		if !in.Last.Before(since) && n < limit && cursor.After(&ctc.Alert{DetectedAt: in.Last, AlertID: in.ID}) {
 			view[n] = in
 			n++
 		}
 	}
 	view = view[:n]
+	var next *ctc.AlertKey
+	if n == limit && n > 0 {
+		next = &ctc.AlertKey{DetectedAt: view[n-1].Last, AlertID: view[n-1].ID}
+	}
 	return respond(w, func(b []byte) []byte {
 		b = append(b, `{"alerts":[`...)
 		for i := range view {
@@ -54,6 +59,6 @@ func (h *handler) serveIncidents(w http.ResponseWriter, r *http.Request, q ctc.A
 		}
 		b = append(b, `],"count":`...)
 		b = strconv.AppendInt(b, int64(len(view)), 10)
-		return append(b, `,"view":"incidents"}`...)
+		return append(appendNext(b, next), `,"view":"incidents"}`...)
 	})
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/coattailcapital/ctc"
 )
@@ -50,11 +53,11 @@ func quoteTrunc(s string) string {
 // The parameters each endpoint takes, in the order they are listed in error messages.
 var (
 	alertsParams     = []string{"type", "symbol", "limit", "since"}
-	alertsViewParams = []string{"type", "symbol", "limit", "since", "view"}
+	alertsViewParams = []string{"type", "symbol", "limit", "since", "view", "cursor"}
 	seriesParams     = []string{"symbol", "since"}
 )
 
-const maxParams = 5
+const maxParams = 6
 
 // params are the values of a query string, at the positions of the endpoint's parameter names.
 // An empty value counts as absent, so a form that submits "type=" asks for every type.
@@ -152,7 +155,7 @@ const (
 )
 
 // parseAlertsQueryWith parses names (alertsParams, or alertsViewParams where view is allowed:
-// "raw" or "incidents", returned as given, "" when absent).
+// "raw" or "incidents", returned as given, "" when absent; and cursor, into q.Before).
 func parseAlertsQueryWith(raw string, now time.Time, names []string) (ctc.AlertQuery, string, *apiError) {
 	p, e := parseParams(raw, names)
 	if e != nil {
@@ -167,7 +170,42 @@ func parseAlertsQueryWith(raw string, now time.Time, names []string) (ctc.AlertQ
 		}
 	}
 	q, e := alertsQueryOf(p, now)
+	if e == nil && len(names) > 5 && p[5] != "" {
+		k, ok := decodeCursor(p[5])
+		if !ok {
+			return ctc.AlertQuery{}, "", &apiError{Message: "cursor " + quoteTrunc(p[5]) + " is not one this API gave", Parameter: "cursor",
+				Allowed: "the next value of a previous /alerts answer"}
+		}
+		q.Before = k
+	}
 	return q, view, e
+}
+
+// A cursor is opaque to clients: base64url of "<detected_at unix ns>.<alert id>", the key of
+// the last entry of the page it follows (for incidents: its last alert's time and its id).
+func encodeCursor(k ctc.AlertKey) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(k.DetectedAt.UnixNano(), 10) + "." + k.AlertID.String()))
+}
+
+func decodeCursor(c string) (ctc.AlertKey, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) > 64 {
+		return ctc.AlertKey{}, false
+	}
+	ns, id, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return ctc.AlertKey{}, false
+	}
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if err != nil {
+		return ctc.AlertKey{}, false
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return ctc.AlertKey{}, false
+	}
+	k := ctc.AlertKey{DetectedAt: time.Unix(0, n).UTC(), AlertID: u}
+	return k, !k.IsZero()
 }
 
 // alertsQueryOf builds the store query of /alerts' first four parameters.

@@ -64,6 +64,10 @@ type AlertStoreFeatures struct {
 //     are written without error and store nothing.
 //   - Copies: the caller overwrites the batch as soon as Write returns, and may modify what a query
 //     returned: neither changes what the store holds.
+//   - Paging: Before pages through every pattern's answer — ties on detected_at included — one
+//     page after another, each the key of the previous page's last alert, with alerts written
+//     between pages (newer ones, and older ones at a page's boundary time), so that the pages
+//     together are every alert stored when the first was read, once each, in order.
 //   - Concurrent: queries of every pattern run while batches are written (run the tests with -race);
 //     every result is well ordered, filtered and made of alerts as written.
 //   - CancelledContext: Write with a cancelled context stores all of the batch or none of it;
@@ -88,6 +92,7 @@ func TestAlertStore(t *testing.T, f AlertStoreFeatures, newStore func(t *testing
 	t.Run("Limit", s.limit)
 	t.Run("InvalidLimit", s.invalidLimit)
 	t.Run("Order", s.order)
+	t.Run("Paging", s.paging)
 	t.Run("Idempotent", s.idempotent)
 	t.Run("Expiry", s.expiry)
 	t.Run("UnknownSymbol", s.unknownSymbol)
@@ -216,7 +221,7 @@ func expectAlerts(written []ctc.Alert, q ctc.AlertQuery, now time.Time) []ctc.Al
 
 func matches(a ctc.Alert, q ctc.AlertQuery) bool {
 	return (q.Type == "" || a.AlertType == q.Type) && (q.Symbol == "" || a.Symbol == q.Symbol) &&
-		(q.Since.IsZero() || !a.DetectedAt.Before(q.Since))
+		(q.Since.IsZero() || !a.DetectedAt.Before(q.Since)) && q.Before.After(&a)
 }
 
 func expired(a ctc.Alert, now time.Time) bool { return a.TTLEpoch <= now.Unix() }
@@ -266,6 +271,9 @@ func describe(q ctc.AlertQuery) string {
 	}
 	if !q.Since.IsZero() {
 		parts = append(parts, "since="+q.Since.Format(time.RFC3339Nano))
+	}
+	if !q.Before.IsZero() {
+		parts = append(parts, "before="+q.Before.DetectedAt.Format(time.RFC3339Nano)+"/"+q.Before.AlertID.String())
 	}
 	return strings.Join(append(parts, fmt.Sprintf("limit=%d", q.Limit)), " ")
 }
@@ -546,6 +554,66 @@ func (s *alertSuite) order(t *testing.T) {
 					i-1, got[i-1].AlertID, got[i-1].DetectedAt.UTC().Format(ctc.TimeLayout))
 				break
 			}
+		}
+	}
+}
+
+func (s *alertSuite) paging(t *testing.T) {
+	f := s.open(t, alertNow)
+	r := rand.New(rand.NewPCG(13, 13))
+	// Many ties: a third of the alerts share one of five detection times.
+	ties := make([]time.Time, 5)
+	for i := range ties {
+		ties[i] = alertNow.Add(-time.Duration(1+i) * time.Hour).Truncate(time.Minute)
+	}
+	var alerts []ctc.Alert
+	for i, a := range alertHistory(13, 300, alertNow) {
+		if i%3 == 0 {
+			a.DetectedAt = ties[r.IntN(len(ties))]
+			a.TTLEpoch = a.DetectedAt.Add(ctc.AlertTTL).Unix()
+		}
+		alerts = append(alerts, a)
+	}
+	f.write(alerts...)
+	later := alertHistory(14, 60, alertNow) // written between pages
+	extra := 0                              // numbers the alerts written at a page's boundary
+	for _, base := range patterns(alerts[0], time.Time{}, 0) {
+		for _, size := range []int{1, 7, 50} {
+			if size == 1 && base.Type == "" && base.Symbol == "" {
+				continue // 300 pages: the other sizes cover it
+			}
+			want := expectAlerts(f.written, ctc.AlertQuery{Type: base.Type, Symbol: base.Symbol, Limit: math.MaxInt}, alertNow)
+			var got []ctc.Alert
+			q := ctc.AlertQuery{Type: base.Type, Symbol: base.Symbol, Limit: size}
+			for page := 0; ; page++ {
+				res, ok := f.query(q)
+				if !ok {
+					return
+				}
+				got = append(got, res...)
+				if len(res) < size {
+					break
+				}
+				q.Before = ctc.KeyOf(&res[len(res)-1])
+				if page < len(later) {
+					// A newer alert (it belongs to no later page) and an older one at this page's
+					// boundary time with a larger id (it belongs before the boundary: no later page).
+					n := later[page]
+					n.DetectedAt = alertNow.Add(-time.Second)
+					n.TTLEpoch = n.DetectedAt.Add(ctc.AlertTTL).Unix()
+					o := res[len(res)-1]
+					extra++
+					o.AlertID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, byte(extra >> 8), byte(extra)}
+					if slices.Compare(o.AlertID[:], res[len(res)-1].AlertID[:]) > 0 {
+						f.write(n, o)
+					}
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("paging %s by %d: %d alerts in all, want the %d stored at the first page", describe(q), size, len(got), len(want))
+				continue
+			}
+			diffAlerts(t, "pages of "+describe(ctc.AlertQuery{Type: base.Type, Symbol: base.Symbol, Limit: size}), want, got)
 		}
 	}
 }

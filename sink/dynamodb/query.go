@@ -39,12 +39,26 @@ func (s *Store) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert,
 			return []ctc.Alert{}, nil
 		}
 	}
+	before := ""
+	if !q.Before.IsZero() {
+		switch k, ok := sinceKey(q.Before.DetectedAt); {
+		case !ok: // after year 9999: every stored alert comes after it
+		case k == "": // before year 0: none does
+			return []ctc.Alert{}, nil
+		default:
+			before = k
+		}
+	}
+	if since != "" && before != "" && since > before {
+		return []ctc.Alert{}, nil // an empty range, which BETWEEN refuses
+	}
 	now := s.cfg.Now().Unix()
+	r := indexRange{since: since, before: before, key: q.Before}
 	switch {
 	case q.Symbol != "":
-		return s.queryIndex(ctx, SymbolTimeIndex, attrSymbol, q.Symbol, string(q.Type), since, q.Limit, now)
+		return s.queryIndex(ctx, SymbolTimeIndex, attrSymbol, q.Symbol, string(q.Type), r, q.Limit, now)
 	case q.Type != "":
-		return s.queryIndex(ctx, TypeTimeIndex, attrAlertType, string(q.Type), "", since, q.Limit, now)
+		return s.queryIndex(ctx, TypeTimeIndex, attrAlertType, string(q.Type), "", r, q.Limit, now)
 	}
 	typs, err := s.registry(ctx, registryAlertType, now)
 	if err != nil {
@@ -52,7 +66,7 @@ func (s *Store) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert,
 	}
 	out := []ctc.Alert{}
 	for _, typ := range typs {
-		got, err := s.queryIndex(ctx, TypeTimeIndex, attrAlertType, typ, "", since, q.Limit, now)
+		got, err := s.queryIndex(ctx, TypeTimeIndex, attrAlertType, typ, "", r, q.Limit, now)
 		if err != nil {
 			return nil, err
 		}
@@ -81,17 +95,35 @@ func (s *Store) pageSize(limit int) int32 {
 	return 1000
 }
 
+// indexRange bounds a query of an index: detected_at >= since unless since is "", <= before
+// unless before is "", and, of the alerts at exactly before, those that come after key.
+type indexRange struct {
+	since, before string
+	key           ctc.AlertKey
+}
+
 // queryIndex reads index newest first for key = value (and alert_type = typ unless typ is ""),
-// detected_at >= since unless since is "", until it has limit live alerts and every alert tying
-// with the last of them.
-func (s *Store) queryIndex(ctx context.Context, index, key, value, typ, since string, limit int, now int64) ([]ctc.Alert, error) {
+// within r, until it has limit live alerts and every alert tying with the last of them.
+func (s *Store) queryIndex(ctx context.Context, index, key, value, typ string, r indexRange, limit int, now int64) ([]ctc.Alert, error) {
 	names := map[string]string{"#k": key, "#ttl": attrTTLEpoch}
 	values := map[string]types.AttributeValue{":k": strAttr(value), ":now": intAttr(now)}
 	cond := "#k = :k"
-	if since != "" {
+	switch {
+	case r.since != "" && r.before != "":
+		cond += " AND #d BETWEEN :since AND :before"
+	case r.since != "":
 		cond += " AND #d >= :since"
+	case r.before != "":
+		cond += " AND #d <= :before"
+	}
+	if r.since != "" || r.before != "" {
 		names["#d"] = attrDetectedAt
-		values[":since"] = strAttr(since)
+	}
+	if r.since != "" {
+		values[":since"] = strAttr(r.since)
+	}
+	if r.before != "" {
+		values[":before"] = strAttr(r.before)
 	}
 	filter := "#ttl > :now"
 	if typ != "" {
@@ -125,7 +157,8 @@ func (s *Store) queryIndex(ctx context.Context, index, key, value, typ, since st
 				return finish(out, limit), nil
 			}
 			// The server filtered already; this keeps the contract should the clock have moved.
-			if a.TTLEpoch <= now || (typ != "" && string(a.AlertType) != typ) {
+			// Alerts at exactly Before's time that do not come after it are dropped here.
+			if a.TTLEpoch <= now || (typ != "" && string(a.AlertType) != typ) || !r.key.After(&a) {
 				continue
 			}
 			out = append(out, a)

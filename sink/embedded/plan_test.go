@@ -18,8 +18,8 @@ func TestQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	alertArgs := []any{"", int64(0), int64(50), "whale", "BTC-USDT"} // since, now, limit, type, symbol
-	seriesArgs := []any{"", int64(0), "BTC-USDT"}                    // since, now, symbol
+	alertArgs := []any{"", int64(0), int64(50), "whale", "BTC-USDT", noBefore, ""} // since, now, limit, type, symbol, before
+	seriesArgs := []any{"", int64(0), "BTC-USDT"}                                  // since, now, symbol
 	queries := map[string]struct {
 		sql, index string
 		args       []any

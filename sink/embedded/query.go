@@ -36,7 +36,17 @@ func (s *Store) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert,
 	if s.db == nil {
 		return nil, ErrClosed
 	}
-	rows, err := s.st.alerts[i].QueryContext(ctx, since, now, int64(q.Limit), string(q.Type), q.Symbol)
+	before, beforeID := noBefore, ""
+	if !q.Before.IsZero() {
+		switch k, ok := sinceKey(q.Before.DetectedAt); {
+		case !ok: // after year 9999: every stored alert comes after it
+		case k == "": // before year 0: none does
+			return []ctc.Alert{}, s.ifClosed()
+		default:
+			before, beforeID = k, q.Before.AlertID.String()
+		}
+	}
+	rows, err := s.st.alerts[i].QueryContext(ctx, since, now, int64(q.Limit), string(q.Type), q.Symbol, before, beforeID)
 	if err != nil {
 		return nil, s.txError(ctx, err)
 	}
@@ -55,6 +65,9 @@ func (s *Store) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.Alert,
 	}
 	return out, nil
 }
+
+// noBefore is the bound of a query without Before: greater than every stored detected_at.
+const noBefore = "~"
 
 // ifClosed returns ErrClosed after Close, for an answer found without the database.
 func (s *Store) ifClosed() error {

@@ -10,7 +10,8 @@ import (
 // first time it runs there, and keeps it for the connection's life.
 type statements struct {
 	// alerts[i] answers a QueryAlerts with a type if i&1, with a symbol if i&2 (alertWheres[i]).
-	// Every one binds ?1 since, ?2 now, ?3 limit, ?4 type, ?5 symbol.
+	// Every one binds ?1 since, ?2 now, ?3 limit, ?4 type, ?5 symbol, ?6 and ?7 Before's time
+	// and id (noBefore and "" when there is none).
 	alerts                      [4]*sql.Stmt
 	volumesAll, volumesSymbol   *sql.Stmt
 	spreadsAll, spreadsSymbol   *sql.Stmt
@@ -25,14 +26,21 @@ type statements struct {
 // The expiry condition is written +ttl_epoch (and +expires_at) in queries: the unary plus keeps
 // the planner, whatever statistics it has, from choosing the expiry index, which has no order a
 // query can use, over the index that gives the rows in the order asked for (TestQueryPlans).
+//
+// Each shape names its index (INDEXED BY): with both a lower and an upper bound on detected_at the
+// planner, without statistics, may otherwise pick a less selective one.
 func alertQuery(where string) string {
-	return `SELECT ` + alertColumns + ` FROM alerts
-	WHERE ` + where + `detected_at >= ?1 AND +ttl_epoch > ?2
+	return `SELECT ` + alertColumns + ` FROM alerts INDEXED BY ` + alertIndexes[where] + `
+	WHERE ` + where + `detected_at >= ?1 AND detected_at <= ?6 AND (detected_at < ?6 OR alert_id < ?7) AND +ttl_epoch > ?2
 	ORDER BY detected_at DESC, alert_id DESC LIMIT ?3`
 }
 
 // alertWheres are the conditions of the four shapes of QueryAlerts, by the index of statements.alerts.
 var alertWheres = [4]string{"", "alert_type = ?4 AND ", "symbol = ?5 AND ", "alert_type = ?4 AND symbol = ?5 AND "}
+
+// alertIndexes is the index each shape walks, newest first.
+var alertIndexes = map[string]string{alertWheres[0]: "alerts_by_time", alertWheres[1]: "alerts_by_type",
+	alertWheres[2]: "alerts_by_symbol", alertWheres[3]: "alerts_by_type_symbol"}
 
 // The aggregates' queries bind ?1 since, ?2 now and ?3 symbol.
 const (

@@ -133,7 +133,16 @@ func (s *AlertStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]ctc.A
 	unlock := s.ordered()
 	defer unlock()
 	out := make([]ctc.Alert, 0, min(q.Limit, len(s.byTime), 64))
-	for i := range s.byTime {
+	start := 0
+	if !q.Before.IsZero() { // byTime is newest first: skip to the first alert after Before
+		start, _ = slices.BinarySearchFunc(s.byTime, q.Before, func(a ctc.Alert, k ctc.AlertKey) int {
+			if k.After(&a) {
+				return 1
+			}
+			return -1
+		})
+	}
+	for i := start; i < len(s.byTime); i++ {
 		a := &s.byTime[i]
 		if !q.Since.IsZero() && a.DetectedAt.Before(q.Since) {
 			break // newest first: every alert after it is older still
