@@ -17,7 +17,7 @@ type Config struct {
 	// Blocks is how many pieces the horizon is kept in: each costs two numbers per feature, and
 	// the oldest piece is forgotten whole; default 64.
 	Blocks int
-	// Hush is how many values a feature stays silent after it alerts; default 30.
+	// Hush is how many values a feature stays silent after it alerts; default 15.
 	Hush int
 	// Quiet is how many values after any alert only a higher score alerts; default 70.
 	Quiet int
@@ -44,7 +44,7 @@ type Config struct {
 	// ShiftWeight scales the score of a record high of the distribution shift: the total
 	// variation distance between a histogram of the recent values and one of the long run, both
 	// over the range of the horizon in ShiftBins parts and kept as moving averages at rates
-	// ShiftRecent and ShiftLongRun; defaults 0.2, 32 parts, 0.03 and 0.002.
+	// ShiftRecent and ShiftLongRun; defaults 0.3, 32 parts, 0.03 and 0.002.
 	ShiftWeight               float64
 	ShiftBins                 int
 	ShiftRecent, ShiftLongRun float64
@@ -56,7 +56,7 @@ func DefaultConfig() Config {
 		Warmup:            150,
 		Horizon:           4096,
 		Blocks:            64,
-		Hush:              30,
+		Hush:              15,
 		Quiet:             70,
 		Smooth:            0.03,
 		LevelWeight:       0.7,
@@ -66,7 +66,7 @@ func DefaultConfig() Config {
 		SeasonMin:         3,
 		SeasonWeight:      0.05,
 		SeasonLevelWeight: 0.3,
-		ShiftWeight:       0.2,
+		ShiftWeight:       0.3,
 		ShiftBins:         32,
 		ShiftRecent:       0.03,
 		ShiftLongRun:      0.002,
