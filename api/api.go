@@ -215,6 +215,7 @@ var (
 	routeDashboard  = &route{"/", (*handler).serveAsset}
 	routeStatic     = &route{"/static/{file}", (*handler).serveAsset}
 	routeSession    = &route{"/session", (*handler).serveSession}
+	routeOpenAPI    = &route{"/openapi.json", (*handler).serveOpenAPI}
 	routeNotFound   = &route{"unmatched", (*handler).serveNotFound}
 )
 
@@ -229,12 +230,13 @@ var exactRoutes = map[string]*route{
 	"/prometheus":    routePrometheus,
 	"/evidence":      routeEvidence,
 	"/session":       routeSession,
+	"/openapi.json":  routeOpenAPI,
 	"/":              routeDashboard,
 	"/index.html":    routeDashboard,
 }
 
 // endpoints is what a 404 lists.
-const endpoints = "/alerts, /alerts/stream, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, /evidence, /session, / (dashboard)"
+const endpoints = "/alerts, /alerts/stream, /metrics/{symbol}, /volumes, /spreads, /symbols, /quality, /healthz, /prometheus, /evidence, /session, /openapi.json, / (dashboard)"
 
 // match finds the route of a path and its argument (the symbol of /metrics/{symbol}, the asset
 // path of the dashboard).

@@ -131,7 +131,7 @@ func secure(r *http.Request) bool {
 // hold no data: the page asks for a key when the API answers 401), the session endpoint and
 // unknown paths (a 404 says nothing).
 func open(rt *route) bool {
-	return rt == routeHealthz || rt == routeDashboard || rt == routeStatic || rt == routeSession || rt == routeNotFound
+	return rt == routeHealthz || rt == routeDashboard || rt == routeStatic || rt == routeSession || rt == routeOpenAPI || rt == routeNotFound
 }
 
 // authorize lets a request in with a key or a live session (renewing a session in its second

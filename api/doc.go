@@ -83,6 +83,8 @@
 //	GET /evidence    the last evidence report (package evidence) as Config.Evidence gives it;
 //	                 404 without one, and the dashboard's evidence panel stays hidden.
 //	GET /            the dashboard (also /index.html); its files under /static/.
+//	GET /openapi.json  the OpenAPI 3.1 document of all of this (OpenAPI): every endpoint,
+//	                 parameter, status and field; TestOpenAPI checks the answers against it.
 //	POST /session    with Authorization: Bearer <key>: 204 and a session cookie (see Keys);
 //	DELETE /session  204, the cookie cleared.
 //
