@@ -17,11 +17,11 @@ type Config struct {
 	// Blocks is how many pieces the horizon is kept in: each costs two numbers per feature, and
 	// the oldest piece is forgotten whole; default 64.
 	Blocks int
-	// Hush is how many values a feature stays silent after it alerts; default 15.
+	// Hush is how many values a feature stays silent after it alerts; default 20.
 	Hush int
-	// Quiet is how many values after any alert only a higher score alerts; default 70.
+	// Quiet is how many values after any alert only a higher score alerts; default 100.
 	Quiet int
-	// Smooth is the weight of a new value in the moving averages; default 0.03.
+	// Smooth is the weight of a new value in the moving averages; default 0.04.
 	Smooth float64
 	// LevelWeight scales the score of a record of the moving average; default 0.7.
 	LevelWeight float64
@@ -37,14 +37,14 @@ type Config struct {
 	// SeasonMin is how many visits a part needs before the residual from it counts; default 3.
 	SeasonMin int
 	// SeasonWeight scales the score of a record of the residual from the usual value; default
-	// 0.05.
+	// 0.08.
 	SeasonWeight float64
 	// SeasonLevelWeight scales the score of a record of the residual's moving average; default 0.3.
 	SeasonLevelWeight float64
 	// ShiftWeight scales the score of a record high of the distribution shift: the total
 	// variation distance between a histogram of the recent values and one of the long run, both
 	// over the range of the horizon in ShiftBins parts and kept as moving averages at rates
-	// ShiftRecent and ShiftLongRun; defaults 0.3, 32 parts, 0.03 and 0.002.
+	// ShiftRecent and ShiftLongRun; defaults 0.4, 64 parts, 0.03 and 0.002.
 	ShiftWeight               float64
 	ShiftBins                 int
 	ShiftRecent, ShiftLongRun float64
@@ -56,18 +56,18 @@ func DefaultConfig() Config {
 		Warmup:            150,
 		Horizon:           4096,
 		Blocks:            64,
-		Hush:              15,
-		Quiet:             70,
-		Smooth:            0.03,
+		Hush:              20,
+		Quiet:             100,
+		Smooth:            0.04,
 		LevelWeight:       0.7,
 		Period:            24 * time.Hour,
 		Bins:              96,
 		SeasonRate:        0.4,
 		SeasonMin:         3,
-		SeasonWeight:      0.05,
+		SeasonWeight:      0.08,
 		SeasonLevelWeight: 0.3,
-		ShiftWeight:       0.3,
-		ShiftBins:         32,
+		ShiftWeight:       0.4,
+		ShiftBins:         64,
 		ShiftRecent:       0.03,
 		ShiftLongRun:      0.002,
 	}

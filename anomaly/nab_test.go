@@ -29,14 +29,14 @@ func scoreNAB(tb testing.TB) []nab.Result {
 	return rs
 }
 
-// TestNAB guards the default configuration's NAB v1.1 scores (74.80, 67.48, 79.18 when it was
+// TestNAB guards the default configuration's NAB v1.1 scores (75.85, 67.29, 80.74 when it was
 // chosen) against a regression, with a little room for the scorer's rounding. It reads the
 // corpus, so it runs only with CTC_NAB set; scripts/nab.sh -model ctc prints the same figures.
 func TestNAB(t *testing.T) {
 	if os.Getenv("CTC_NAB") == "" {
 		t.Skip("set CTC_NAB=1 to score the default configuration on the NAB corpus")
 	}
-	floor := map[string]float64{"standard": 74.5, "reward_low_FP_rate": 67, "reward_low_FN_rate": 79}
+	floor := map[string]float64{"standard": 75.5, "reward_low_FP_rate": 67, "reward_low_FN_rate": 80.5}
 	for _, r := range scoreNAB(t) {
 		t.Log(r)
 		if r.Score < floor[r.Profile.Name] {

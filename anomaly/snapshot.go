@@ -21,7 +21,7 @@ var ErrSnapshot = errors.New("anomaly: bad snapshot")
 // Snapshot returns the Scorer's configuration and state. The bytes are a function of the values
 // scored so far only (the same series gives the same bytes), and their size is fixed by the
 // configuration: about 16 bytes per block per feature, 12 per profile part and 16 per histogram
-// part, 7 KB by default.
+// part, 8 KB by default.
 func (s *Scorer) Snapshot() ([]byte, error) {
 	var e enc
 	e.b = make([]byte, 0, 128+len(s.rec)*(72+16*s.cfg.Blocks)+12*s.cfg.Bins)
