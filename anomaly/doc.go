@@ -5,7 +5,7 @@
 //
 //	s := anomaly.New(anomaly.DefaultConfig())
 //	for t, v := range values {
-//		if s.Score(t, v) >= 0.01 { // NAB's best threshold is 0.008; 0.1 keeps only strong records
+//		if s.Score(t, v) >= 0.01 { // NAB's best threshold is 0.007; 0.1 keeps only strong records
 //			alert(t, v)
 //		}
 //	}
