@@ -40,6 +40,7 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/backfill"
 	"github.com/coattailcapital/ctc/checkpoint"
+	"github.com/coattailcapital/ctc/internal/progress"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/console"
 	"github.com/coattailcapital/ctc/sink/iceberg"
@@ -53,7 +54,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, progress.IsTerminal(os.Stderr)))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
@@ -170,24 +171,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		defer lake.Close(context.WithoutCancel(ctx))
 		cfg.Sinks = append(cfg.Sinks, lake)
 	}
-	var bar *progress
+	bar := progress.New(stderr, "loader", "trades", progress.WithTerminal(tty))
 	span := toT.Sub(fromT)
+	var current string
+	var count int64
 	cfg.Progress = func(sym string, last time.Time, n int64) {
-		if bar == nil || bar.symbol != sym {
-			bar.done()
-			bar = &progress{w: stderr, tty: tty, symbol: sym}
+		if current != "" && current != sym {
+			bar.Update(current, 1, count) // the previous symbol's range is done
 		}
+		current, count = sym, n
 		frac := 1.0
 		if span > 0 {
 			frac = float64(last.Sub(fromT)) / float64(span)
 		}
-		bar.update(frac, n)
+		bar.Update(sym, frac, n)
 	}
 	rep, err := backfill.Run(ctx, cfg)
-	if bar != nil && err == nil {
-		bar.update(1, bar.n) // the range is done even when its last trades came before its end
+	if current != "" && err == nil {
+		bar.Update(current, 1, count) // the range is done even when its last trades came before its end
 	}
-	bar.done()
+	bar.Done()
 	if err != nil {
 		if ctx.Err() != nil {
 			return fail("interrupted; rerun with the same -state to continue")
@@ -211,48 +214,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		fmt.Fprintf(stdout, "loader: %d trades failed the quality checks and were left out: %v\n", q.Failed, q.FailedByReason)
 	}
 	return 0
-}
-
-// progress draws a bar on a terminal and prints a plain line now and then otherwise, so that logs
-// stay readable.
-type progress struct {
-	w        io.Writer
-	tty      bool
-	symbol   string
-	n        int64
-	lastLine time.Time
-}
-
-func (p *progress) update(frac float64, n int64) {
-	p.n = n
-	frac = min(max(frac, 0), 1)
-	if p.tty {
-		const width = 30
-		fill := int(frac * width)
-		fmt.Fprintf(p.w, "\r%-10s [%s%s] %5.1f%% %d trades", p.symbol, strings.Repeat("=", fill),
-			strings.Repeat(" ", width-fill), frac*100, n)
-		return
-	}
-	if time.Since(p.lastLine) >= 5*time.Second {
-		fmt.Fprintf(p.w, "loader: %s %.1f%% %d trades\n", p.symbol, frac*100, n)
-		p.lastLine = time.Now()
-	}
-}
-
-// done ends the symbol's bar; nil does nothing.
-func (p *progress) done() {
-	if p == nil {
-		return
-	}
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
-	fmt.Fprintf(p.w, "loader: %s: %d trades\n", p.symbol, p.n)
-}
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // convertCSV writes a public aggTrades CSV file as unified NDJSON (and to raw_trades with a

@@ -123,7 +123,7 @@ func TestLoaderProgressBarOnTerminal(t *testing.T) {
 		"-endpoint", srv.URL, "-exchange", "binance"}, &stdout, &stderr, true); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "\rBTCUSDT") || !strings.Contains(stderr.String(), "100.0%") ||
+	if !strings.Contains(stderr.String(), "\r\x1b[KBTCUSDT") || !strings.Contains(stderr.String(), "100.0%") ||
 		!strings.Contains(stdout.String(), "wrote 10 trades") || len(lines(t, out)) != 10 {
 		t.Fatalf("stderr %q stdout %q", stderr.String(), stdout.String())
 	}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/internal/progress"
 	"github.com/coattailcapital/ctc/reprocess"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 )
@@ -35,7 +36,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, progress.IsTerminal(os.Stderr)))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
@@ -122,9 +123,16 @@ Flags:
 	}
 	defer lake.Close(context.WithoutCancel(ctx))
 
-	bar := &progress{w: stderr, tty: tty}
-	res, report, err := reprocess.RunOnce(ctx, reprocess.Config{Lake: lake, Scan: scan, Detectors: detectors, RunID: runID, Progress: bar.update}, time.Now())
-	bar.done()
+	bar := progress.New(stderr, "reprocess", "trades", progress.WithTerminal(tty), progress.WithEvery(time.Second))
+	update := func(phase string, done, total int64) {
+		frac := -1.0
+		if total > 0 {
+			frac = float64(done) / float64(total)
+		}
+		bar.Update(phase, frac, done)
+	}
+	res, report, err := reprocess.RunOnce(ctx, reprocess.Config{Lake: lake, Scan: scan, Detectors: detectors, RunID: runID, Progress: update}, time.Now())
+	bar.Done()
 	if err != nil {
 		fmt.Fprintln(stderr, "reprocess:", err)
 		return 1
@@ -151,47 +159,4 @@ Flags:
 	}
 	fmt.Fprintf(stdout, "\npublished run %s (quality %.2f %%); kept %d run records, removed %d\n", runID, v.Score, pub.RunsKept, pub.RunsRemoved)
 	return 0
-}
-
-// progress draws a bar on a terminal and plain lines elsewhere (logs, CI).
-type progress struct {
-	w        io.Writer
-	tty      bool
-	phase    string
-	lastLine time.Time
-	drawn    bool
-}
-
-func (p *progress) update(phase string, done, total int64) {
-	if p.tty {
-		const width = 30
-		line := fmt.Sprintf("%-6s %d trades", phase, done)
-		if total > 0 {
-			n := int(done * width / total)
-			line = fmt.Sprintf("%-6s [%s%s] %d/%d trades", phase, strings.Repeat("█", n), strings.Repeat("·", width-n), done, total)
-		}
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-		p.drawn = true
-		return
-	}
-	// Plain lines: one per phase change and at most one a second.
-	if phase != p.phase || time.Since(p.lastLine) >= time.Second || (total > 0 && done == total) {
-		if total > 0 {
-			fmt.Fprintf(p.w, "reprocess: %s %d/%d trades\n", phase, done, total)
-		} else {
-			fmt.Fprintf(p.w, "reprocess: %s %d trades\n", phase, done)
-		}
-		p.phase, p.lastLine = phase, time.Now()
-	}
-}
-
-func (p *progress) done() {
-	if p.tty && p.drawn {
-		fmt.Fprintln(p.w)
-	}
-}
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

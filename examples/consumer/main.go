@@ -47,6 +47,7 @@ import (
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/internal/fsx"
+	"github.com/coattailcapital/ctc/internal/progress"
 	"github.com/coattailcapital/ctc/notify"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/console"
@@ -191,6 +192,8 @@ type job struct {
 	closers []func(context.Context) error
 	files   *jsonl.Sink
 	feeds   map[string]func() feed.StatsSnapshot // live sources' counters, for /prometheus
+	// progress reports how far a replay is through its file (read, size), or is nil.
+	progress func() (read, size int64)
 	// incidents is how the dashboard's alert list groups alerts: the notifier's policy when
 	// -notify is given, else the defaults.
 	incidents *incident.Policy
@@ -292,7 +295,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "consumer: simulating BTC, ETH and SOL on Binance and Coinbase %s (Ctrl-C to stop)\n", pace)
 	}
 
+	stopProgress := showReplayProgress(j.progress, stderr)
 	runErr := p.Run(ctx)
+	stopProgress(runErr == nil)
 	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
 	if err := j.closeAll(context.WithoutCancel(ctx)); err != nil && runErr == nil {
 		runErr = err
@@ -334,6 +339,7 @@ func (c config) replayJob(ctx context.Context, j *job) (int, error) {
 		}
 		j.src = rs
 		j.closers = append(j.closers, rs.Close)
+		j.progress = rs.Progress
 	}
 
 	stateDir := filepath.Join(c.out, "_state")
@@ -593,6 +599,49 @@ func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipel
 		_ = srv.Shutdown(ctx)
 	}
 	return stop, "http://" + ln.Addr().String(), nil
+}
+
+// bigReplay is the file size from which a replay reports its progress on a non-terminal stderr
+// (on a terminal, always): a small file is done before a line would help.
+const bigReplay = 64 << 20
+
+// showReplayProgress reports a replay's progress on stderr every half second, through the
+// commands' one progress helper, until the returned function is called (with whether the run
+// completed, which shows 100 %).
+func showReplayProgress(progressOf func() (read, size int64), stderr io.Writer) func(done bool) {
+	if progressOf == nil {
+		return func(bool) {}
+	}
+	if _, size := progressOf(); size == 0 || (size < bigReplay && !progress.IsTerminal(stderr)) {
+		return func(bool) {}
+	}
+	bar := progress.New(stderr, "consumer", "MiB")
+	update := func() {
+		read, size := progressOf()
+		bar.Update("replay", float64(read)/float64(size), read>>20)
+	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			update()
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func(done bool) {
+		close(stop)
+		<-stopped
+		if done {
+			update()
+		}
+		bar.Done()
+	}
 }
 
 // loopback says whether addr (host:port) listens on the loopback interface only.

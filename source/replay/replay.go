@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coattailcapital/ctc"
@@ -128,11 +129,13 @@ type Source struct {
 	opt    options
 	r      *bufio.Reader
 	closer io.Closer
-	long   []byte // assembles lines longer than the read buffer
-	line   int64  // lines read so far (the Offset of the last line)
-	over   int64  // the length of the line just read when it was over the limit, else 0
-	header bool   // whether the first line has been looked at for a CSV header
-	err    error  // sticky: end of input, a read error, or a configuration error (Trades)
+	read   atomic.Int64 // bytes read from an Open file (Progress)
+	size   int64        // its size, when known
+	long   []byte       // assembles lines longer than the read buffer
+	line   int64        // lines read so far (the Offset of the last line)
+	over   int64        // the length of the line just read when it was over the limit, else 0
+	header bool         // whether the first line has been looked at for a CSV header
+	err    error        // sticky: end of input, a read error, or a configuration error (Trades)
 	closed bool
 
 	mem    bool        // replaying trades from memory (Trades) rather than lines from r
@@ -200,8 +203,30 @@ func Open(path string, opts ...Option) (*Source, error) {
 		f.Close()
 		return nil, fmt.Errorf("replay: %s is a directory; give the path of an NDJSON or CSV file", path)
 	}
-	return &Source{opt: o, r: bufio.NewReaderSize(f, readBufSize), closer: f}, nil
+	src := &Source{opt: o, closer: f}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		src.size = fi.Size()
+	}
+	src.r = bufio.NewReaderSize(countingReader{f, &src.read}, readBufSize)
+	return src, nil
 }
+
+// countingReader counts the bytes read from r into n, for Progress.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Progress reports how far an Open source is through its file: the bytes read from it (up to a
+// megabyte ahead of the records handed out) and its size. Size is 0 for a source made by New or
+// Trades, or a file that is not a regular file. It may be called from any goroutine.
+func (s *Source) Progress() (read, size int64) { return s.read.Load(), s.size }
 
 // New replays r. The Source does not close r.
 func New(r io.Reader, opts ...Option) (*Source, error) {
