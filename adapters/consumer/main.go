@@ -31,6 +31,12 @@
 //	-emf                                           CloudWatch EMF metric lines on stdout at each checkpoint (default true)
 //	-whale, -z, -z-high, -spread, -min-history     detector thresholds (detect.Thresholds)
 //
+// With -kafka-brokers (CTC_KAFKA_BROKERS) it reads a Kafka topic in a consumer group instead
+// (package kafkarunner): the partitions are shared by the group's cooperative-sticky rebalancing,
+// not by the lease table; their states go to the state table, or to -kafka-state-dir on one
+// machine; the sinks are the same. The Kafka flags (-kafka-topic, -kafka-group, -kafka-tls,
+// -kafka-tls-ca, -kafka-sasl, -kafka-user, -kafka-accept-repartition) are package kafkaenv's.
+//
 // It runs until SIGINT or SIGTERM, then checkpoints every shard it reads and releases their leases
 // within -grace. Exit codes: 0 success, 1 the run failed, 2 the command line is wrong.
 package main
@@ -48,11 +54,14 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go/utils"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/awsenv/kafkaenv"
 	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/kafkarunner"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/shardrunner"
@@ -75,6 +84,7 @@ const (
 
 type options struct {
 	env                                         awsenv.Env
+	kafka                                       kafkaenv.Env
 	checkpointEvery, leaseDuration, sync, grace time.Duration
 	createTables, emf                           bool
 	thresholds                                  detect.Thresholds
@@ -84,7 +94,7 @@ type options struct {
 const defaultWarehouse = "ctc-warehouse"
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
-	o := options{env: awsenv.FromEnv(getenv), thresholds: detect.DefaultThresholds()}
+	o := options{env: awsenv.FromEnv(getenv), kafka: kafkaenv.FromEnv(getenv), thresholds: detect.DefaultThresholds()}
 	if o.env.Warehouse == "" {
 		o.env.Warehouse = defaultWarehouse
 	}
@@ -102,6 +112,7 @@ Flags:
 		fs.PrintDefaults()
 	}
 	o.env.RegisterFlags(fs, awsenv.AWS|awsenv.Stream|awsenv.Store|awsenv.Shards|awsenv.Lake)
+	o.kafka.RegisterFlags(fs, true)
 	fs.DurationVar(&o.checkpointEvery, "checkpoint-every", shardrunner.DefaultCheckpointEvery, "checkpoint each shard this often")
 	fs.DurationVar(&o.leaseDuration, "lease-duration", shardrunner.DefaultLeaseDuration, "a lease not renewed for this long is taken over")
 	fs.DurationVar(&o.sync, "shard-sync", shardrunner.DefaultShardSync, "list the stream's shards this often, for resharding")
@@ -127,6 +138,11 @@ Flags:
 		return o, errors.New("-start must be trim_horizon or latest")
 	case o.checkpointEvery <= 0 || o.leaseDuration <= 0 || o.sync <= 0 || o.grace < 0:
 		return o, errors.New("-checkpoint-every, -lease-duration and -shard-sync must be > 0, -grace >= 0")
+	}
+	if o.kafka.Enabled() {
+		if err := o.kafka.Validate(); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }
@@ -212,6 +228,9 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if o.kafka.Enabled() {
+		return o.consumeKafka(ctx, awsCfg, states, alerts, lakeCfg, stderr)
+	}
 	start, _ := e.StartPosition() // checked by parse
 	c, err := shardrunner.NewConsumer(shardrunner.ConsumerConfig{
 		Client: kc, Stream: e.Stream, Leases: leases, Owner: e.Owner, Start: start,
@@ -260,5 +279,57 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	s := c.Stats()
 	fmt.Fprintf(stderr, "consumer: stopped: %d records, %d checkpoints, %d throttled reads\n", s.Records, s.Checkpoints, s.Throttled)
+	return nil
+}
+
+// consumeKafka reads the Kafka topic in a consumer group into the same sinks (package kafkarunner).
+func (o options) consumeKafka(ctx context.Context, awsCfg aws.Config, states shardrunner.StateStore, alerts ctc.Sink,
+	lakeCfg ctciceberg.Config, stderr io.Writer) error {
+	if o.kafka.StateDir != "" {
+		fs, err := kafkarunner.NewFileStateStore(o.kafka.StateDir)
+		if err != nil {
+			return err
+		}
+		states = fs
+	}
+	kopts, err := o.kafka.ClientOptions(awsCfg.Credentials)
+	if err != nil {
+		return err
+	}
+	start, _ := o.env.StartPosition()
+	c, err := kafkarunner.New(kafkarunner.Config{
+		Client: kopts, Topic: o.kafka.Topic, Group: o.kafka.Group, App: o.env.App, Store: states,
+		Runner: shardrunner.Config{Sinks: []ctc.Sink{alerts},
+			NewProcessor: shardrunner.Processors(quality.Config{}, o.thresholds, nil)},
+		NewSinks: func(ctx context.Context, id string) ([]ctc.Sink, error) {
+			s, err := ctciceberg.Open(ctx, lakeCfg)
+			if err != nil {
+				return nil, err
+			}
+			return []ctc.Sink{s}, nil
+		},
+		StartAtEnd: start == shardrunner.Latest, CheckpointEvery: o.checkpointEvery, Grace: o.grace,
+		AcceptRepartition: o.kafka.AcceptRepartition,
+		OnEvent: func(e kafkarunner.Event) {
+			switch e.Kind {
+			case kafkarunner.EventCheckpointed:
+				return // frequent
+			}
+			if e.Err != nil {
+				fmt.Fprintf(stderr, "consumer: %s partition %d: %v\n", e.Kind, e.Partition, e.Err)
+				return
+			}
+			fmt.Fprintf(stderr, "consumer: %s partition %d\n", e.Kind, e.Partition)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "consumer: reading kafka topic %s at %s as %s (Ctrl-C to stop)\n", o.kafka.Topic, o.kafka.Brokers, o.env.App)
+	if err := c.Run(ctx); err != nil {
+		return err
+	}
+	st := c.Stats()
+	fmt.Fprintf(stderr, "consumer: stopped: %d records, %d checkpoints, %d conflicts\n", st.Records, st.Checkpoints, st.Conflicts)
 	return nil
 }

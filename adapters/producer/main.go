@@ -8,6 +8,11 @@
 //	go run ./adapters/producer -replay trades.ndjson             # a file, as fast as possible
 //	CTC_KINESIS_ENDPOINT=http://127.0.0.1:4567 go run ./adapters/producer -speed 0 -max-trades 10000
 //
+// With -kafka-brokers (CTC_KAFKA_BROKERS) the trades go to a Kafka topic instead (sink/kafka: keyed
+// by instrument, dead letters to a DLQ topic), with the TLS and SASL flags of package kafkaenv:
+//
+//	go run ./adapters/producer -kafka-brokers 127.0.0.1:9092 -speed 0 -duration 2h
+//
 // AWS configuration is the SDK's default chain (environment, shared files, SSO, instance role):
 // the same binary runs against AWS and, with an endpoint override, against kinesalite.
 //
@@ -34,6 +39,8 @@
 //	-batch N                                   records per batch handed to Kinesis (default 500)
 //	-max-attempts N                            attempts per record before it is dead-lettered (default 8)
 //	-grace D                                   on Ctrl-C or SIGTERM, time to put what was read (default 10s)
+//	-kafka-brokers, -kafka-topic, -kafka-dlq-topic, -kafka-tls, -kafka-tls-ca, -kafka-sasl, -kafka-user
+//	                                           Kafka instead of Kinesis (package kafkaenv: CTC_KAFKA_*)
 //
 // A live run (-live, or the simulator with -speed > 0) stops on Ctrl-C or SIGTERM, putting what it
 // holds first (within -grace); a bounded one (-replay, -max-trades, the simulator at -speed 0 with
@@ -54,9 +61,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/awsenv/kafkaenv"
 	"github.com/coattailcapital/ctc/quality"
+	"github.com/coattailcapital/ctc/sink/kafka"
 	"github.com/coattailcapital/ctc/sink/kinesis"
 	"github.com/coattailcapital/ctc/source/feed"
 	"github.com/coattailcapital/ctc/source/live"
@@ -83,6 +94,7 @@ const (
 
 type options struct {
 	env                      awsenv.Env
+	kafka                    kafkaenv.Env
 	useSim, useLive          bool
 	live                     live.Config
 	replay, exchange, symbol string
@@ -96,7 +108,7 @@ type options struct {
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
-	o := options{env: awsenv.FromEnv(os.Getenv)}
+	o := options{env: awsenv.FromEnv(os.Getenv), kafka: kafkaenv.FromEnv(os.Getenv)}
 	if o.env.DLQStream == "" {
 		o.env.DLQStream = kinesis.DefaultDLQStream
 	}
@@ -114,6 +126,7 @@ Flags:
 		fs.PrintDefaults()
 	}
 	o.env.RegisterFlags(fs, awsenv.AWS|awsenv.Stream)
+	o.kafka.RegisterFlags(fs, false)
 	fs.BoolVar(&o.useSim, "sim", false, "read the seeded market simulator (the default)")
 	fs.BoolVar(&o.useLive, "live", false, "read the Binance and Coinbase WebSockets (needs the internet)")
 	fs.StringVar(&o.env.Symbols, "symbols", o.env.Symbols, "-live: base `assets`, comma-separated: Binance X-USDT and Coinbase X-USD (CTC_SYMBOLS)")
@@ -151,6 +164,11 @@ Flags:
 	case o.env.Stream == "" || o.env.DLQStream == "" || o.env.Stream == o.env.DLQStream:
 		return o, fmt.Errorf("-stream and -dlq-stream must be two different names, got %q and %q", o.env.Stream, o.env.DLQStream)
 	}
+	if o.kafka.Enabled() {
+		if err := o.kafka.Validate(); err != nil {
+			return o, err
+		}
+	}
 	if o.useLive {
 		if o.live.Bases = live.ParseBases(o.env.Symbols); len(o.live.Bases) == 0 {
 			return o, errors.New("-symbols names no asset")
@@ -183,6 +201,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 
+	if o.kafka.Enabled() {
+		return o.runKafka(ctx, stdout, stderr)
+	}
 	awsCfg, err := o.env.AWSConfig(ctx)
 	if err != nil {
 		return fail(exitFail, err)
@@ -225,6 +246,66 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if st.Dropped > 0 {
 		return fail(exitFail, fmt.Errorf("%d records were neither put on %s nor dead-lettered", st.Dropped, o.env.Stream))
+	}
+	return exitOK
+}
+
+// runKafka is run with a Kafka producer (sink/kafka) as the pipeline's sink.
+func (o options) runKafka(ctx context.Context, stdout, stderr io.Writer) int {
+	fail := func(code int, err error) int {
+		fmt.Fprintln(stderr, "producer:", err)
+		return code
+	}
+	var creds aws.CredentialsProvider
+	if o.kafka.SASL == kafkaenv.SASLMSKIAM {
+		awsCfg, err := o.env.AWSConfig(ctx)
+		if err != nil {
+			return fail(exitFail, err)
+		}
+		creds = awsCfg.Credentials
+	}
+	kopts, err := o.kafka.ClientOptions(creds)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	prod, err := kafka.Dial(kafka.Config{Topic: o.kafka.Topic, DLQTopic: o.kafka.DLQTopic}, kopts...)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	src, liveRun, closeSrc, err := o.source(ctx, stderr)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	defer func() { _ = closeSrc(context.WithoutCancel(ctx)) }()
+	if o.maxTrades > 0 {
+		src = feed.Limit(src, o.maxTrades)
+	}
+	chain, err := quality.New(quality.Config{})
+	if err != nil {
+		return fail(exitFail, err)
+	}
+	opts := []ctc.PipelineOption{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch), ctc.WithShutdownGrace(o.grace)}
+	if liveRun {
+		opts = append(opts, ctc.WithClock(time.Now))
+	}
+	p, err := ctc.NewPipeline(src, opts...)
+	if err != nil {
+		return fail(exitFail, err)
+	}
+	fmt.Fprintf(stderr, "producer: %s → kafka topic %s at %s (dead letters: %s)\n", o.describe(), o.kafka.Topic, o.kafka.Brokers, o.kafka.DLQTopic)
+	runErr := p.Run(ctx)
+	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(o.grace, time.Second))
+	closeErr := prod.Close(gctx) // waits for the acknowledgements
+	cancel()
+	q, st := chain.Stats(), prod.Stats()
+	fmt.Fprintf(stdout, "producer: %d records, %d sent, %d dead-lettered (%d failed quality), %d duplicates dropped, %d lost\n",
+		q.Processed, st.Sent, st.DeadLettered, q.Failed, q.Duplicate, st.Dropped)
+	switch {
+	case runErr != nil && !interrupted:
+		return fail(exitFail, runErr)
+	case closeErr != nil:
+		return fail(exitFail, closeErr)
 	}
 	return exitOK
 }
