@@ -30,8 +30,9 @@ type Pipeline struct {
 
 	// Stats are counted on the Run goroutine and published under mu at every batch, so that
 	// Stats can be read concurrently (by a metrics endpoint) at no per-record cost.
-	mu        sync.Mutex
-	published Stats
+	mu             sync.Mutex
+	published      Stats
+	publishedEvent time.Time
 
 	observer  Observer
 	sinkNames []string
@@ -161,7 +162,18 @@ func (p *Pipeline) Stats() Stats {
 func (p *Pipeline) publish() {
 	p.mu.Lock()
 	p.published = p.pr.stats
+	p.publishedEvent = p.pr.maxEvent
 	p.mu.Unlock()
+}
+
+// EventTime returns the newest event time of a trade that passed quality, as of the last batch
+// written (the zero time before any): where the market the pipeline watches has got to, which
+// for a replay or a simulation at N× speed is not the wall clock's time. It is safe to call while
+// Run is running.
+func (p *Pipeline) EventTime() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.publishedEvent
 }
 
 // Run reads the source until it ends or ctx is done. At the end of a bounded source it advances

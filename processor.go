@@ -25,8 +25,8 @@ type Processor struct {
 	batch Batch
 	stats Stats
 
-	// maxEvent and lastArrival serve a live pipeline's idleness: the newest event time seen, and
-	// when it was seen.
+	// maxEvent is the newest event time of a trade that passed quality (Pipeline.EventTime, and a
+	// live pipeline's idleness); lastArrival is when a live pipeline last saw one.
 	maxEvent    time.Time
 	lastArrival time.Time
 }
@@ -120,10 +120,10 @@ func (pr *Processor) Process(rec *Record) {
 		return
 	}
 	pr.stats.Trades++
+	if t.Timestamp.After(pr.maxEvent) {
+		pr.maxEvent = t.Timestamp
+	}
 	if pr.now != nil {
-		if t.Timestamp.After(pr.maxEvent) {
-			pr.maxEvent = t.Timestamp
-		}
 		pr.lastArrival = pr.now()
 	}
 	pr.batch.Trades = append(pr.batch.Trades, *t)

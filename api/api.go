@@ -83,6 +83,10 @@ type Config struct {
 	// delivered), one entry per incident, its latest revision. ?view=raw lists every alert, as
 	// /alerts does when Incidents is nil.
 	Incidents *incident.Policy
+	// Market, when set, says where the watched market's event time has got to, served in
+	// /healthz and shown on the dashboard beside the wall-clock time of its last update: for a
+	// replay or a simulation at N× speed the two differ, and alert times are event times.
+	Market func() Market
 	// Keys, when not empty, are the API keys: every endpoint but /healthz and the dashboard's
 	// own files (which hold no data) then answers 401 unless the request sends
 	// "Authorization: Bearer <key>" or carries the session cookie that POST /session sets for
@@ -129,6 +133,7 @@ type handler struct {
 	noStream        bool
 	spreadThreshold float64
 	incidents       *incident.Policy
+	market          func() Market
 	auth            auth
 	evidence        func(context.Context) ([]byte, error)
 }
@@ -152,6 +157,7 @@ func New(cfg Config) (http.Handler, error) {
 		noStream:        cfg.NoStream,
 		spreadThreshold: cfg.SpreadThreshold,
 		incidents:       cfg.Incidents,
+		market:          cfg.Market,
 		evidence:        cfg.Evidence,
 	}
 	var err error
@@ -375,4 +381,15 @@ func requestID(r *http.Request) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// Market is where the watched market is in event time.
+type Market struct {
+	// EventTime is the newest trade's time (ctc.Pipeline.EventTime); zero before any.
+	EventTime time.Time
+	// Simulated says the market is the simulator's (or a replay's): its times are not now.
+	Simulated bool
+	// Speed is how fast event time runs against the wall clock (10 for the default run); 0 when
+	// it follows the trades as they come (a live feed, a replay as fast as it reads).
+	Speed float64
 }

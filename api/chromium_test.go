@@ -285,6 +285,19 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	})
 
+	t.Run("market clock", func(t *testing.T) {
+		h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }, Quality: testQuality,
+			Market: func() Market {
+				return Market{EventTime: time.Date(2026, 12, 6, 23, 10, 0, 0, time.UTC), Simulated: true, Speed: 10}
+			}})
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		dom, _ := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+		if st := element(t, dom, `<span id="status"`, "</span>"); !strings.Contains(st, "market time 23:10:00 UTC (simulated, 10×)") {
+			t.Errorf("the status does not show the simulated market time: %s", st)
+		}
+	})
+
 	t.Run("quality not configured", func(t *testing.T) {
 		h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }})
 		srv := httptest.NewServer(h)

@@ -213,7 +213,23 @@ func (h *handler) serveHealthz(w http.ResponseWriter, r *http.Request, _ string)
 	if code, ok := noParams(w, r); !ok {
 		return code
 	}
-	return writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	if h.market == nil {
+		return writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	}
+	m := h.market()
+	b := append([]byte(nil), `{"status":"ok","market":{"event_time":`...)
+	if m.EventTime.IsZero() {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = ctc.AppendTime(b, m.EventTime)
+		b = append(b, '"')
+	}
+	b = append(b, `,"simulated":`...)
+	b = strconv.AppendBool(b, m.Simulated)
+	b = append(b, `,"speed":`...)
+	b = strconv.AppendFloat(b, m.Speed, 'g', -1, 64)
+	return writeJSON(w, http.StatusOK, append(b, "}}"...))
 }
 
 // GET /prometheus

@@ -224,7 +224,8 @@ func TestOpenAPI(t *testing.T) {
 		return c
 	}
 	pol := incident.Policy{}
-	plain := newTestHandler(t, cfg(Config{SpreadThreshold: 0.5, Evidence: func(context.Context) ([]byte, error) { return evidence, nil }}))
+	plain := newTestHandler(t, cfg(Config{SpreadThreshold: 0.5, Evidence: func(context.Context) ([]byte, error) { return evidence, nil },
+		Market: func() Market { return Market{EventTime: now.Add(time.Hour), Simulated: true, Speed: 10} }}))
 	incidents := newTestHandler(t, cfg(Config{Incidents: &pol}))
 	keyed := newTestHandler(t, cfg(Config{Keys: []string{testKey}}))
 	failing := newFixture(testNow).store(t)

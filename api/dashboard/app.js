@@ -33,6 +33,7 @@
     timer: 0,
     running: false,
     again: false,
+    market: null, // /healthz's market clock, when the server has one
     needKey: false, // the API answered 401: the sign-in form is shown and polling waits
   };
 
@@ -404,6 +405,24 @@
     });
   }
 
+  // ---- market time ------------------------------------------------------------------------------
+
+  // Alert times are event times. For the simulator (at 10× by default) or a replay they are not
+  // the wall clock's, so the status says where the market is, and that it is simulated.
+  async function loadClock() {
+    const body = await api("/healthz");
+    state.market = body && typeof body.market === "object" && body.market ? body.market : null;
+  }
+
+  function marketClock() {
+    const m = state.market;
+    if (!m || !m.event_time) return "";
+    const t = new Date(m.event_time);
+    if (isNaN(t)) return "";
+    const how = m.simulated ? ` (simulated${Number(m.speed) > 0 ? `, ${Number(m.speed)}×` : ""})` : "";
+    return ` · market time ${hhmmss(t)} UTC${how}`;
+  }
+
   // ---- sign-in --------------------------------------------------------------------------------
 
   // The API asked for a key (401): stop polling and ask for it. The key goes once to
@@ -461,12 +480,12 @@
     try {
       if (state.polls % SYMBOLS_EVERY === 0 || !state.symbols.length) await loadSymbols();
       connectStream();
-      const loads = [loadQuality(), loadMarket()];
+      const loads = [loadQuality(), loadMarket(), loadClock()];
       if (!stream.open || state.seen === null) loads.push(loadAlerts()); // pushed while the stream is open
       const results = await Promise.allSettled(loads);
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
-      setStatus("live", `Live · updated ${hhmmss(new Date())} UTC`);
+      setStatus("live", `Live · updated ${hhmmss(new Date())} UTC${marketClock()}`);
     } catch (err) {
       setStatus("error", state.needKey ? "Sign in with an API key" : `API error, retrying: ${err && err.message ? err.message : err}`);
     } finally {

@@ -278,6 +278,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		} else if !loopback(c.addr) {
 			fmt.Fprintf(stderr, "consumer: warning: the API on %s is open to anyone who can reach it; give -api-keys FILE to require a key\n", c.addr)
 		}
+		simulated, speed := !c.live, 0.0
+		if simulated {
+			speed = c.speed
+		}
+		cfg.Market = func() api.Market { return api.Market{EventTime: p.EventTime(), Simulated: simulated, Speed: speed} }
 		stopServer, url, err := serve(c.addr, reg, j.sinks, p, chain, cfg)
 		if err != nil {
 			return fail(exitUsage, err)
@@ -293,6 +298,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			pace = fmt.Sprintf("at %g× real time", c.speed)
 		}
 		fmt.Fprintf(stderr, "consumer: simulating BTC, ETH and SOL on Binance and Coinbase %s (Ctrl-C to stop)\n", pace)
+		if c.speed > 1 {
+			fmt.Fprintf(stderr, "consumer: simulated time runs %g× faster than the clock, so alerts are stamped ahead of it; the dashboard shows the market time beside the update time\n", c.speed)
+		}
 	}
 
 	stopProgress := showReplayProgress(j.progress, stderr)
