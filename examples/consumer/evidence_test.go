@@ -42,7 +42,7 @@ func TestDefaultRunServesEvidence(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", data, "-warmup", "1m", "-speed", "1", "-quiet"}, &out, &errb)
 	}()
-	re := regexp.MustCompile(`dashboard and API on (http://\S+)`)
+	re := regexp.MustCompile(`url=(http://\S+)`)
 	var base string
 	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(errb.String()); m != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -43,7 +43,7 @@ type endpoints struct {
 
 // liveSource returns Binance and Coinbase merged, for the base assets in symbols, and their
 // counters for the metrics endpoint.
-func liveSource(ctx context.Context, symbols string, at endpoints, stderr io.Writer) (*live.Source, map[string]func() feed.StatsSnapshot, error) {
+func liveSource(ctx context.Context, symbols string, at endpoints, log *slog.Logger) (*live.Source, map[string]func() feed.StatsSnapshot, error) {
 	bases := live.ParseBases(symbols)
 	if len(bases) == 0 {
 		return nil, nil, errors.New("-symbols names no asset")
@@ -51,7 +51,9 @@ func liveSource(ctx context.Context, symbols string, at endpoints, stderr io.Wri
 	src, err := live.New(ctx, live.Config{
 		Bases:     bases,
 		BinanceWS: at.binanceWS, BinanceREST: at.binanceREST, CoinbaseWS: at.coinbaseWS, CoinbaseREST: at.coinbaseREST,
-		OnGap: func(g feed.Gap) { fmt.Fprintln(stderr, "consumer:", g) },
+		OnGap: func(g feed.Gap) {
+			log.Warn(g.String(), "exchange", g.Exchange, "symbol", g.Symbol, "repaired", g.Repaired)
+		},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("-live needs the internet: %w, or run without -live for the simulator", err)

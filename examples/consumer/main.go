@@ -47,6 +47,7 @@ import (
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/internal/fsx"
+	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/internal/progress"
 	"github.com/coattailcapital/ctc/notify"
 	"github.com/coattailcapital/ctc/quality"
@@ -86,6 +87,7 @@ type config struct {
 	fresh                  bool
 	notify                 string
 	apiKeys                string
+	logs                   *logflag.Flags
 	evidence               string
 }
 
@@ -135,6 +137,7 @@ Flags:
 	fs.StringVar(&c.symbol, "symbol", "BTC-USDT", "symbol (BASE-QUOTE) of a CSV replay")
 	fs.StringVar(&c.data, "data", "ctc-data", "simulator: `DIR` for the warehouse (DIR/warehouse), the alert store (DIR/alerts.db) and checkpoints")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "simulator: serve the REST API and dashboard on this `address`; \"off\" to serve nothing")
+	c.logs = logflag.Register(fs)
 	fs.StringVar(&c.apiKeys, "api-keys", "", "require one of the API keys in this `file` (one a line) on the API; the dashboard asks for one and keeps a session cookie")
 	fs.Int64Var(&c.seed, "seed", 1, "simulator seed: the same seed and -start give the same market")
 	fs.Float64Var(&c.speed, "speed", 10, "simulator pace as a multiple of real time; 0 = as fast as possible")
@@ -216,8 +219,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "consumer:", err)
 		return exitUsage
 	}
-	fail := func(code int, err error) int {
+	log, err := c.logs.New(stderr)
+	if err != nil {
 		fmt.Fprintln(stderr, "consumer:", err)
+		return exitUsage
+	}
+	fail := func(code int, err error) int {
+		log.Error(err.Error())
 		return code
 	}
 	stopProfiles, err := profile(c.cpuProfile, c.memProfile)
@@ -239,7 +247,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		j.sinks = append(j.sinks, console.New(stdout))
 	}
 	if c.notify != "" {
-		n, err := notify.Open(c.notify, notify.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
+		n, err := notify.Open(c.notify, notify.WithLogger(log))
 		if err != nil {
 			return fail(exitUsage, err)
 		}
@@ -251,7 +259,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if code, err := c.replayJob(ctx, &j); err != nil {
 			return fail(code, err)
 		}
-	} else if code, err := c.simJob(ctx, &j, stderr); err != nil {
+	} else if code, err := c.simJob(ctx, &j, log); err != nil {
 		return fail(code, err)
 	}
 
@@ -269,14 +277,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if j.feeds != nil {
 			reg.MustRegister(api.NewFeedCollector(j.feeds))
 		}
-		cfg := api.Config{SpreadThreshold: c.thresholds.Spread, Incidents: j.incidents, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+		cfg := api.Config{SpreadThreshold: c.thresholds.Spread, Incidents: j.incidents, Logger: log,
 			Evidence: api.EvidenceFile(cmp.Or(c.evidence, filepath.Join(c.data, "evidence.json")))}
 		if c.apiKeys != "" {
 			if cfg.Keys, err = readKeys(c.apiKeys); err != nil {
 				return fail(exitUsage, err)
 			}
 		} else if !loopback(c.addr) {
-			fmt.Fprintf(stderr, "consumer: warning: the API on %s is open to anyone who can reach it; give -api-keys FILE to require a key\n", c.addr)
+			log.Warn("the API is open to anyone who can reach it; give -api-keys FILE to require a key", "addr", c.addr)
 		}
 		simulated, speed := !c.live, 0.0
 		if simulated {
@@ -288,18 +296,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(exitUsage, err)
 		}
 		defer stopServer()
-		fmt.Fprintf(stderr, "consumer: dashboard and API on %s (data in %s)\n", url, c.data)
+		log.Info("dashboard and API on "+url, "url", url, "data", c.data)
 	}
 	if c.live {
-		fmt.Fprintf(stderr, "consumer: watching %s on Binance and Coinbase (Ctrl-C to stop)\n", c.symbols)
+		log.Info("watching Binance and Coinbase (Ctrl-C to stop)", "symbols", c.symbols)
 	} else if c.replay == "" {
 		pace := "as fast as possible"
 		if c.speed > 0 {
 			pace = fmt.Sprintf("at %g× real time", c.speed)
 		}
-		fmt.Fprintf(stderr, "consumer: simulating BTC, ETH and SOL on Binance and Coinbase %s (Ctrl-C to stop)\n", pace)
+		log.Info("simulating BTC, ETH and SOL on Binance and Coinbase " + pace + " (Ctrl-C to stop)")
 		if c.speed > 1 {
-			fmt.Fprintf(stderr, "consumer: simulated time runs %g× faster than the clock, so alerts are stamped ahead of it; the dashboard shows the market time beside the update time\n", c.speed)
+			log.Info("simulated time runs faster than the clock, so alerts are stamped ahead of it; the dashboard shows the market time beside the update time", "speed", c.speed)
 		}
 	}
 
@@ -317,8 +325,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	st, q := p.Stats(), chain.Stats()
-	fmt.Fprintf(stderr, "consumer: %d records, %d passed, %d dead letters, %d duplicates, %d late, %d alerts; quality score %.2f%%\n",
-		q.Processed, q.Passed, q.Failed, q.Duplicate, st.Late, st.Alerts, q.QualityScore)
+	log.Info(fmt.Sprintf("%d records, %d passed, %d dead letters, %d duplicates, %d late, %d alerts; quality score %.2f%%",
+		q.Processed, q.Passed, q.Failed, q.Duplicate, st.Late, st.Alerts, q.QualityScore),
+		"records", q.Processed, "passed", q.Passed, "dead_letters", q.Failed, "duplicates", q.Duplicate, "late", st.Late,
+		"alerts", st.Alerts, "quality_score", q.QualityScore)
 	if runErr != nil && !interrupted {
 		return fail(exitFail, runErr)
 	}
@@ -443,7 +453,7 @@ func (c config) settingsTag() string {
 // at Ctrl-C. A simulated market continues after a crash or restart from its last checkpoint —
 // the same market, the same event ids, the alerts the hot store already shows committed to the
 // warehouse too — unless -start names another one or -fresh asks for a new one.
-func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, error) {
+func (c config) simJob(ctx context.Context, j *job, log *slog.Logger) (int, error) {
 	if err := os.MkdirAll(c.data, 0o755); err != nil {
 		return exitUsage, err
 	}
@@ -463,7 +473,7 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 	if c.live {
 		// A live feed cannot be read again from a position: each run is a pipeline of its own.
 		id = fmt.Sprintf("live-%d", start.UnixMilli())
-		src, feeds, err := liveSource(ctx, c.symbols, c.endpoints, stderr)
+		src, feeds, err := liveSource(ctx, c.symbols, c.endpoints, log)
 		if err != nil {
 			return exitFail, err
 		}
@@ -480,8 +490,8 @@ func (c config) simJob(ctx context.Context, j *job, stderr io.Writer) (int, erro
 			return exitUsage, err
 		}
 		if resumed != nil {
-			fmt.Fprintf(stderr, "consumer: continuing the simulated market that opened at %s from checkpoint %d (trade %d); -fresh starts a new one\n",
-				run.Start.Add(-run.WarmUp).Format(time.RFC3339), resumed.Seq, resumed.Position.Offset)
+			log.Info("continuing the simulated market; -fresh starts a new one",
+				"opened", run.Start.Add(-run.WarmUp).Format(time.RFC3339), "checkpoint", resumed.Seq, "trade", resumed.Position.Offset)
 		}
 		// The warm-up is history: it ends at the start, so the paced part runs from the present.
 		s, err := sim.New(sim.Config{
