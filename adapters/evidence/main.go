@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,6 +37,7 @@ import (
 	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/evidence"
 	"github.com/coattailcapital/ctc/internal/fsx"
+	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 )
 
@@ -49,6 +51,7 @@ func main() {
 }
 
 type options struct {
+	logs     *logflag.Flags
 	env      awsenv.Env
 	from, to time.Time
 	symbols  map[string]bool
@@ -86,6 +89,7 @@ Flags:
 	fs.IntVar(&o.cfg.Baseline, "baseline", evidence.DefaultBaseline, "pseudo-alerts per alert (`N`, up to 1000)")
 	fs.Int64Var(&seed, "seed", 1, "`seed` of the pseudo-alerts' random times")
 	fs.Float64Var(&o.cfg.Confidence, "confidence", evidence.DefaultConfidence, "`level` of the confidence intervals")
+	o.logs = logflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -145,20 +149,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "evidence:", err)
 		return 2
 	}
-	rep, err := evaluate(ctx, o, stderr)
+	log, err := o.logs.New(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "evidence:", err)
+		return 2
+	}
+	rep, err := evaluate(ctx, o, log)
+	if err != nil {
+		log.Error(err.Error())
 		return 1
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
-		fmt.Fprintln(stderr, "evidence:", err)
+		log.Error(err.Error())
 		return 1
 	}
 	b = append(b, '\n')
 	if o.out != "" {
 		if err := fsx.WriteFileAtomic(o.out, b); err != nil {
-			fmt.Fprintln(stderr, "evidence:", err)
+			log.Error(err.Error())
 			return 1
 		}
 	}
@@ -168,13 +177,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "evidence:", err)
+		log.Error(err.Error())
 		return 1
 	}
 	return 0
 }
 
-func evaluate(ctx context.Context, o options, stderr io.Writer) (*evidence.Report, error) {
+func evaluate(ctx context.Context, o options, log *slog.Logger) (*evidence.Report, error) {
 	e := o.env
 	var awsCfg aws.Config
 	if e.CatalogKind() == "glue" || strings.HasPrefix(e.Warehouse, "s3://") {
@@ -211,7 +220,7 @@ func evaluate(ctx context.Context, o options, stderr io.Writer) (*evidence.Repor
 			alerts = append(alerts, a)
 		}
 	}
-	fmt.Fprintf(stderr, "evidence: %d alerts\n", len(alerts))
+	log.Info("alerts read", "alerts", len(alerts))
 	// The trades an evaluation needs: from the first entry window to the last horizon.
 	scan := iceberg.ScanOptions{}
 	if len(alerts) > 0 {
@@ -246,7 +255,7 @@ func evaluate(ctx context.Context, o options, stderr io.Writer) (*evidence.Repor
 			}
 			trades.Add(batch...)
 		}
-		fmt.Fprintf(stderr, "evidence: %d trades read in %v\n", trades.Len(), time.Since(start).Round(time.Millisecond))
+		log.Info("trades read", "trades", trades.Len(), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return evidence.Evaluate(o.cfg, alerts, &trades)
 }

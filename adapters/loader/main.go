@@ -40,6 +40,7 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/backfill"
 	"github.com/coattailcapital/ctc/checkpoint"
+	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/internal/progress"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/console"
@@ -81,11 +82,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.StringVar(&products, "products", "", "comma-separated Coinbase `products` (default: those of -symbols, BTCUSDT → BTC-USD)")
 	fs.Float64Var(&cbRate, "coinbase-rps", coinbase.DefaultRequestsPerSecond, "Coinbase requests per second (its public limit is 10 per IP)")
 	fs.DurationVar(&timeout, "timeout", 15*time.Second, "timeout of one HTTP request")
+	logs := logflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	log, err := logs.New(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "loader:", err)
+		return 2
+	}
 	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "loader: "+format+"\n", a...)
+		log.Error(fmt.Sprintf(format, a...))
 		return 1
 	}
 	if csvPath != "" {

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/iceberg/maintain"
 )
@@ -64,14 +65,20 @@ Flags:
 	fs.StringVar(&tables, "tables", "", "comma-separated `tables` to maintain (default: all)")
 	fs.IntVar(&p.Compact.MinInputFiles, "min-input-files", p.Compact.MinInputFiles, "compact a partition once it has this many small files")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	logs := logflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	log, lerr := logs.New(stderr)
+	if lerr != nil {
+		fmt.Fprintln(stderr, "maintain:", lerr)
+		return 2
+	}
 	usage := func(err error) int {
-		fmt.Fprintln(stderr, "maintain:", err)
+		fmt.Fprintln(stderr, "maintain:", err) // a command-line mistake: plain, like the flag package's own
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -90,7 +97,7 @@ Flags:
 		return usage(err)
 	}
 	fail := func(err error) int {
-		fmt.Fprintln(stderr, "maintain:", err)
+		log.Error(err.Error())
 		return 1
 	}
 

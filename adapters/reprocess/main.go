@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/internal/progress"
 	"github.com/coattailcapital/ctc/reprocess"
 	"github.com/coattailcapital/ctc/sink/iceberg"
@@ -72,14 +73,20 @@ Flags:
 	fs.Float64Var(&gate.MinQualityScore, "min-quality-score", gate.MinQualityScore, "with -publish: the lowest quality `score` (%) that passes")
 	fs.Int64Var(&gate.MinTrades, "min-trades", gate.MinTrades, "with -publish: the fewest `trades` a run may have reprocessed")
 	fs.Float64Var(&gate.MaxMissingAlertPct, "max-missing-alert-pct", gate.MaxMissingAlertPct, "with -publish: the largest share (`%`) of live alerts that may be missing")
+	logs := logflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	log, lerr := logs.New(stderr)
+	if lerr != nil {
+		fmt.Fprintln(stderr, "reprocess:", lerr)
+		return 2
+	}
 	usage := func(err error) int {
-		fmt.Fprintln(stderr, "reprocess:", err)
+		fmt.Fprintln(stderr, "reprocess:", err) // a command-line mistake: plain, like the flag package's own
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -118,7 +125,7 @@ Flags:
 	}
 	lake, err := iceberg.Open(ctx, iceberg.Config{Dir: warehouse})
 	if err != nil {
-		fmt.Fprintln(stderr, "reprocess:", err)
+		log.Error(err.Error())
 		return 1
 	}
 	defer lake.Close(context.WithoutCancel(ctx))
@@ -134,14 +141,14 @@ Flags:
 	res, report, err := reprocess.RunOnce(ctx, reprocess.Config{Lake: lake, Scan: scan, Detectors: detectors, RunID: runID, Progress: update}, time.Now())
 	bar.Done()
 	if err != nil {
-		fmt.Fprintln(stderr, "reprocess:", err)
+		log.Error(err.Error())
 		return 1
 	}
 	if report == nil {
 		fmt.Fprintf(stdout, "run %s already succeeded at %s (%d trades): not run again; choose another -run-id to run again\n",
 			runID, res.FinishedAt.Format(time.RFC3339), res.Trades)
 	} else if err := report.WriteText(stdout); err != nil {
-		fmt.Fprintln(stderr, "reprocess:", err)
+		log.Error(err.Error())
 		return 1
 	}
 	if !publish {
@@ -149,12 +156,12 @@ Flags:
 	}
 	v := gate.Check(runID, res)
 	if !v.Passed {
-		fmt.Fprintf(stderr, "reprocess: run %s not published: %s\n", runID, strings.Join(v.Reasons, "; "))
+		log.Error("run not published: "+strings.Join(v.Reasons, "; "), "run", runID)
 		return 1
 	}
 	pub, err := reprocess.Publish(ctx, lake, runID, reprocess.DefaultRetention(), time.Now())
 	if err != nil {
-		fmt.Fprintln(stderr, "reprocess:", err)
+		log.Error(err.Error())
 		return 1
 	}
 	fmt.Fprintf(stdout, "\npublished run %s (quality %.2f %%); kept %d run records, removed %d\n", runID, v.Score, pub.RunsKept, pub.RunsRemoved)
