@@ -47,6 +47,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -61,6 +62,7 @@ import (
 	"github.com/coattailcapital/ctc/awsenv/kafkaenv"
 	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/kafkarunner"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
@@ -85,6 +87,8 @@ const (
 type options struct {
 	env                                         awsenv.Env
 	kafka                                       kafkaenv.Env
+	logs                                        *logflag.Flags
+	log                                         *slog.Logger
 	checkpointEvery, leaseDuration, sync, grace time.Duration
 	createTables, emf                           bool
 	thresholds                                  detect.Thresholds
@@ -120,6 +124,7 @@ Flags:
 	fs.BoolVar(&o.createTables, "create-tables", false, "create the DynamoDB tables (states, leases, alerts, aggregates) if missing: for local use")
 	fs.BoolVar(&o.emf, "emf", true, "write CloudWatch embedded-metric-format lines to stdout at each checkpoint")
 	o.thresholds.RegisterFlags(fs)
+	o.logs = logflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -156,8 +161,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "consumer:", err)
 		return exitUsage
 	}
-	if err := consume(ctx, o, stdout, stderr); err != nil {
+	if o.log, err = o.logs.New(stderr); err != nil {
 		fmt.Fprintln(stderr, "consumer:", err)
+		return exitUsage
+	}
+	if err := consume(ctx, o, stdout, stderr); err != nil {
+		o.log.Error(err.Error())
 		return exitFail
 	}
 	return exitOK
@@ -252,10 +261,10 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				return // frequent: counted in the stats and the metrics
 			}
 			if e.Err != nil {
-				fmt.Fprintf(stderr, "consumer: %s %s: %v\n", e.Kind, e.Shard, e.Err)
+				o.log.Error(string(e.Kind), "shard", e.Shard, "err", e.Err)
 				return
 			}
-			fmt.Fprintf(stderr, "consumer: %s %s\n", e.Kind, e.Shard)
+			o.log.Info(string(e.Kind), "shard", e.Shard)
 		},
 		OnCheckpoint: func(r shardrunner.Report) {
 			if metrics == nil {
@@ -266,19 +275,19 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				err = metrics.Batch(r.Batch)
 			}
 			if err != nil {
-				fmt.Fprintln(stderr, "consumer: metrics:", err)
+				o.log.Error("metrics", "err", err)
 			}
 		},
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "consumer: %s reading %s as %s (Ctrl-C to stop)\n", c.Owner(), e.Stream, e.App)
+	o.log.Info("reading the stream (Ctrl-C to stop)", "owner", c.Owner(), "stream", e.Stream, "app", e.App)
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
 	s := c.Stats()
-	fmt.Fprintf(stderr, "consumer: stopped: %d records, %d checkpoints, %d throttled reads\n", s.Records, s.Checkpoints, s.Throttled)
+	o.log.Info("stopped", "records", s.Records, "checkpoints", s.Checkpoints, "throttled_reads", s.Throttled)
 	return nil
 }
 
@@ -316,20 +325,20 @@ func (o options) consumeKafka(ctx context.Context, awsCfg aws.Config, states sha
 				return // frequent
 			}
 			if e.Err != nil {
-				fmt.Fprintf(stderr, "consumer: %s partition %d: %v\n", e.Kind, e.Partition, e.Err)
+				o.log.Error(string(e.Kind), "partition", e.Partition, "err", e.Err)
 				return
 			}
-			fmt.Fprintf(stderr, "consumer: %s partition %d\n", e.Kind, e.Partition)
+			o.log.Info(string(e.Kind), "partition", e.Partition)
 		},
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "consumer: reading kafka topic %s at %s as %s (Ctrl-C to stop)\n", o.kafka.Topic, o.kafka.Brokers, o.env.App)
+	o.log.Info("reading the kafka topic (Ctrl-C to stop)", "topic", o.kafka.Topic, "brokers", o.kafka.Brokers, "group_app", o.env.App)
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
 	st := c.Stats()
-	fmt.Fprintf(stderr, "consumer: stopped: %d records, %d checkpoints, %d conflicts\n", st.Records, st.Checkpoints, st.Conflicts)
+	o.log.Info("stopped", "records", st.Records, "checkpoints", st.Checkpoints, "conflicts", st.Conflicts)
 	return nil
 }

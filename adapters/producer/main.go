@@ -55,6 +55,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -66,6 +67,7 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/awsenv/kafkaenv"
+	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/sink/kafka"
 	"github.com/coattailcapital/ctc/sink/kinesis"
@@ -95,6 +97,8 @@ const (
 type options struct {
 	env                      awsenv.Env
 	kafka                    kafkaenv.Env
+	logs                     *logflag.Flags
+	log                      *slog.Logger
 	useSim, useLive          bool
 	live                     live.Config
 	replay, exchange, symbol string
@@ -145,6 +149,7 @@ Flags:
 	fs.IntVar(&o.batch, "batch", kinesis.MaxRequestRecords, "records per batch handed to Kinesis")
 	fs.IntVar(&o.maxAttempts, "max-attempts", kinesis.DefaultMaxAttempts, "attempts per record before it is dead-lettered")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C or SIGTERM, time allowed to put the records already read")
+	o.logs = logflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -196,8 +201,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "producer:", err)
 		return exitUsage
 	}
-	fail := func(code int, err error) int {
+	if o.log, err = o.logs.New(stderr); err != nil {
 		fmt.Fprintln(stderr, "producer:", err)
+		return exitUsage
+	}
+	fail := func(code int, err error) int {
+		o.log.Error(err.Error())
 		return code
 	}
 
@@ -235,7 +244,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitFail, err)
 	}
-	fmt.Fprintf(stderr, "producer: %s → kinesis stream %s (dead letters: %s)\n", o.describe(), o.env.Stream, o.env.DLQStream)
+	o.log.Info(o.describe()+" → kinesis", "stream", o.env.Stream, "dlq_stream", o.env.DLQStream)
 	runErr := p.Run(ctx)
 	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
 	q, st := chain.Stats(), prod.Stats()
@@ -253,7 +262,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // runKafka is run with a Kafka producer (sink/kafka) as the pipeline's sink.
 func (o options) runKafka(ctx context.Context, stdout, stderr io.Writer) int {
 	fail := func(code int, err error) int {
-		fmt.Fprintln(stderr, "producer:", err)
+		o.log.Error(err.Error())
 		return code
 	}
 	var creds aws.CredentialsProvider
@@ -292,7 +301,7 @@ func (o options) runKafka(ctx context.Context, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitFail, err)
 	}
-	fmt.Fprintf(stderr, "producer: %s → kafka topic %s at %s (dead letters: %s)\n", o.describe(), o.kafka.Topic, o.kafka.Brokers, o.kafka.DLQTopic)
+	o.log.Info(o.describe()+" → kafka", "topic", o.kafka.Topic, "brokers", o.kafka.Brokers, "dlq_topic", o.kafka.DLQTopic)
 	runErr := p.Run(ctx)
 	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(o.grace, time.Second))
@@ -330,7 +339,9 @@ func (o options) source(ctx context.Context, stderr io.Writer) (src ctc.Source, 
 	switch {
 	case o.useLive:
 		cfg := o.live
-		cfg.OnGap = func(g feed.Gap) { fmt.Fprintln(stderr, "producer:", g) }
+		cfg.OnGap = func(g feed.Gap) {
+			o.log.Warn(g.String(), "exchange", g.Exchange, "symbol", g.Symbol, "repaired", g.Repaired)
+		}
 		s, err := live.New(ctx, cfg)
 		if err != nil {
 			return nil, false, nil, err
