@@ -44,7 +44,9 @@
 // Credentials come from the SDK's default chain (the function's role on AWS).
 //
 // The Iceberg catalog the variables name is opened by package lakeenv, apart from this one so
-// that the API Lambda, which reads only DynamoDB, does not link Iceberg.
+// that the API Lambda, which reads only DynamoDB, does not link Iceberg. The Kafka variables
+// (CTC_KAFKA_*, the producer's and consumer's -kafka-* flags) are package kafkaenv's, apart for
+// the same reason.
 package awsenv
 
 import (
