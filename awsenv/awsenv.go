@@ -38,6 +38,7 @@
 //	                     CTC_METRICS_NAMESPACE_ALERTS   emf.AlertsNamespace, emf.BatchNamespace)
 //	                     CTC_METRICS_NAMESPACE_BATCH
 //	                     CTC_BINANCE_ENDPOINT           the batch Lambda's Binance REST base URL
+//	                     CTC_COINBASE_ENDPOINT          the batch Lambda's Coinbase Exchange REST base URL
 //	                     CTC_SYMBOLS                    the producer's -live base assets (BTC,ETH,SOL)
 //
 // An endpoint variable points a client at a local emulator (kinesalite, dynalite, s3rver).
@@ -72,7 +73,9 @@ import (
 const (
 	DefaultApp     = "coattail-consumer"
 	DefaultBinance = "https://api.binance.com"
-	DefaultSymbols = "BTC,ETH,SOL"
+	// DefaultCoinbase is coinbase.DefaultRESTURL (not imported here, to keep awsenv light).
+	DefaultCoinbase = "https://api.exchange.coinbase.com"
+	DefaultSymbols  = "BTC,ETH,SOL"
 )
 
 // Env is the configuration the variables (and flags) give.
@@ -91,6 +94,7 @@ type Env struct {
 	DynamoDBEndpoint, KinesisEndpoint string
 	S3Endpoint                        string
 	Binance                           string
+	Coinbase                          string
 	Symbols                           string
 }
 
@@ -125,6 +129,7 @@ func FromEnv(getenv func(string) string) Env {
 		KinesisEndpoint:  or("CTC_KINESIS_ENDPOINT", ""),
 		S3Endpoint:       or("CTC_S3_ENDPOINT", ""),
 		Binance:          or("CTC_BINANCE_ENDPOINT", DefaultBinance),
+		Coinbase:         or("CTC_COINBASE_ENDPOINT", DefaultCoinbase),
 		Symbols:          or("CTC_SYMBOLS", DefaultSymbols),
 	}
 	for _, o := range strings.Split(getenv("CTC_CORS_ORIGINS"), ",") {

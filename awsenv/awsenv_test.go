@@ -2,6 +2,7 @@ package awsenv
 
 import (
 	"flag"
+	"github.com/coattailcapital/ctc/source/coinbase"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ func TestFromEnv(t *testing.T) {
 	got := FromEnv(env(nil))
 	want := Env{Stream: "coattail-trades", AlertsTable: "coattail-alerts", AggregatesTable: "coattail-aggregates",
 		App: "coattail-consumer", StateTable: "coattail-shard-state", LeasesTable: "coattail-shard-leases", Start: "trim_horizon",
-		QualityNS: "CoatTail/Quality", AlertsNS: "CoatTail/Alerts", BatchNS: "CoatTail/Batch", Binance: "https://api.binance.com",
+		QualityNS: "CoatTail/Quality", AlertsNS: "CoatTail/Alerts", BatchNS: "CoatTail/Batch", Binance: "https://api.binance.com", Coinbase: "https://api.exchange.coinbase.com",
 		Symbols: "BTC,ETH,SOL"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("defaults (-want +got):\n%s", d)
@@ -69,5 +70,12 @@ func TestCatalogKindAndStart(t *testing.T) {
 	}
 	if _, err := (Env{Start: "middle"}).StartPosition(); err == nil {
 		t.Error("a bad start was accepted")
+	}
+}
+
+// The default Coinbase endpoint is package coinbase's, written out here to keep awsenv light.
+func TestDefaultCoinbaseIsTheSource(t *testing.T) {
+	if DefaultCoinbase != coinbase.DefaultRESTURL {
+		t.Errorf("DefaultCoinbase %q, coinbase.DefaultRESTURL %q", DefaultCoinbase, coinbase.DefaultRESTURL)
 	}
 }

@@ -555,6 +555,7 @@ var leftToDefault = map[string]string{
 	"CTC_CATALOG_URI":       "the sql catalog's file; the Lambdas use the glue catalog",
 	"CTC_SYMBOLS":           "the producer's symbols (variable producer_symbols, on its ECS task)",
 	"CTC_BINANCE_ENDPOINT":  "the batch Lambda's Binance REST base; its default, api.binance.com, serves the default region (eu-west-1)",
+	"CTC_COINBASE_ENDPOINT": "the batch Lambda's Coinbase Exchange REST base; its default, api.exchange.coinbase.com, is the only public one",
 	"CTC_KINESIS_ENDPOINT":  "emulators only",
 	"CTC_DYNAMODB_ENDPOINT": "emulators only",
 	"CTC_S3_ENDPOINT":       "emulators only",

@@ -12,7 +12,7 @@ import (
 )
 
 // FromEnv builds the batch Lambda's handler from the environment (package awsenv): the Iceberg
-// catalog of CTC_CATALOG (opened here, once per container), Binance at CTC_BINANCE_ENDPOINT, and
+// catalog of CTC_CATALOG (opened here, once per container), Binance at CTC_BINANCE_ENDPOINT, Coinbase at CTC_COINBASE_ENDPOINT, and
 // EMF metrics on metrics (os.Stdout). close releases the catalog.
 func FromEnv(ctx context.Context, e awsenv.Env, metrics io.Writer, log *slog.Logger) (h *Handler, close func() error, err error) {
 	cfg, err := e.AWSConfig(ctx)
@@ -30,7 +30,7 @@ func FromEnv(ctx context.Context, e awsenv.Env, metrics io.Writer, log *slog.Log
 	lake := lakeenv.LakeConfig(e, cat)
 	h, err = New(Config{
 		Lake:    func(ctx context.Context) (*iceberg.Sink, error) { return iceberg.Open(ctx, lake) },
-		Binance: e.Binance, Metrics: em, Log: log,
+		Binance: e.Binance, Coinbase: e.Coinbase, Metrics: em, Log: log,
 	})
 	if err != nil {
 		return nil, nil, errors.Join(err, closeCat())
