@@ -121,6 +121,8 @@ module "producer" {
   binance_ws         = var.binance_ws
   binance_rest       = var.binance_rest
   log_retention_days = var.log_retention_days
+  kafka              = var.kafka_enabled
+  account_id         = local.account_id
 }
 
 # Service discovery: what the producer, consumer and scripts read instead of hard-coded names.

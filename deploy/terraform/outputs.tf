@@ -132,3 +132,8 @@ output "producer_service" {
   description = "ECS service of the hosted producer (empty until producer_image is set); the streaming scripts scale it to 1 and 0."
   value       = module.producer.service_name
 }
+
+output "kafka_bootstrap_brokers" {
+  description = "MSK Serverless bootstrap brokers (SASL/IAM: CTC_KAFKA_BROKERS with CTC_KAFKA_SASL=aws-msk-iam); empty unless kafka_enabled."
+  value       = module.producer.kafka_bootstrap_brokers
+}

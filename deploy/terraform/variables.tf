@@ -132,3 +132,9 @@ variable "binance_rest" {
   type        = string
   default     = "https://data-api.binance.vision"
 }
+
+variable "kafka_enabled" {
+  description = "The optional Kafka path: an MSK Serverless cluster (IAM authentication) that the hosted producer writes to instead of Kinesis, for Kafka consumers (adapters/consumer -kafka-brokers, kafkarunner). Off by default: Kinesis is the path the rest of the stack reads."
+  type        = bool
+  default     = false
+}

@@ -191,12 +191,18 @@ resource "aws_ecs_task_definition" "producer" {
     readonlyRootFilesystem = true
     user                   = "65532:65532"
     stopTimeout            = 30
-    environment = [
+    environment = concat([
       { name = "CTC_STREAM", value = var.stream_name },
       { name = "CTC_DLQ_STREAM", value = var.dlq_name },
       { name = "CTC_SYMBOLS", value = var.symbols },
       { name = "AWS_REGION", value = var.region },
-    ]
+      ], var.kafka ? [
+      # The Kafka path: the same trades to MSK Serverless topics named as the streams.
+      { name = "CTC_KAFKA_BROKERS", value = aws_msk_serverless_cluster.kafka[0].bootstrap_brokers_sasl_iam },
+      { name = "CTC_KAFKA_SASL", value = "aws-msk-iam" },
+      { name = "CTC_KAFKA_TOPIC", value = var.stream_name },
+      { name = "CTC_KAFKA_DLQ_TOPIC", value = var.dlq_name },
+    ] : [])
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -17,3 +17,13 @@ output "log_group" {
   description = "The task's CloudWatch log group."
   value       = aws_cloudwatch_log_group.producer.name
 }
+
+output "kafka_bootstrap_brokers" {
+  description = "MSK Serverless bootstrap brokers (SASL/IAM), empty when var.kafka is off."
+  value       = try(aws_msk_serverless_cluster.kafka[0].bootstrap_brokers_sasl_iam, "")
+}
+
+output "kafka_cluster_arn" {
+  description = "The MSK Serverless cluster, empty when var.kafka is off."
+  value       = try(aws_msk_serverless_cluster.kafka[0].arn, "")
+}

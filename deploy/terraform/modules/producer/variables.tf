@@ -59,3 +59,20 @@ variable "log_retention_days" {
   description = "Retention of the task's CloudWatch log group."
   type        = number
 }
+
+variable "kafka" {
+  description = "Add an MSK Serverless cluster (IAM authentication) in the producer's VPC and make the producer write to it instead of Kinesis."
+  type        = bool
+  default     = false
+}
+
+variable "kafka_client_security_groups" {
+  description = "Security groups of other Kafka clients (a consumer host in this VPC) allowed to reach the cluster."
+  type        = list(string)
+  default     = []
+}
+
+variable "account_id" {
+  description = "The account, for the topic ARNs of the producer's Kafka policy."
+  type        = string
+}
