@@ -86,6 +86,18 @@ resource "aws_security_group" "producer" {
     protocol    = "tcp"
     cidr_blocks = ["0.0.0.0/0"]
   }
+  # With var.kafka, the MSK Serverless cluster in this VPC (msk.tf): an inline rule, to the VPC's
+  # own range, so that the two security groups do not name each other.
+  dynamic "egress" {
+    for_each = var.kafka ? [1] : []
+    content {
+      description = "Kafka (IAM, TLS) to the MSK Serverless cluster in this VPC"
+      from_port   = 9098
+      to_port     = 9098
+      protocol    = "tcp"
+      cidr_blocks = [aws_vpc.producer.cidr_block]
+    }
+  }
   #tfsec:ignore:aws-ec2-no-public-egress-sgr Binance's WebSocket listens on 9443
   egress {
     description = "Binance WebSocket port 9443"

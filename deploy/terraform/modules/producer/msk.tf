@@ -27,18 +27,6 @@ resource "aws_security_group" "kafka" {
   }
 }
 
-# The producer's security group may reach the cluster (its egress otherwise allows only 443 and 9443).
-resource "aws_security_group_rule" "producer_to_kafka" {
-  count                    = var.kafka ? 1 : 0
-  type                     = "egress"
-  description              = "Kafka (IAM, TLS) to the MSK Serverless cluster"
-  from_port                = 9098
-  to_port                  = 9098
-  protocol                 = "tcp"
-  security_group_id        = aws_security_group.producer.id
-  source_security_group_id = aws_security_group.kafka[0].id
-}
-
 resource "aws_msk_serverless_cluster" "kafka" {
   count        = var.kafka ? 1 : 0
   cluster_name = "${var.project}-kafka"
