@@ -222,28 +222,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(exitUsage, err)
 	}
 
-	src, liveRun, closeSrc, err := o.source(ctx, stderr)
+	p, chain, closeSrc, code, err := o.pipeline(ctx, prod, stderr)
 	if err != nil {
-		return fail(exitUsage, err)
+		return fail(code, err)
 	}
 	defer func() { _ = closeSrc(context.WithoutCancel(ctx)) }()
-	if o.maxTrades > 0 {
-		src = feed.Limit(src, o.maxTrades)
-	}
-	chain, err := quality.New(quality.Config{})
-	if err != nil {
-		return fail(exitFail, err)
-	}
-	opts := []ctc.PipelineOption{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch), ctc.WithShutdownGrace(o.grace)}
-	if liveRun {
-		// A live pipeline hands a batch over as soon as its source has nothing more waiting, so a
-		// trade reaches the stream within moments of arriving.
-		opts = append(opts, ctc.WithClock(time.Now))
-	}
-	p, err := ctc.NewPipeline(src, opts...)
-	if err != nil {
-		return fail(exitFail, err)
-	}
 	o.log.Info(o.describe()+" → kinesis", "stream", o.env.Stream, "dlq_stream", o.env.DLQStream)
 	runErr := p.Run(ctx)
 	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
@@ -281,26 +264,11 @@ func (o options) runKafka(ctx context.Context, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitUsage, err)
 	}
-	src, liveRun, closeSrc, err := o.source(ctx, stderr)
+	p, chain, closeSrc, code, err := o.pipeline(ctx, prod, stderr)
 	if err != nil {
-		return fail(exitUsage, err)
+		return fail(code, err)
 	}
 	defer func() { _ = closeSrc(context.WithoutCancel(ctx)) }()
-	if o.maxTrades > 0 {
-		src = feed.Limit(src, o.maxTrades)
-	}
-	chain, err := quality.New(quality.Config{})
-	if err != nil {
-		return fail(exitFail, err)
-	}
-	opts := []ctc.PipelineOption{ctc.WithChecker(chain), ctc.WithSinks(prod), ctc.WithBatchSize(o.batch), ctc.WithShutdownGrace(o.grace)}
-	if liveRun {
-		opts = append(opts, ctc.WithClock(time.Now))
-	}
-	p, err := ctc.NewPipeline(src, opts...)
-	if err != nil {
-		return fail(exitFail, err)
-	}
 	o.log.Info(o.describe()+" → kafka", "topic", o.kafka.Topic, "brokers", o.kafka.Brokers, "dlq_topic", o.kafka.DLQTopic)
 	runErr := p.Run(ctx)
 	interrupted := ctx.Err() != nil && errors.Is(runErr, ctx.Err())
@@ -317,6 +285,36 @@ func (o options) runKafka(ctx context.Context, stdout, stderr io.Writer) int {
 		return fail(exitFail, closeErr)
 	}
 	return exitOK
+}
+
+// pipeline builds the producer's pipeline into sink: the chosen source (bounded by -max-trades),
+// the quality chain, and the batching; a live source runs it in processing time. The returned
+// function closes the source; on error, code is the exit code to give.
+func (o options) pipeline(ctx context.Context, sink ctc.Sink, stderr io.Writer) (*ctc.Pipeline, *quality.Chain, func(context.Context) error, int, error) {
+	src, liveRun, closeSrc, err := o.source(ctx, stderr)
+	if err != nil {
+		return nil, nil, nil, exitUsage, err
+	}
+	if o.maxTrades > 0 {
+		src = feed.Limit(src, o.maxTrades)
+	}
+	chain, err := quality.New(quality.Config{})
+	if err != nil {
+		_ = closeSrc(context.WithoutCancel(ctx))
+		return nil, nil, nil, exitFail, err
+	}
+	opts := []ctc.PipelineOption{ctc.WithChecker(chain), ctc.WithSinks(sink), ctc.WithBatchSize(o.batch), ctc.WithShutdownGrace(o.grace)}
+	if liveRun {
+		// A live pipeline hands a batch over as soon as its source has nothing more waiting, so a
+		// trade reaches the broker within moments of arriving.
+		opts = append(opts, ctc.WithClock(time.Now))
+	}
+	p, err := ctc.NewPipeline(src, opts...)
+	if err != nil {
+		_ = closeSrc(context.WithoutCancel(ctx))
+		return nil, nil, nil, exitFail, err
+	}
+	return p, chain, closeSrc, exitOK, nil
 }
 
 func (o options) describe() string {

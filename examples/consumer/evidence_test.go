@@ -35,24 +35,7 @@ func (s *syncBuffer) String() string {
 // dashboard's evidence panel, and a 404 until there is one.
 func TestDefaultRunServesEvidence(t *testing.T) {
 	data := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", data, "-warmup", "1m", "-speed", "1", "-quiet"}, &out, &errb)
-	}()
-	re := regexp.MustCompile(`url=(http://\S+)`)
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(errb.String()); m != nil {
-			base = m[1]
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("no dashboard address: %s", errb.String())
-	}
+	base, stop := startDefaultRun(t, "-data", data)
 	get := func() (int, string) {
 		t.Helper()
 		res, err := http.Get(base + "/evidence")
@@ -73,8 +56,41 @@ func TestDefaultRunServesEvidence(t *testing.T) {
 	if code, body := get(); code != http.StatusOK || body != report {
 		t.Errorf("with a report: %d %s", code, body)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit %d: %s", code, errb.String())
+	if code, out := stop(); code != 0 {
+		t.Errorf("exit %d: %s", code, out)
 	}
+}
+
+// startDefaultRun starts the default run (the simulator at 1×, a minute of warm-up, quiet) with
+// args, on a free port, and returns the API's base URL and a function that stops the run and
+// returns its exit code and its stdout and stderr.
+func startDefaultRun(t *testing.T, args ...string) (base string, stop func() (int, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-warmup", "1m", "-speed", "1", "-quiet"}, args...), &out, &errb)
+	}()
+	re := regexp.MustCompile(`url=(http://\S+)`)
+	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			base = m[1]
+		}
+	}
+	stopped := false
+	stop = func() (int, string) {
+		if stopped {
+			return 0, ""
+		}
+		stopped = true
+		cancel()
+		return <-done, out.String() + errb.String()
+	}
+	t.Cleanup(func() { stop() })
+	if base == "" {
+		_, all := stop()
+		t.Fatalf("no dashboard address: %s", all)
+	}
+	return base, stop
 }

@@ -5,10 +5,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // -api-keys FILE makes the API want one of the file's keys; the dashboard's page itself opens.
@@ -22,24 +20,7 @@ func TestDefaultRunWithAPIKeys(t *testing.T) {
 	if code := run(context.Background(), []string{"-api-keys", filepath.Join(t.TempDir(), "missing"), "-data", data}, &syncBuffer{}, &syncBuffer{}); code != exitUsage {
 		t.Errorf("a missing key file: exit %d, want %d", code, exitUsage)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", data, "-warmup", "1m", "-speed", "1", "-quiet", "-api-keys", keys}, &out, &errb)
-	}()
-	re := regexp.MustCompile(`url=(http://\S+)`)
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(errb.String()); m != nil {
-			base = m[1]
-		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("no dashboard address: %s", errb.String())
-	}
+	base, stop := startDefaultRun(t, "-data", data, "-api-keys", keys)
 	status := func(path, auth string) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
@@ -62,11 +43,11 @@ func TestDefaultRunWithAPIKeys(t *testing.T) {
 	if c := status("/", ""); c != http.StatusOK {
 		t.Errorf("the dashboard page: %d", c)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit %d: %s", code, errb.String())
+	code, all := stop()
+	if code != 0 {
+		t.Errorf("exit %d: %s", code, all)
 	}
-	if strings.Contains(errb.String(), key) || strings.Contains(out.String(), key) {
+	if strings.Contains(all, key) {
 		t.Error("the key was printed")
 	}
 }
