@@ -258,10 +258,11 @@ func TestAWSDataPath(t *testing.T) {
 		t.Errorf("raw_trades on S3 has %d rows; the stream has %d records (all valid, none repeated)", trades, records)
 	}
 
-	// 3. The API Lambda answers GET /alerts from the consumer's store.
+	// 3. The API Lambda answers GET /alerts from the consumer's store: every alert in the raw view
+	// (its default view groups them into incidents).
 	api := awstest.StartLambda(t, build(t, "adapters/lambda/api", true), awsEnv(
 		"CTC_ALERTS_TABLE="+alerts, "CTC_AGGREGATES_TABLE="+aggregates, "CTC_DYNAMODB_ENDPOINT="+dURL)...)
-	q := url.Values{"limit": {"200"}, "since": {start.Format(time.RFC3339)}}
+	q := url.Values{"limit": {"200"}, "since": {start.Format(time.RFC3339)}, "view": {"raw"}}
 	req := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "$default", RawPath: "/alerts", RawQueryString: q.Encode(),
 		Headers: map[string]string{"accept": "application/json"},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
