@@ -594,6 +594,10 @@ func (s *alertSuite) paging(t *testing.T) {
 				if len(res) < size {
 					break
 				}
+				if len(got) > len(want)+2*len(later)+size {
+					t.Errorf("paging %s by %d does not end: %d alerts read, %d stored", describe(q), size, len(got), len(want))
+					return
+				}
 				q.Before = ctc.KeyOf(&res[len(res)-1])
 				if page < len(later) {
 					// A newer alert (it belongs to no later page) and an older one at this page's

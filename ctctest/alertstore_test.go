@@ -83,6 +83,8 @@ func (s *fakeAlertStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]c
 		if s.mode == "since-exclusive" && !q.Since.IsZero() && !a.DetectedAt.After(q.Since) {
 			sinceOK = false
 		}
+		beforeOK := q.Before.After(&a) || s.mode == "ignore-before" ||
+			s.mode == "before-inclusive" && a.DetectedAt.Equal(q.Before.DetectedAt) && a.AlertID == q.Before.AlertID
 		live := a.TTLEpoch > now.Unix()
 		switch s.mode {
 		case "no-expiry":
@@ -90,7 +92,7 @@ func (s *fakeAlertStore) QueryAlerts(ctx context.Context, q ctc.AlertQuery) ([]c
 		case "expire-by-detected-at":
 			live = a.DetectedAt.Add(ctc.AlertTTL).After(now)
 		}
-		if typeOK && symOK && sinceOK && live {
+		if typeOK && symOK && sinceOK && beforeOK && live {
 			out = append(out, a)
 		}
 	}
@@ -151,6 +153,8 @@ func TestAlertStoreCatchesBrokenStores(t *testing.T) {
 		{"limit-off-by-one", "Limit"},
 		{"accept-zero-limit", "InvalidLimit"},
 		{"no-tiebreak", "Order"},
+		{"ignore-before", "Paging"},
+		{"before-inclusive", "Paging"},
 		{"duplicates", "Idempotent"},
 		{"no-expiry", "Expiry"},
 		{"expire-by-detected-at", "Expiry"},
