@@ -30,6 +30,7 @@
 //	-create-tables                                 create the DynamoDB tables first (local use)
 //	-emf                                           CloudWatch EMF metric lines on stdout at each checkpoint (default true)
 //	-whale, -z, -z-high, -spread, -min-history     detector thresholds (detect.Thresholds)
+//	-log-level L, -log-format F                    log records on stderr: debug|info|warn|error, text|json
 //
 // With -kafka-brokers (CTC_KAFKA_BROKERS) it reads a Kafka topic in a consumer group instead
 // (package kafkarunner): the partitions are shared by the group's cooperative-sticky rebalancing,

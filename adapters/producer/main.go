@@ -39,6 +39,7 @@
 //	-batch N                                   records per batch handed to Kinesis (default 500)
 //	-max-attempts N                            attempts per record before it is dead-lettered (default 8)
 //	-grace D                                   on Ctrl-C or SIGTERM, time to put what was read (default 10s)
+//	-log-level L, -log-format F                log records on stderr: debug|info|warn|error, text|json
 //	-kafka-brokers, -kafka-topic, -kafka-dlq-topic, -kafka-tls, -kafka-tls-ca, -kafka-sasl, -kafka-user
 //	                                           Kafka instead of Kinesis (package kafkaenv: CTC_KAFKA_*)
 //
