@@ -24,7 +24,7 @@ import (
 
 // The TestPlan* tests read the JSON of a real plan of deploy/terraform (terraform show -json),
 // which `bash scripts/check-infra.sh --plan` makes with the AWS provider it builds, offline, from
-// example.tfvars, and saves to planPath. Without that file they skip (the provider takes ~40 min to
+// example.tfvars, and saves to planPath. Without that file they skip (the provider takes 40-80 min to
 // build, so the test command does not make it); the script runs them with CTC_REQUIRE_PLAN=1, which
 // turns the skip into a failure.
 const planPath = "../build/infra/plan.json"
@@ -117,7 +117,7 @@ func loadPlan(t *testing.T) *tfPlan {
 	case planErr == nil:
 		return planVal
 	case os.IsNotExist(planErr) && os.Getenv("CTC_REQUIRE_PLAN") == "":
-		t.Skipf("no plan at %s: run `bash scripts/check-infra.sh --plan` (it builds the Terraform AWS provider once, ~40 min, then validates and plans deploy/terraform offline and saves the plan's JSON there)", planPath)
+		t.Skipf("no plan at %s: run `bash scripts/check-infra.sh --plan` (it builds the Terraform AWS provider once, 40-80 min, then validates and plans deploy/terraform offline and saves the plan's JSON there)", planPath)
 	}
 	t.Fatal(planErr)
 	return nil
