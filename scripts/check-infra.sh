@@ -102,7 +102,7 @@ $plan || exit 0
 # Its v6.x.y tags do not resolve (the module path has no /v6 suffix), but a commit does, as a
 # pseudo-version. This one is the 6.x line on 2026-06-02: 6.47.0 and a week of fixes (its
 # version/VERSION says 6.47.1, its CHANGELOG "6.48.0 (Unreleased)"). PROVIDER_SEMVER is the version
-# the local mirror offers it as, which deploy/terraform/versions.tf's "~> 6.47" accepts.
+# the local mirror offers it as, which deploy/terraform/versions.tf's "~> 6.47.0" accepts.
 PROVIDER_MODULE=github.com/hashicorp/terraform-provider-aws
 PROVIDER_VERSION=v1.60.1-0.20260602190131-5f2286d6d836
 PROVIDER_SEMVER=6.47.1
