@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/coattailcapital/ctc/awsenv"
+	"github.com/coattailcapital/ctc/awsenv/kafkaenv"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/shardrunner"
@@ -657,7 +658,9 @@ func TestPlanLambdaEnvironment(t *testing.T) {
 		}
 	}
 
-	// The hosted producer's container reads awsenv too.
+	// The hosted producer's container reads awsenv too, and kafkaenv (CTC_KAFKA_*) for MSK.
+	producerReads := slices.Clone(reads)
+	kafkaenv.FromEnv(func(name string) string { producerReads = append(producerReads, name); return "" })
 	for _, td := range p.ofType("aws_ecs_task_definition") {
 		var containers []struct {
 			Name        string `json:"name"`
@@ -665,13 +668,18 @@ func TestPlanLambdaEnvironment(t *testing.T) {
 				Name, Value string
 			} `json:"environment"`
 		}
-		if err := json.Unmarshal([]byte(str(td.Values["container_definitions"])), &containers); err != nil {
+		defs := str(td.Values["container_definitions"])
+		if defs == "" {
+			t.Logf("%s: container definitions not known until apply (with kafka_enabled they name the MSK brokers): not checked", td.Address)
+			continue
+		}
+		if err := json.Unmarshal([]byte(defs), &containers); err != nil {
 			t.Errorf("%s: container_definitions: %v", td.Address, err)
 			continue
 		}
 		for _, c := range containers {
 			for _, v := range c.Environment {
-				if strings.HasPrefix(v.Name, "CTC_") && !slices.Contains(reads, v.Name) {
+				if strings.HasPrefix(v.Name, "CTC_") && !slices.Contains(producerReads, v.Name) {
 					t.Errorf("%s container %s sets %s, which no code reads", td.Address, c.Name, v.Name)
 				}
 				if (v.Name == "CTC_STREAM" || v.Name == "CTC_DLQ_STREAM") && !slices.Contains(streams, v.Value) {
