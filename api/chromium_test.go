@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -459,4 +460,50 @@ func TestDashboardWithKeys(t *testing.T) {
 			t.Error("the event stream was never opened with the session cookie")
 		}
 	})
+}
+
+// TestDashboardBearerWithoutSession: behind a gateway that checks a bearer token itself and has
+// no /session (API Gateway's JWT authorizer), the dashboard keeps the token it was given in
+// memory and sends it as a header on each request. The test types the token into the sign-in
+// form with a script added to the page, as a person would.
+func TestDashboardBearerWithoutSession(t *testing.T) {
+	bin := chromium(t)
+	f := newFixture(time.Now())
+	h := newTestHandler(t, Config{Store: f.store(t), Now: func() time.Time { return f.now }, Quality: testQuality, NoStream: true})
+	const token = "jwt-from-cognito-0123456789"
+	var authorized atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/session":
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound) // the gateway routes no /session
+			return
+		case r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/static/"):
+			if r.URL.Path == "/" {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				page := strings.Replace(rec.Body.String(), "</body>", `<script>
+setTimeout(() => { document.getElementById("login-key").value = "`+token+`"; document.getElementById("login").requestSubmit(); }, 200);
+</script></body>`, 1)
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				io.WriteString(w, page)
+				return
+			}
+		case r.Header.Get("Authorization") != "Bearer "+token:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"message":"Unauthorized"}`)
+			return
+		default:
+			authorized.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dom, _ := runChromium(t, bin, srv.URL+"/", "--dump-dom")
+	if !strings.Contains(dom, `<form class="login" id="login" hidden="">`) {
+		t.Errorf("the sign-in form is still shown:\n%s", element(t, dom, `<form class="login"`, "</form>"))
+	}
+	if len(rows(dom)) != len(f.visible()) || authorized.Load() == 0 {
+		t.Errorf("%d rows (want %d), %d requests with the token", len(rows(dom)), len(f.visible()), authorized.Load())
+	}
 }

@@ -104,8 +104,10 @@
 // sessions. Keys never appear in a URL, so the logs (which record the path and query of a failed
 // request) never hold one; nor do they hold a header.
 //
-// The API Lambda sets no keys: authorisation there belongs to API Gateway in front of it (an
-// authorizer, or usage-plan keys). Lambda cannot stream, so the dashboard polls there.
+// The API Lambda sets no keys: authorisation there belongs to API Gateway in front of it (the
+// Terraform's Cognito JWT authorizer). Lambda cannot stream, so the dashboard polls there, and
+// since that gateway routes no /session, the dashboard keeps the token it is given in the page's
+// memory (never in storage) and sends it as Authorization: Bearer on each request.
 //
 // # Errors
 //

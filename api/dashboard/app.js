@@ -34,6 +34,7 @@
     running: false,
     again: false,
     market: null, // /healthz's market clock, when the server has one
+    token: "", // a bearer token kept in memory where the API has no /session (API Gateway)
     needKey: false, // the API answered 401: the sign-in form is shown and polling waits
   };
 
@@ -58,10 +59,9 @@
 
   async function api(path, params) {
     const qs = params ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null)) : null;
-    const res = await fetch(apiBase + path + (qs && [...qs].length ? "?" + qs : ""), {
-      headers: { Accept: "application/json" },
-      cache: "no-store",
-    });
+    const headers = { Accept: "application/json" };
+    if (state.token) headers.Authorization = `Bearer ${state.token}`;
+    const res = await fetch(apiBase + path + (qs && [...qs].length ? "?" + qs : ""), { headers, cache: "no-store" });
     if (res.status === 401) {
       showLogin();
       throw new Error("sign in with an API key");
@@ -431,6 +431,7 @@
   function showLogin() {
     if (state.needKey) return;
     state.needKey = true;
+    state.token = ""; // refused: an expired token is asked for again
     if (stream.es) stream.es.close();
     Object.assign(stream, { es: null, key: null, open: false });
     $("login").hidden = false;
@@ -443,7 +444,12 @@
     $("login-error").textContent = "";
     try {
       const res = await fetch(apiBase + "/session", { method: "POST", headers: { Authorization: `Bearer ${input.value}` }, cache: "no-store" });
-      if (res.status !== 204) {
+      if (res.status === 404 || res.status === 405) {
+        // No session endpoint: an API behind a gateway that checks tokens itself (API Gateway's
+        // JWT authorizer) and cannot stream. The token is kept in this page's memory only (not in
+        // storage) and sent as a header on each poll.
+        state.token = input.value;
+      } else if (res.status !== 204) {
         $("login-error").textContent = res.status === 401 ? "That key is not one of the API's." : `Sign-in failed (${res.status}).`;
         return;
       }
