@@ -265,13 +265,8 @@ func (d Decoder) Decode(frame []byte, out []ctc.Trade) ([]ctc.Trade, Info, error
 	if tm.kind != '"' {
 		return out, info, errTime
 	}
-	var s ctc.Side
-	switch string(plain(frame, side)) {
-	case "buy":
-		s = ctc.Sell // the maker bought: the aggressor sold
-	case "sell":
-		s = ctc.Buy
-	default:
+	s, ok := takerSide(plain(frame, side))
+	if !ok {
 		return out, info, errSide
 	}
 	p, ok := parseDecimal(frame, price)
@@ -645,4 +640,17 @@ func lenMap(m *map[string]string) int {
 		return 0
 	}
 	return len(*m)
+}
+
+// takerSide is the aggressor's side of an Exchange match, whose side is the maker's: the maker
+// bought ("buy"), so the aggressor sold. The feed's matches, the REST history and the gap repair
+// all decode sides with it, so that a trade seen by two of them is the same trade.
+func takerSide(maker []byte) (ctc.Side, bool) {
+	switch string(maker) {
+	case "buy":
+		return ctc.Sell, true
+	case "sell":
+		return ctc.Buy, true
+	}
+	return 0, false
 }

@@ -77,13 +77,8 @@ func decodePageTrade(product string, body []byte, obj span) (PageTrade, error) {
 		return pt, errPageTradeID
 	}
 	pt.ID = id
-	var s ctc.Side
-	switch string(plain(body, side)) {
-	case "buy":
-		s = ctc.Sell // the maker bought: the aggressor sold
-	case "sell":
-		s = ctc.Buy
-	default:
+	s, ok := takerSide(plain(body, side))
+	if !ok {
 		pt.Err = errSide
 		return pt, nil
 	}

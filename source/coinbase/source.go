@@ -642,13 +642,8 @@ func restToTrade(prod string, rt restTrade) (ctc.Trade, error) {
 	if !ok1 || !ok2 || !ok3 || rt.TradeID <= 0 {
 		return ctc.Trade{}, errPrice
 	}
-	var side ctc.Side
-	switch rt.Side {
-	case "buy":
-		side = ctc.Sell
-	case "sell":
-		side = ctc.Buy
-	default:
+	side, ok := takerSide([]byte(rt.Side))
+	if !ok {
 		return ctc.Trade{}, errSide
 	}
 	return ctc.Trade{EventID: ctc.NewEventIDInt(ctc.Coinbase, prod, rt.TradeID), Exchange: ctc.Coinbase, Symbol: prod,
