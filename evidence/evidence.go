@@ -84,6 +84,19 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Span is the range of trade times an evaluation of alerts detected from first to last reads:
+// from the entry window of the first (first − Reference) to the widest horizon of the last
+// (last + the largest After + HalfWidth), both inclusive. A caller that loads trades from a store
+// loads this range, and nothing outside it changes the Report.
+func (c Config) Span(first, last time.Time) (from, to time.Time) {
+	c = c.withDefaults()
+	var reach time.Duration
+	for _, h := range c.Horizons {
+		reach = max(reach, h.After+h.HalfWidth)
+	}
+	return first.Add(-c.Reference), last.Add(reach)
+}
+
 // Validate reports the first setting that cannot work, after defaults are applied.
 func (c Config) Validate() error {
 	c = c.withDefaults()

@@ -224,15 +224,6 @@ func evaluate(ctx context.Context, o options, log *slog.Logger) (*evidence.Repor
 	// The trades an evaluation needs: from the first entry window to the last horizon.
 	scan := iceberg.ScanOptions{}
 	if len(alerts) > 0 {
-		cfg := o.cfg
-		horizons := cfg.Horizons
-		if len(horizons) == 0 {
-			horizons = evidence.DefaultHorizons()
-		}
-		var reach time.Duration
-		for _, h := range horizons {
-			reach = max(reach, h.After+h.HalfWidth)
-		}
 		first, last := alerts[0].DetectedAt, alerts[len(alerts)-1].DetectedAt
 		if !o.from.IsZero() {
 			first = o.from
@@ -240,8 +231,8 @@ func evaluate(ctx context.Context, o options, log *slog.Logger) (*evidence.Repor
 		if !o.to.IsZero() {
 			last = o.to
 		}
-		scan.From = first.Add(-max(cfg.Reference, evidence.DefaultReference))
-		scan.To = last.Add(reach + time.Millisecond)
+		from, to := o.cfg.Span(first, last)
+		scan.From, scan.To = from, to.Add(time.Millisecond) // ScanOptions.To is exclusive
 	}
 	var trades evidence.Trades
 	if len(alerts) > 0 {
