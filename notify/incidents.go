@@ -65,8 +65,8 @@ const keptStates = 8
 
 // grouping is the notifier's incident grouper and its saved states.
 type grouping struct {
+	policy  incident.Policy // with its defaults; fixed at New
 	g       *incident.Grouper
-	fresh   func() *incident.Grouper
 	deliver [incident.Closed + 1]bool
 	path    string
 	revs    []incident.Incident
@@ -84,12 +84,11 @@ type savedState struct {
 }
 
 func newGrouping(c *Incidents, logPath string) (*grouping, error) {
-	p := c.Policy()
-	if _, err := incident.NewGrouper(p); err != nil {
+	g, err := incident.NewGrouper(c.Policy())
+	if err != nil {
 		return nil, err
 	}
-	fresh := func() *incident.Grouper { g, _ := incident.NewGrouper(p); return g }
-	gr := &grouping{g: fresh(), fresh: fresh, path: c.StatePath}
+	gr := &grouping{policy: g.Policy(), g: g, path: c.StatePath}
 	if gr.path == "" && logPath != "" {
 		gr.path = logPath + ".incidents.json"
 	}
@@ -173,7 +172,7 @@ func (gr *grouping) commit(cp ctc.Checkpoint) error {
 // resume restores the grouper to its state at checkpoint cp: afresh at Seq 0, the saved state
 // otherwise. It reports whether a checkpoint's state was missing (the grouper then starts afresh).
 func (gr *grouping) resume(cp ctc.Checkpoint) (missing bool, err error) {
-	gr.g = gr.fresh()
+	gr.g, _ = incident.NewGrouper(gr.policy) // valid: New checked it
 	if cp.Seq == 0 {
 		return false, nil
 	}
@@ -194,7 +193,7 @@ func (n *Notifier) Incidents() *incident.Policy {
 	if n.groups == nil {
 		return nil
 	}
-	p := n.groups.g.Policy()
+	p := n.groups.policy // fixed at New: no lock needed, unlike the grouper Resume replaces
 	return &p
 }
 

@@ -247,26 +247,24 @@ func (n *Notifier) Write(ctx context.Context, b *ctc.Batch) error {
 
 // route queues a for every destination the rules send it to. n.mu is held.
 func (n *Notifier) route(a *ctc.Alert, rev uint32, in *incident.Incident, now time.Time) {
-	{
-		routed := false
-		for _, r := range n.rules {
-			if r.Matches(a) {
-				for _, w := range r.to {
-					n.marks[w] = true
-					routed = true
-				}
+	routed := false
+	for _, r := range n.rules {
+		if r.Matches(a) {
+			for _, w := range r.to {
+				n.marks[w] = true
+				routed = true
 			}
 		}
-		if !routed {
-			return
-		}
-		for w, marked := range n.marks {
-			if marked {
-				n.marks[w] = false
-				// The alert is copied: its strings are immutable, and the batch is reused.
-				if n.workers[w].enqueue(a, rev, in, now) {
-					n.addOutstanding(1)
-				}
+	}
+	if !routed {
+		return
+	}
+	for w, marked := range n.marks {
+		if marked {
+			n.marks[w] = false
+			// The alert is copied: its strings are immutable, and the batch is reused.
+			if n.workers[w].enqueue(a, rev, in, now) {
+				n.addOutstanding(1)
 			}
 		}
 	}
