@@ -250,3 +250,7 @@ func escapeCut(s string, n int, esc func(string) string) string {
 	b.WriteString("…")
 	return b.String()
 }
+
+// cut is s made valid UTF-8 and cut to at most n bytes, with an ellipsis where it was cut, for a
+// destination whose limit counts the text people see rather than its markup.
+func cut(s string, n int) string { return escapeCut(s, n, func(s string) string { return s }) }

@@ -96,8 +96,10 @@ func TelegramPayload(n *Notification, chatID, parseMode string) []byte {
 	}{true}})
 }
 
-// Bounds on the parts of a Telegram message, in bytes of marked-up text. A UTF-8 byte count is
-// never below the UTF-16 count Telegram limits (4096), so the sum stays under it.
+// Bounds on the parts of a Telegram message, in bytes of the text people see. Telegram limits a
+// message to 4096 characters after entities parsing — the markup and its escapes do not count —
+// so the parts are cut before they are escaped. A UTF-8 byte count is never below the UTF-16
+// count Telegram limits, so the sum stays under it.
 const (
 	telegramHeadMax    = 300
 	telegramMessageMax = 3000
@@ -110,14 +112,14 @@ func TelegramText(n *Notification, parseMode string) string {
 	a := &n.Alert
 	head := severityEmoji(a.Severity) + " " + headline(a)
 	if parseMode == ParseMarkdownV2 {
-		return "*" + escapeCut(head, telegramHeadMax, MarkdownV2Escape) + "*\n" +
-			escapeCut(a.Message, telegramMessageMax, MarkdownV2Escape) + "\n" +
-			"_" + escapeCut(facts(a), telegramFactsMax, MarkdownV2Escape) + "_\n" +
+		return "*" + MarkdownV2Escape(cut(head, telegramHeadMax)) + "*\n" +
+			MarkdownV2Escape(cut(a.Message, telegramMessageMax)) + "\n" +
+			"_" + MarkdownV2Escape(cut(facts(a), telegramFactsMax)) + "_\n" +
 			"`" + markdownV2CodeEscape(n.IdempotencyKey()) + "`"
 	}
-	return "<b>" + escapeCut(head, telegramHeadMax, HTMLEscape) + "</b>\n" +
-		escapeCut(a.Message, telegramMessageMax, HTMLEscape) + "\n" +
-		"<i>" + escapeCut(facts(a), telegramFactsMax, HTMLEscape) + "</i>\n" +
+	return "<b>" + HTMLEscape(cut(head, telegramHeadMax)) + "</b>\n" +
+		HTMLEscape(cut(a.Message, telegramMessageMax)) + "\n" +
+		"<i>" + HTMLEscape(cut(facts(a), telegramFactsMax)) + "</i>\n" +
 		"<code>" + HTMLEscape(n.IdempotencyKey()) + "</code>"
 }
 
