@@ -135,7 +135,7 @@ func BenchmarkDecodeTradesPage(b *testing.B) {
 }
 
 // BenchmarkDecodeTradesPageJSON is the same page through encoding/json and restToTrade, the
-// live source's gap-repair path, for comparison.
+// reference decoder (and the live gap repair's path before it moved to DecodeTradesPage).
 func BenchmarkDecodeTradesPageJSON(b *testing.B) {
 	page := benchPage()
 	b.SetBytes(int64(len(page)))

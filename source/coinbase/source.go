@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/coattailcapital/ctc/internal/rfc3339"
 	"io"
 	"net/http"
 	"net/url"
@@ -468,38 +467,27 @@ func (s *Source) accept(ctx context.Context, prod string, id, seq int64, histori
 	s.pending = append(s.pending, pendingTrade{t, frame})
 }
 
-// restTrade is an element of GET /products/{id}/trades.
-type restTrade struct {
-	Time    string          `json:"time"`
-	TradeID int64           `json:"trade_id"`
-	Price   json.RawMessage `json:"price"`
-	Size    json.RawMessage `json:"size"`
-	Side    string          `json:"side"`
-	raw     []byte
-}
-
 // repair fetches trade ids first..last of product from REST, queues what it found in id order,
 // and reports the gap (and what could not be fetched).
 func (s *Source) repair(ctx context.Context, prod string, first, last int64, reason string) {
 	s.stats.GapsDetected.Add(1)
 	got, err := s.fetch(ctx, prod, first, last)
-	slices.SortFunc(got, func(a, b restTrade) int { return int(a.TradeID - b.TradeID) })
+	slices.SortFunc(got, func(a, b PageTrade) int { return cmp.Compare(a.ID, b.ID) })
 	have := first
 	var missing []feed.Gap
-	for _, rt := range got {
-		if rt.TradeID < have {
+	for _, pt := range got {
+		if pt.ID < have {
 			continue
 		}
-		if rt.TradeID > have {
-			missing = append(missing, feed.Gap{FirstID: have, LastID: rt.TradeID - 1})
+		if pt.ID > have {
+			missing = append(missing, feed.Gap{FirstID: have, LastID: pt.ID - 1})
 		}
-		t, terr := restToTrade(prod, rt)
-		if terr != nil {
-			missing = append(missing, feed.Gap{FirstID: rt.TradeID, LastID: rt.TradeID})
+		if pt.Err != nil {
+			missing = append(missing, feed.Gap{FirstID: pt.ID, LastID: pt.ID})
 		} else {
-			s.pending = append(s.pending, pendingTrade{t, rt.raw})
+			s.pending = append(s.pending, pendingTrade{pt.Trade, pt.Raw})
 		}
-		have = rt.TradeID + 1
+		have = pt.ID + 1
 	}
 	if have <= last {
 		missing = append(missing, feed.Gap{FirstID: have, LastID: last})
@@ -527,10 +515,13 @@ func (s *Source) gap(g feed.Gap) {
 }
 
 // fetch pages back from just after last until it passes first (newest first, CB-AFTER cursor).
-func (s *Source) fetch(ctx context.Context, prod string, first, last int64) ([]restTrade, error) {
+// Pages are read by DecodeTradesPage, the history's decoder, so a repaired trade is the trade a
+// backfill of the same day reads; a page whose trade ids cannot be read ends the repair with its
+// error, and an element with another bad field comes back with Err set (reported missing).
+func (s *Source) fetch(ctx context.Context, prod string, first, last int64) ([]PageTrade, error) {
 	mctx, release := s.merged(ctx)
 	defer release()
-	var out []restTrade
+	var out, page []PageTrade
 	after := last + 1
 	for len(out) < s.opt.MaxRepair {
 		u := fmt.Sprintf("%s/products/%s/trades?limit=%d&after=%d", s.opt.RESTURL, url.PathEscape(prod), s.opt.RESTPageLimit, after)
@@ -538,23 +529,18 @@ func (s *Source) fetch(ctx context.Context, prod string, first, last int64) ([]r
 		if err != nil {
 			return out, err
 		}
-		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
+		page, err = DecodeTradesPage(prod, body, page[:0])
+		if err != nil {
 			return out, fmt.Errorf("GET %s: %w", u, err)
 		}
-		if len(raws) == 0 {
+		if len(page) == 0 {
 			return out, nil
 		}
 		lowest := after
-		for _, r := range raws {
-			var rt restTrade
-			if err := json.Unmarshal(r, &rt); err != nil {
-				continue
-			}
-			rt.raw = r
-			lowest = min(lowest, rt.TradeID)
-			if rt.TradeID >= first && rt.TradeID <= last {
-				out = append(out, rt)
+		for _, pt := range page {
+			lowest = min(lowest, pt.ID)
+			if pt.ID >= first && pt.ID <= last {
+				out = append(out, pt)
 			}
 		}
 		if lowest <= first {
@@ -627,27 +613,6 @@ func (s *Source) retryDelay(n int, err error) time.Duration {
 		}
 	}
 	return s.opt.Backoff.Delay(n)
-}
-
-// restToTrade converts a REST trade; its side is the maker's too, so it is inverted.
-func restToTrade(prod string, rt restTrade) (ctc.Trade, error) {
-	var ps, qs string
-	if json.Unmarshal(rt.Price, &ps) != nil || json.Unmarshal(rt.Size, &qs) != nil {
-		return ctc.Trade{}, errPrice
-	}
-	pb, qb := []byte(`"`+ps+`"`), []byte(`"`+qs+`"`)
-	p, ok1 := parseDecimal(pb, span{1, int32(len(pb) - 1), '"'})
-	q, ok2 := parseDecimal(qb, span{1, int32(len(qb) - 1), '"'})
-	ts, ok3 := rfc3339.Parse([]byte(rt.Time))
-	if !ok1 || !ok2 || !ok3 || rt.TradeID <= 0 {
-		return ctc.Trade{}, errPrice
-	}
-	side, ok := takerSide([]byte(rt.Side))
-	if !ok {
-		return ctc.Trade{}, errSide
-	}
-	return ctc.Trade{EventID: ctc.NewEventIDInt(ctc.Coinbase, prod, rt.TradeID), Exchange: ctc.Coinbase, Symbol: prod,
-		Price: p, Quantity: q, QuoteVolume: p * q, Side: side, Timestamp: ts}, nil
 }
 
 var (

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -222,6 +224,37 @@ func TestUnrepairableGapReported(t *testing.T) {
 		t.Fatalf("gaps %v", g)
 	}
 	if st := h.src.Stats(); st.GapsDetected != 1 || st.GapsUnrepaired != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A gap's REST page with one unusable element (a price that is not a number) repairs the rest of
+// the gap and reports that one trade as an unrepaired gap: the page decoder's rule, the one a
+// backfill of the same day follows.
+func TestRepairBadPageElement(t *testing.T) {
+	h := newHarness(t, nil, "BTC-USD")
+	h.start("BTC-USD")
+	skipped := h.srv.Skip("BTC-USD", 3)
+	var elems []string
+	for i := len(skipped) - 1; i >= 0; i-- { // newest first, as Coinbase pages
+		s := skipped[i]
+		price := strconv.Quote(s.Price)
+		if i == 1 {
+			price = `"12,5"`
+		}
+		elems = append(elems, fmt.Sprintf(`{"time":%q,"trade_id":%d,"price":%s,"size":%q,"side":%q}`,
+			s.Time.UTC().Format(time.RFC3339Nano), s.ID, price, s.Size, s.Side))
+	}
+	h.srv.AnswerREST(coinbasetest.RESTAnswer{Body: "[" + strings.Join(elems, ",") + "]"})
+	m := h.srv.Match("BTC-USD")
+	h.trade(skipped[0])
+	h.trade(skipped[2])
+	h.trade(m)
+	g := h.gapList()
+	if len(g) != 1 || g[0].Repaired || g[0].FirstID != skipped[1].ID || g[0].LastID != skipped[1].ID {
+		t.Fatalf("gaps %v", g)
+	}
+	if st := h.src.Stats(); st.GapsDetected != 1 || st.GapsUnrepaired != 1 || st.GapsRepaired != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
