@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -181,4 +183,39 @@ func (h *handler) serveSession(w http.ResponseWriter, r *http.Request, _ string)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent
+}
+
+// ReadKeyFile reads API keys for Config.Keys from a file, one a line; blank lines and lines
+// starting with # are skipped. Keep keys in a file, not on a command line, which ps and shell
+// history show. A file with no key is an error: an empty list would leave the API open.
+func ReadKeyFile(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for line := range strings.Lines(string(b)) {
+		if k := strings.TrimSpace(line); k != "" && !strings.HasPrefix(k, "#") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s holds no key", path)
+	}
+	return keys, nil
+}
+
+// Loopback says whether addr (host:port, as given to NewServer) listens on the loopback
+// interface only: a server without keys elsewhere is open to anyone who can reach it, which
+// a command should warn of.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +146,37 @@ func TestKeysConfig(t *testing.T) {
 	for _, k := range []string{"short", "has space 0123456789abcdef", "comma,0123456789abcdef"} {
 		if _, err := New(Config{Store: newFixture(testNow).store(t), Keys: []string{k}}); err == nil || strings.Contains(err.Error(), k) {
 			t.Errorf("key %q: %v (want an error that does not quote the key)", k, err)
+		}
+	}
+}
+
+func TestReadKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys")
+	if err := os.WriteFile(path, []byte("# the desk\n  key-one-0123456789abcdef  \n\n#key-commented-out-0123456789\nkey-two-0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := ReadKeyFile(path)
+	if err != nil || !slices.Equal(keys, []string{"key-one-0123456789abcdef", "key-two-0123456789abcdef"}) {
+		t.Fatalf("keys %q, err %v", keys, err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("# nothing yet\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadKeyFile(empty); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Errorf("a file with no key: %v", err)
+	}
+	if _, err := ReadKeyFile(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:0": true, "[::1]:80": true,
+		"0.0.0.0:8080": false, ":8080": false, "10.0.0.5:8080": false, "example.com:80": false, "nonsense": false} {
+		if got := Loopback(addr); got != want {
+			t.Errorf("Loopback(%q) = %v, want %v", addr, got, want)
 		}
 	}
 }

@@ -51,12 +51,3 @@ func TestDefaultRunWithAPIKeys(t *testing.T) {
 		t.Error("the key was printed")
 	}
 }
-
-func TestLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "localhost:0": true, "[::1]:80": true,
-		"0.0.0.0:8080": false, ":8080": false, "10.0.0.5:8080": false, "example.com:80": false, "nonsense": false} {
-		if got := loopback(addr); got != want {
-			t.Errorf("loopback(%q) = %v, want %v", addr, got, want)
-		}
-	}
-}

@@ -280,10 +280,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg := api.Config{SpreadThreshold: c.thresholds.Spread, Incidents: j.incidents, Logger: log,
 			Evidence: api.EvidenceFile(cmp.Or(c.evidence, filepath.Join(c.data, "evidence.json")))}
 		if c.apiKeys != "" {
-			if cfg.Keys, err = readKeys(c.apiKeys); err != nil {
-				return fail(exitUsage, err)
+			if cfg.Keys, err = api.ReadKeyFile(c.apiKeys); err != nil {
+				return fail(exitUsage, fmt.Errorf("-api-keys: %w", err))
 			}
-		} else if !loopback(c.addr) {
+		} else if !api.Loopback(c.addr) {
 			log.Warn("the API is open to anyone who can reach it; give -api-keys FILE to require a key", "addr", c.addr)
 		}
 		simulated, speed := !c.live, 0.0
@@ -660,38 +660,6 @@ func showReplayProgress(progressOf func() (read, size int64), stderr io.Writer) 
 		}
 		bar.Done()
 	}
-}
-
-// loopback says whether addr (host:port) listens on the loopback interface only.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// readKeys reads API keys from a file, one a line; blank lines and lines starting with # are
-// skipped. The file, not the command line, holds them: flags show in ps.
-func readKeys(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("-api-keys: %w", err)
-	}
-	var keys []string
-	for line := range strings.Lines(string(b)) {
-		if k := strings.TrimSpace(line); k != "" && !strings.HasPrefix(k, "#") {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("-api-keys: %s holds no key", path)
-	}
-	return keys, nil
 }
 
 func durationOrZero(warmUp, d time.Duration) time.Duration {
