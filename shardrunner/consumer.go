@@ -192,7 +192,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	case cfg.Leases == nil:
 		return nil, errors.New("shardrunner: ConsumerConfig.Leases is required: NewLeaseTable(dynamoClient, table)")
 	}
-	if err := cfg.Runner.validate(); err != nil {
+	if err := cfg.Runner.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Start == "" {

@@ -1,15 +1,23 @@
 // Package shardrunner reads trades from an Amazon Kinesis data stream and processes them shard by
 // shard, with the state of every shard kept where any host can pick it up.
 //
+// # The engine and what shardrunner adds
+//
+// The per-shard engine — Runner, Config, ShardState, StateStore, MemoryStateStore, ErrConflict,
+// the state encoding and the hash-key ranges — lives in package partrunner, which imports no AWS
+// package and is shared with the Kafka consumer (kafkarunner). shardrunner names them too (type
+// aliases and wrappers: the same types and error values, so errors.Is and existing code keep
+// working) and adds what is Kinesis and DynamoDB: the Consumer with its lease table, and
+// DynamoStateStore, the shard states in DynamoDB and S3. A program that does not read Kinesis
+// imports partrunner, and links no AWS SDK unless it also wants DynamoStateStore.
+//
 // # Shards, state and exactly-once
 //
 // A Runner processes one shard: its records go, in shard order, through ctc.Processors restored
 // from the shard's ShardState, and a checkpoint saves the new state — together with the output
-// it produced — before writing and committing the sinks. A host that dies between the two leaves
-// the output in the state, and the next Open commits it again, which the sinks recognise (the
-// Iceberg sink skips a checkpoint sequence it has committed; the alert stores are idempotent on
-// alert_id). Records delivered again are skipped by sequence number. Saves are conditional on the
-// state's version, so a host that lost a shard to another cannot overwrite its progress.
+// it produced — before writing and committing the sinks; records delivered again are skipped by
+// sequence number, and saves are conditional on the state's version (partrunner's documentation
+// has the details).
 //
 // The consumer (adapters/consumer) and the stream Lambda (adapters/lambda/stream) both run
 // shards through Runners with the same configuration, which is why they emit the same alerts for

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // DefaultStateTable is the DynamoDB table of shard states the deployment creates.
@@ -334,7 +336,7 @@ func (s *DynamoStateStore) Save(ctx context.Context, key string, st *ShardState)
 	if ss, ok := out.Attributes["segments"].(*types.AttributeValueMemberSS); ok {
 		oldNames = ss.Value
 	}
-	if drop := ownSegments(key, oldNames, names); len(drop) > 0 {
+	if drop := partrunner.StaleSegments(key, oldNames, names); len(drop) > 0 {
 		s.deleteSegments(ctx, drop)
 	}
 	s.keepCached(key, names)

@@ -1,4 +1,4 @@
-package shardrunner
+package partrunner
 
 import (
 	"context"
@@ -10,24 +10,32 @@ import (
 	"github.com/coattailcapital/ctc"
 )
 
-// Record is one Kinesis record as a host received it, from GetRecords or from a Lambda event.
+// Record is one record of a partition as a host received it: from Kinesis GetRecords, a Lambda
+// event, or a Kafka fetch.
 type Record struct {
+	// SequenceNumber is the record's position in its partition, a decimal integer without leading
+	// zeros (a Kinesis sequence number, a Kafka offset): records are processed in its order and
+	// skipped when at or before the last one processed (CompareSequence).
 	SequenceNumber string
-	PartitionKey   string
+	// PartitionKey is the key the producer wrote the record under; its hash (HashOf) routes the
+	// record to a hash-key range of the shard.
+	PartitionKey string
 	// Data is the record's payload: one trade as unified JSON (DESIGN §3.1).
 	Data []byte
-	// ArrivalTime is when Kinesis accepted the record. Processing never reads it (event time
+	// ArrivalTime is when the log accepted the record. Processing never reads it (event time
 	// comes from the trade); it is there for hosts that report lag.
 	ArrivalTime time.Time
 }
 
-// Shard is what a runner needs to know of a shard.
+// Shard is what a runner needs to know of a shard (a Kinesis shard, a Kafka partition).
 type Shard struct {
+	// ID names the shard within the application; with Config.App in front it is the state key.
 	ID string
 	// Parents are the shard's ParentShardId and AdjacentParentShardId, when it has them: the
 	// shards it was split or merged from.
 	Parents []string
-	// Range is the shard's HashKeyRange.
+	// Range is the shard's HashKeyRange; FullRange for a log that does not partition by hash
+	// key ranges (Kafka).
 	Range HashRange
 	// ParentsDone asserts that every parent has been processed to its end, for hosts that know it
 	// although the parents' states do not say so: the Lambda event-source mapping delivers a
@@ -67,21 +75,22 @@ func Instrument(symbol string) string { return ctc.InstrumentOf(symbol) }
 // Key is the state key and pipeline id of a shard: App/shard-id.
 func (c *Config) Key(shardID string) string { return c.App + "/" + shardID }
 
-func (c *Config) validate() error {
+// Validate reports a Config that Open would refuse: one without App, Store or NewProcessor.
+func (c *Config) Validate() error {
 	switch {
 	case c.App == "":
-		return errors.New("shardrunner: Config.App is required")
+		return errors.New("partrunner: Config.App is required")
 	case c.Store == nil:
-		return errors.New("shardrunner: Config.Store is required")
+		return errors.New("partrunner: Config.Store is required")
 	case c.NewProcessor == nil:
-		return errors.New("shardrunner: Config.NewProcessor is required")
+		return errors.New("partrunner: Config.NewProcessor is required")
 	}
 	return nil
 }
 
 // ErrParentsNotFinished is returned by Open for a shard whose parent has been started but not
 // finished: a child shard starts only after its parents end, so that records stay in order.
-var ErrParentsNotFinished = errors.New("shardrunner: a parent shard is not finished")
+var ErrParentsNotFinished = errors.New("partrunner: a parent shard is not finished")
 
 // Runner processes one shard: it routes the shard's records through processors restored from
 // the shard's state, and checkpoints — saves the state, then writes and commits the sinks.
@@ -119,7 +128,7 @@ type rangeProc struct {
 // starting from its parents' states. When the state holds a checkpoint's output it is written
 // and committed again (idempotently) before Open returns.
 func Open(ctx context.Context, cfg *Config, shard Shard) (*Runner, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.PartitionKey == nil {
@@ -128,7 +137,7 @@ func Open(ctx context.Context, cfg *Config, shard Shard) (*Runner, error) {
 	r := &Runner{cfg: cfg, shard: shard, key: cfg.Key(shard.ID)}
 	st, err := cfg.Store.Load(ctx, r.key)
 	if err != nil {
-		return nil, fmt.Errorf("shardrunner: load state of %s: %w", r.key, err)
+		return nil, fmt.Errorf("partrunner: load state of %s: %w", r.key, err)
 	}
 	if st != nil {
 		r.st = *st
@@ -144,13 +153,13 @@ func Open(ctx context.Context, cfg *Config, shard Shard) (*Runner, error) {
 			return nil, err
 		}
 		if err := p.Restore(rs.State); err != nil {
-			return nil, fmt.Errorf("shardrunner: restore %s range %v: %w", r.key, rs.Range, err)
+			return nil, fmt.Errorf("partrunner: restore %s range %v: %w", r.key, rs.Range, err)
 		}
 		r.ranges = append(r.ranges, rangeProc{r: rs.Range, p: p})
 	}
 	if r.st.Pending != nil {
 		if err := r.commit(ctx, r.st.Pending); err != nil {
-			return nil, fmt.Errorf("shardrunner: re-commit checkpoint %d of %s: %w", r.st.Seq, r.key, err)
+			return nil, fmt.Errorf("partrunner: re-commit checkpoint %d of %s: %w", r.st.Seq, r.key, err)
 		}
 	}
 	return r, nil
@@ -164,7 +173,7 @@ func (r *Runner) inherit(ctx context.Context) error {
 		}
 		ps, err := r.cfg.Store.Load(ctx, r.cfg.Key(id))
 		if err != nil {
-			return fmt.Errorf("shardrunner: load state of parent %s: %w", id, err)
+			return fmt.Errorf("partrunner: load state of parent %s: %w", id, err)
 		}
 		if ps == nil {
 			continue // never processed here (expired, or read before this application existed)
@@ -246,8 +255,9 @@ func (r *Runner) route(h HashKey) *rangeProc {
 			return &r.ranges[i]
 		}
 	}
-	// Kinesis never puts a key outside its shard's range; a record that says otherwise is still
-	// processed, by the first range, rather than lost.
+	// Kinesis never puts a key outside its shard's range (and a Kafka partition's range is
+	// FullRange); a record that says otherwise is still processed, by the first range, rather
+	// than lost.
 	return &r.ranges[0]
 }
 
@@ -333,7 +343,7 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 		id := r.key + "/" + hex.EncodeToString(rp.r.Start[:])
 		st, err := rp.p.State(ctc.Checkpoint{PipelineID: id, Seq: r.st.Seq + 1})
 		if err != nil {
-			return fmt.Errorf("shardrunner: checkpoint %s: %w", r.key, err)
+			return fmt.Errorf("partrunner: checkpoint %s: %w", r.key, err)
 		}
 		next.Ranges[i] = RangeState{Range: rp.r, State: st}
 	}
@@ -352,7 +362,7 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 		next.Pending = nil
 	}
 	if err := r.cfg.Store.Save(ctx, r.key, &next); err != nil {
-		return fmt.Errorf("shardrunner: save state of %s: %w", r.key, err)
+		return fmt.Errorf("partrunner: save state of %s: %w", r.key, err)
 	}
 	r.st = next
 	if out != nil {
@@ -362,7 +372,7 @@ func (r *Runner) save(ctx context.Context, finish bool) error {
 		err := r.commit(ctx, out)
 		r.out = ctc.Batch{}
 		if err != nil {
-			return fmt.Errorf("shardrunner: checkpoint %d of %s: %w", next.Seq, r.key, err)
+			return fmt.Errorf("partrunner: checkpoint %d of %s: %w", next.Seq, r.key, err)
 		}
 	}
 	return nil

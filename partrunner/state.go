@@ -1,4 +1,4 @@
-package shardrunner
+package partrunner
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ type StateStore interface {
 
 // ErrConflict is returned by a StateStore's Save when another host saved the shard first: this
 // host no longer owns it and must stop processing it.
-var ErrConflict = errors.New("shardrunner: the shard state was saved by another owner")
+var ErrConflict = errors.New("partrunner: the shard state was saved by another owner")
 
 // EncodeState encodes a shard state's head exactly (times to the nanosecond, floats to the bit),
 // as stores keep it: everything but segment data and the pending output, which stores keep apart
@@ -75,7 +75,7 @@ var ErrConflict = errors.New("shardrunner: the shard state was saved by another 
 func EncodeState(st *ShardState) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(st); err != nil {
-		return nil, fmt.Errorf("shardrunner: encode shard state: %w", err)
+		return nil, fmt.Errorf("partrunner: encode shard state: %w", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -84,7 +84,7 @@ func EncodeState(st *ShardState) ([]byte, error) {
 func DecodeState(b []byte) (*ShardState, error) {
 	var st ShardState
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
-		return nil, fmt.Errorf("shardrunner: decode shard state: %w (a state saved by a ctc from before "+
+		return nil, fmt.Errorf("partrunner: decode shard state: %w (a state saved by a ctc from before "+
 			"segmented states cannot be read: let the old version finish the shard, or delete the "+
 			"shard's item to process it afresh from the start of the stream's retention)", err)
 	}
@@ -144,7 +144,7 @@ func SplitState(key string, st *ShardState) (head *ShardState, fresh []ctc.Segme
 // fetching each by name.
 func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error {
 	if head.Format > StateFormat {
-		return fmt.Errorf("shardrunner: the state of %s is in format %d, written by a newer ctc than this one (format %d): run that version", head.Shard, head.Format, StateFormat)
+		return fmt.Errorf("partrunner: the state of %s is in format %d, written by a newer ctc than this one (format %d): run that version", head.Shard, head.Format, StateFormat)
 	}
 	head.Format = 0
 	for _, rs := range head.Ranges {
@@ -155,7 +155,7 @@ func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error 
 			g := &rs.State.Segments[j]
 			data, err := fetch(g.Name)
 			if err != nil {
-				return fmt.Errorf("shardrunner: segment %q of %s: %w", g.Name, head.Shard, err)
+				return fmt.Errorf("partrunner: segment %q of %s: %w", g.Name, head.Shard, err)
 			}
 			g.Data = data
 		}
@@ -163,21 +163,22 @@ func JoinState(head *ShardState, fetch func(name string) ([]byte, error)) error 
 	if head.PendingSegment != "" {
 		data, err := fetch(head.PendingSegment)
 		if err != nil {
-			return fmt.Errorf("shardrunner: pending output of %s: %w", head.Shard, err)
+			return fmt.Errorf("partrunner: pending output of %s: %w", head.Shard, err)
 		}
 		head.Pending = new(ctc.Batch)
 		if err := head.Pending.UnmarshalBinary(data); err != nil {
-			return fmt.Errorf("shardrunner: pending output of %s: %w", head.Shard, err)
+			return fmt.Errorf("partrunner: pending output of %s: %w", head.Shard, err)
 		}
 		head.PendingSegment = ""
 	}
 	return nil
 }
 
-// ownSegments reports the names in old that new lacks and that key wrote: what a save of key
-// that replaced old may delete. Segments inherited from a parent shard are left alone, since the
-// parent's final state and its other children may still name them.
-func ownSegments(key string, old, new []string) []string {
+// StaleSegments reports the names in old that new lacks and that key wrote: what a StateStore's
+// save of key that replaced a head naming old (SplitState's names) with one naming new may
+// delete. Segments inherited from a parent shard are left alone, since the parent's final state
+// and its other children may still name them.
+func StaleSegments(key string, old, new []string) []string {
 	keep := make(map[string]bool, len(new))
 	for _, n := range new {
 		keep[n] = true
@@ -263,10 +264,10 @@ func (s *MemoryStateStore) Save(_ context.Context, key string, st *ShardState) e
 	}
 	for _, n := range names {
 		if _, ok := s.segs[n]; !ok {
-			return fmt.Errorf("shardrunner: %s names segment %q, which was never saved", key, n)
+			return fmt.Errorf("partrunner: %s names segment %q, which was never saved", key, n)
 		}
 	}
-	for _, n := range ownSegments(key, s.names[key], names) {
+	for _, n := range StaleSegments(key, s.names[key], names) {
 		delete(s.segs, n)
 	}
 	s.heads[key], s.names[key] = b, names

@@ -1,4 +1,4 @@
-package shardrunner
+package partrunner
 
 import (
 	"bytes"

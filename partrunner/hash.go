@@ -1,4 +1,4 @@
-package shardrunner
+package partrunner
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func ParseHashKey(s string) (HashKey, error) {
 	var h HashKey
 	n, ok := new(big.Int).SetString(strings.TrimSpace(s), 10)
 	if !ok || n.Sign() < 0 || n.BitLen() > 128 {
-		return h, fmt.Errorf("shardrunner: hash key %q is not an integer in 0..2^128-1", s)
+		return h, fmt.Errorf("partrunner: hash key %q is not an integer in 0..2^128-1", s)
 	}
 	n.FillBytes(h[:])
 	return h, nil
@@ -52,7 +52,7 @@ func ParseHashRange(start, end string) (HashRange, error) {
 		return HashRange{}, err
 	}
 	if s.Compare(e) > 0 {
-		return HashRange{}, fmt.Errorf("shardrunner: hash key range %s..%s is empty", start, end)
+		return HashRange{}, fmt.Errorf("partrunner: hash key range %s..%s is empty", start, end)
 	}
 	return HashRange{Start: s, End: e}, nil
 }
