@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -14,7 +15,8 @@ import (
 // answers 404 and the dashboard hides its evidence panel.
 var ErrNoEvidence = errors.New("api: no evidence report")
 
-// maxEvidence bounds the report EvidenceFile serves: a report is a few kilobytes per alert type.
+// maxEvidence bounds the report EvidenceFile and EvidenceReader serve: a report is a few kilobytes
+// per alert type.
 const maxEvidence = 8 << 20
 
 // EvidenceFile returns a Config.Evidence that serves the report in the file at path, as
@@ -22,29 +24,37 @@ const maxEvidence = 8 << 20
 // new report shows without a restart. A missing file is ErrNoEvidence; a file that is not a JSON
 // object, or is larger than 8 MiB, is an error.
 func EvidenceFile(path string) func(context.Context) ([]byte, error) {
-	return func(context.Context) ([]byte, error) {
-		f, err := os.Open(path)
+	return EvidenceReader(path, func(context.Context) (io.ReadCloser, error) { return os.Open(path) })
+}
+
+// EvidenceReader returns a Config.Evidence that serves the report open returns, opened and read
+// at each request: EvidenceFile for a report kept elsewhere, such as an S3 object (the API
+// Lambda's CTC_EVIDENCE_URI, read with awsenv.S3Object.Open). An error of open that is
+// fs.ErrNotExist (errors.Is) is ErrNoEvidence; a report that is not a JSON object, or is larger
+// than 8 MiB, is an error, and so is any other error of open or of reading. name names the report
+// in errors.
+func EvidenceReader(name string, open func(context.Context) (io.ReadCloser, error)) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		r, err := open(ctx)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNoEvidence
 		}
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
-		st, err := f.Stat()
+		defer r.Close()
+		// One byte past the bound tells a report over it from one exactly at it, without reading
+		// the rest.
+		b, err := io.ReadAll(io.LimitReader(r, maxEvidence+1))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("api: read evidence report %s: %w", name, err)
 		}
-		if st.Size() > maxEvidence {
-			return nil, fmt.Errorf("api: evidence report %s is %d bytes, over the %d allowed", path, st.Size(), maxEvidence)
-		}
-		b := make([]byte, st.Size())
-		if _, err := f.ReadAt(b, 0); err != nil && st.Size() > 0 {
-			return nil, fmt.Errorf("api: read evidence report %s: %w", path, err)
+		if len(b) > maxEvidence {
+			return nil, fmt.Errorf("api: evidence report %s is over the %d bytes allowed", name, maxEvidence)
 		}
 		var probe map[string]json.RawMessage
 		if err := json.Unmarshal(b, &probe); err != nil {
-			return nil, fmt.Errorf("api: evidence report %s is not a JSON object: %w", path, err)
+			return nil, fmt.Errorf("api: evidence report %s is not a JSON object: %w", name, err)
 		}
 		return b, nil
 	}
@@ -65,7 +75,7 @@ func (h *handler) serveEvidence(w http.ResponseWriter, r *http.Request, _ string
 	b, err := h.evidence(r.Context())
 	if errors.Is(err, ErrNoEvidence) {
 		return writeError(w, http.StatusNotFound, apiError{
-			Message: "no evidence report yet: run adapters/evidence -out FILE over the warehouse",
+			Message: "no evidence report yet: run adapters/evidence -out FILE over the warehouse (on AWS: the batch workflow's evidence step)",
 		})
 	}
 	if err != nil {

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -97,6 +101,65 @@ func TestEvidenceFile(t *testing.T) {
 	if err != nil || string(b) != string(report) {
 		t.Errorf("served %d bytes, %v", len(b), err)
 	}
+}
+
+// EvidenceReader maps fs.ErrNotExist to ErrNoEvidence, passes other errors on, and refuses a
+// report over 8 MiB or not a JSON object without reading past the bound.
+func TestEvidenceReader(t *testing.T) {
+	t.Parallel()
+	report := evidenceReport(t)
+	var read int64
+	open := func(body io.Reader, err error) func(context.Context) (io.ReadCloser, error) {
+		return func(context.Context) (io.ReadCloser, error) {
+			if err != nil {
+				return nil, err
+			}
+			return io.NopCloser(&countingReader{r: body, n: &read}), nil
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		open    func(context.Context) (io.ReadCloser, error)
+		noEv    bool
+		wantErr string
+	}{
+		{"missing", open(nil, fmt.Errorf("s3://b/k: %w", fs.ErrNotExist)), true, ""},
+		{"denied", open(nil, errors.New("AccessDenied")), false, "AccessDenied"},
+		{"not JSON", open(strings.NewReader("<html>"), nil), false, "not a JSON object"},
+		{"an array", open(strings.NewReader("[]"), nil), false, "not a JSON object"},
+		{"oversized", open(io.MultiReader(strings.NewReader(`{"pad":"`), strings.NewReader(strings.Repeat("x", maxEvidence))), nil), false, "over the 8388608 bytes allowed"},
+		{"at the bound", open(io.MultiReader(strings.NewReader(`{"pad":"`), strings.NewReader(strings.Repeat("x", maxEvidence-10)), strings.NewReader(`"}`)), nil), false, ""},
+		{"served", open(bytes.NewReader(report), nil), false, ""},
+	} {
+		read = 0
+		b, err := EvidenceReader("s3://b/k", c.open)(t.Context())
+		switch {
+		case c.noEv:
+			if !errors.Is(err, ErrNoEvidence) {
+				t.Errorf("%s: %v, want ErrNoEvidence", c.name, err)
+			}
+		case c.wantErr != "":
+			if err == nil || errors.Is(err, ErrNoEvidence) || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: %v, want an error with %q", c.name, err, c.wantErr)
+			}
+		case err != nil || !json.Valid(b):
+			t.Errorf("%s: %d bytes, %v", c.name, len(b), err)
+		}
+		if read > maxEvidence+1 {
+			t.Errorf("%s: read %d bytes, past the bound", c.name, read)
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
 }
 
 // The dashboard's evidence panel renders the report's table, shows a hostile alert type as text,

@@ -40,9 +40,17 @@
 //	                     CTC_BINANCE_ENDPOINT           the batch Lambda's Binance REST base URL
 //	                     CTC_COINBASE_ENDPOINT          the batch Lambda's Coinbase Exchange REST base URL
 //	                     CTC_SYMBOLS                    the producer's -live base assets (BTC,ETH,SOL)
+//	                     CTC_EVIDENCE_URI               s3://bucket/key of the evidence report: the
+//	                                                    batch Lambda's evidence task writes it, the API
+//	                                                    Lambda serves it at /evidence (unset: neither)
 //
 // An endpoint variable points a client at a local emulator (kinesalite, dynalite, s3rver).
 // Credentials come from the SDK's default chain (the function's role on AWS).
+//
+// # S3 objects
+//
+// S3Object is one object named by an s3://bucket/key URI, as CTC_EVIDENCE_URI names one: Put
+// writes it whole in one PutObject, Open reads it, a missing object reading as fs.ErrNotExist.
 //
 // The Iceberg catalog the variables name is opened by package lakeenv, apart from this one so
 // that the API Lambda, which reads only DynamoDB, does not link Iceberg. The Kafka variables
@@ -96,6 +104,7 @@ type Env struct {
 	Binance                           string
 	Coinbase                          string
 	Symbols                           string
+	EvidenceURI                       string
 }
 
 // FromEnv reads the variables with getenv (os.Getenv), applying the defaults.
@@ -131,6 +140,7 @@ func FromEnv(getenv func(string) string) Env {
 		Binance:          or("CTC_BINANCE_ENDPOINT", DefaultBinance),
 		Coinbase:         or("CTC_COINBASE_ENDPOINT", DefaultCoinbase),
 		Symbols:          or("CTC_SYMBOLS", DefaultSymbols),
+		EvidenceURI:      or("CTC_EVIDENCE_URI", ""),
 	}
 	for _, o := range strings.Split(getenv("CTC_CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -10,7 +10,8 @@
 //
 // It reads the catalog named by the same flags and CTC_* variables as the other commands
 // (-warehouse, -catalog, -catalog-uri, -namespace, -s3-endpoint, -region). The computation is in
-// package evidence; this is flags, reading and printing.
+// package evidence and the reading in evidence/fromlake (which the batch Lambda's evidence task
+// runs too); this is flags and printing.
 package main
 
 import (
@@ -24,7 +25,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +36,7 @@ import (
 	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/evidence"
+	"github.com/coattailcapital/ctc/evidence/fromlake"
 	"github.com/coattailcapital/ctc/internal/fsx"
 	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/sink/iceberg"
@@ -210,43 +211,15 @@ func evaluate(ctx context.Context, o options, log *slog.Logger) (*evidence.Repor
 	}
 	defer lake.Close(context.WithoutCancel(ctx))
 
-	all, err := lake.ScanAlerts(ctx, iceberg.AnomalyAlerts, o.from, o.to)
+	var keep func(string) bool
+	if o.symbols != nil {
+		keep = o.wants
+	}
+	start := time.Now()
+	rep, err := fromlake.Evaluate(ctx, lake, o.cfg, keep)
 	if err != nil {
 		return nil, err
 	}
-	alerts := all[:0]
-	for _, a := range all {
-		if o.wants(a.Symbol) {
-			alerts = append(alerts, a)
-		}
-	}
-	log.Info("alerts read", "alerts", len(alerts))
-	// The trades an evaluation needs: from the first entry window to the last horizon.
-	scan := iceberg.ScanOptions{}
-	if len(alerts) > 0 {
-		first, last := alerts[0].DetectedAt, alerts[len(alerts)-1].DetectedAt
-		if !o.from.IsZero() {
-			first = o.from
-		}
-		if !o.to.IsZero() {
-			last = o.to
-		}
-		from, to := o.cfg.Span(first, last)
-		scan.From, scan.To = from, to.Add(time.Millisecond) // ScanOptions.To is exclusive
-	}
-	var trades evidence.Trades
-	if len(alerts) > 0 {
-		start := time.Now()
-		for batch, err := range lake.ScanTrades(ctx, scan) {
-			if err != nil {
-				return nil, err
-			}
-			if o.symbols != nil {
-				batch = slices.DeleteFunc(batch, func(t ctc.Trade) bool { return !o.wants(t.Symbol) })
-			}
-			trades.Add(batch...)
-		}
-		log.Info("trades read", "trades", trades.Len(), "took", time.Since(start).Round(time.Millisecond))
-	}
-	return evidence.Evaluate(o.cfg, alerts, &trades)
+	log.Info("evaluated", "alerts", rep.Alerts, "trades", rep.Trades, "took", time.Since(start).Round(time.Millisecond))
+	return rep, nil
 }
