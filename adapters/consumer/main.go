@@ -30,6 +30,8 @@
 //	-create-tables                                 create the DynamoDB tables first (local use)
 //	-emf                                           CloudWatch EMF metric lines on stdout at each checkpoint (default true)
 //	-whale, -z, -z-high, -spread, -min-history     detector thresholds (detect.Thresholds)
+//	-alerts-db FILE                                alerts and aggregates in a local SQLite file (sink/embedded), not DynamoDB
+//	-addr ADDR, -api-keys FILE                     serve the REST API and the dashboard over the alert store
 //	-log-level L, -log-format F                    log records on stderr: debug|info|warn|error, text|json
 //
 // With -kafka-brokers (CTC_KAFKA_BROKERS) it reads a Kafka topic in a consumer group instead
@@ -37,6 +39,8 @@
 // not by the lease table; their states go to the state table, or to -kafka-state-dir on one
 // machine; the sinks are the same. The Kafka flags (-kafka-topic, -kafka-group, -kafka-tls,
 // -kafka-tls-ca, -kafka-sasl, -kafka-user, -kafka-accept-repartition) are package kafkaenv's.
+// With -kafka-state-dir, -alerts-db and a local -warehouse nothing is in AWS: a Kafka shop runs
+// the whole streaming side on its own machines, no AWS account needed.
 //
 // It runs until SIGINT or SIGTERM, then checkpoints every shard it reads and releases their leases
 // within -grace. Exit codes: 0 success, 1 the run failed, 2 the command line is wrong.
@@ -49,6 +53,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -59,16 +64,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/api"
 	"github.com/coattailcapital/ctc/awsenv"
 	"github.com/coattailcapital/ctc/awsenv/kafkaenv"
 	"github.com/coattailcapital/ctc/awsenv/lakeenv"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/incident"
 	"github.com/coattailcapital/ctc/internal/logflag"
 	"github.com/coattailcapital/ctc/kafkarunner"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/quality"
 	"github.com/coattailcapital/ctc/shardrunner"
 	"github.com/coattailcapital/ctc/sink/dynamodb"
+	"github.com/coattailcapital/ctc/sink/embedded"
 	ctciceberg "github.com/coattailcapital/ctc/sink/iceberg"
 )
 
@@ -93,6 +101,7 @@ type options struct {
 	checkpointEvery, leaseDuration, sync, grace time.Duration
 	createTables, emf                           bool
 	thresholds                                  detect.Thresholds
+	alertsDB, addr, apiKeys                     string
 }
 
 // defaultWarehouse is the local warehouse of a consumer given none.
@@ -108,8 +117,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: consumer [flags]
 
-Reads the trade stream from Kinesis through the quality chain and the detectors into Iceberg tables
-and the DynamoDB alert store, sharing the shards with the application's other consumer processes.
+Reads the trade stream from Kinesis (or Kafka, with -kafka-brokers) through the quality chain and the
+detectors into Iceberg tables and the alert store (DynamoDB, or a SQLite file with -alerts-db),
+sharing the shards with the application's other consumer processes.
 Flags fall back to the environment variables named in their description.
 
 Flags:
@@ -124,6 +134,9 @@ Flags:
 	fs.DurationVar(&o.grace, "grace", shardrunner.DefaultGrace, "on SIGINT or SIGTERM, time allowed for the final checkpoints")
 	fs.BoolVar(&o.createTables, "create-tables", false, "create the DynamoDB tables (states, leases, alerts, aggregates) if missing: for local use")
 	fs.BoolVar(&o.emf, "emf", true, "write CloudWatch embedded-metric-format lines to stdout at each checkpoint")
+	fs.StringVar(&o.alertsDB, "alerts-db", getenv("CTC_ALERTS_DB"), "keep alerts and aggregates in this SQLite `file` (package sink/embedded) instead of the DynamoDB tables; the processes of one machine can share it (env CTC_ALERTS_DB)")
+	fs.StringVar(&o.addr, "addr", "", "serve the REST API and the dashboard over the alert store on this `address` (e.g. 127.0.0.1:8080); off when empty")
+	fs.StringVar(&o.apiKeys, "api-keys", "", "with -addr, require one of the API keys in this `file` (one a line)")
 	o.thresholds.RegisterFlags(fs)
 	o.logs = logflag.Register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -144,6 +157,8 @@ Flags:
 		return o, errors.New("-start must be trim_horizon or latest")
 	case o.checkpointEvery <= 0 || o.leaseDuration <= 0 || o.sync <= 0 || o.grace < 0:
 		return o, errors.New("-checkpoint-every, -lease-duration and -shard-sync must be > 0, -grace >= 0")
+	case o.apiKeys != "" && o.addr == "":
+		return o, errors.New("-api-keys needs -addr: the keys guard the API it serves")
 	}
 	if o.kafka.Enabled() {
 		if err := o.kafka.Validate(); err != nil {
@@ -184,32 +199,58 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	kc, db := e.Kinesis(awsCfg), e.DynamoDB(awsCfg)
 	alertsCfg := dynamodb.Config{AlertsTable: e.AlertsTable, AggregatesTable: e.AggregatesTable}
-	if o.createTables {
-		if err := shardrunner.CreateStateTable(ctx, db, e.StateTable); err != nil {
+	// On Kafka with -kafka-state-dir and -alerts-db, nothing is in DynamoDB: with a local
+	// warehouse the consumer needs no AWS account at all.
+	fileStates := o.kafka.Enabled() && o.kafka.StateDir != ""
+	if o.createTables { // the tables this run uses
+		if !fileStates {
+			if err := shardrunner.CreateStateTable(ctx, db, e.StateTable); err != nil {
+				return err
+			}
+		}
+		if !o.kafka.Enabled() {
+			if err := shardrunner.CreateLeaseTable(ctx, db, e.LeasesTable); err != nil {
+				return err
+			}
+		}
+		if o.alertsDB == "" {
+			if err := dynamodb.CreateTables(ctx, db, alertsCfg); err != nil {
+				return err
+			}
+		}
+	}
+	var states shardrunner.StateStore
+	if fileStates {
+		if states, err = kafkarunner.NewFileStateStore(o.kafka.StateDir); err != nil {
 			return err
 		}
-		if err := shardrunner.CreateLeaseTable(ctx, db, e.LeasesTable); err != nil {
+	} else {
+		stateCfg := shardrunner.DynamoConfig{Client: db, Table: e.StateTable}
+		if e.StateBucket != "" {
+			stateCfg.S3, stateCfg.Bucket, stateCfg.Prefix = e.S3(awsCfg), e.StateBucket, e.App
+		}
+		if states, err = shardrunner.NewDynamoStateStore(stateCfg); err != nil {
 			return err
 		}
-		if err := dynamodb.CreateTables(ctx, db, alertsCfg); err != nil {
+	}
+	var alerts hotStore
+	if o.alertsDB != "" {
+		es, err := embedded.Open(o.alertsDB)
+		if err != nil {
+			return fmt.Errorf("-alerts-db: %w", err)
+		}
+		defer es.Close(context.WithoutCancel(ctx))
+		alerts = es
+	} else if alerts, err = dynamodb.New(db, alertsCfg); err != nil {
+		return err
+	}
+	if o.addr != "" {
+		stopServer, url, err := o.serve(alerts)
+		if err != nil {
 			return err
 		}
-	}
-	stateCfg := shardrunner.DynamoConfig{Client: db, Table: e.StateTable}
-	if e.StateBucket != "" {
-		stateCfg.S3, stateCfg.Bucket, stateCfg.Prefix = e.S3(awsCfg), e.StateBucket, e.App
-	}
-	states, err := shardrunner.NewDynamoStateStore(stateCfg)
-	if err != nil {
-		return err
-	}
-	leases, err := shardrunner.NewLeaseTable(db, e.LeasesTable)
-	if err != nil {
-		return err
-	}
-	alerts, err := dynamodb.New(db, alertsCfg)
-	if err != nil {
-		return err
+		defer stopServer()
+		o.log.Info("dashboard and API on "+url, "url", url)
 	}
 
 	// The Iceberg file IO finds the AWS configuration (credentials, region) in the context.
@@ -240,6 +281,10 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	if o.kafka.Enabled() {
 		return o.consumeKafka(ctx, awsCfg, states, alerts, lakeCfg, stderr)
+	}
+	leases, err := shardrunner.NewLeaseTable(db, e.LeasesTable)
+	if err != nil {
+		return err
 	}
 	start, _ := e.StartPosition() // checked by parse
 	c, err := shardrunner.NewConsumer(shardrunner.ConsumerConfig{
@@ -295,13 +340,6 @@ func consume(ctx context.Context, o options, stdout, stderr io.Writer) error {
 // consumeKafka reads the Kafka topic in a consumer group into the same sinks (package kafkarunner).
 func (o options) consumeKafka(ctx context.Context, awsCfg aws.Config, states shardrunner.StateStore, alerts ctc.Sink,
 	lakeCfg ctciceberg.Config, stderr io.Writer) error {
-	if o.kafka.StateDir != "" {
-		fs, err := kafkarunner.NewFileStateStore(o.kafka.StateDir)
-		if err != nil {
-			return err
-		}
-		states = fs
-	}
 	kopts, err := o.kafka.ClientOptions(awsCfg.Credentials)
 	if err != nil {
 		return err
@@ -342,4 +380,39 @@ func (o options) consumeKafka(ctx context.Context, awsCfg aws.Config, states sha
 	st := c.Stats()
 	o.log.Info("stopped", "records", st.Records, "checkpoints", st.Checkpoints, "conflicts", st.Conflicts)
 	return nil
+}
+
+// hotStore is the alert store the consumer writes and its API reads: DynamoDB, or the embedded
+// SQLite store with -alerts-db.
+type hotStore interface {
+	ctc.Sink
+	api.Store
+}
+
+// serve starts the REST API and the dashboard on -addr over the alert store, its alert list
+// grouped into incidents as the notifier groups them, and returns the function that stops it.
+func (o options) serve(store api.Store) (stop func(), url string, err error) {
+	cfg := api.Config{Store: store, SpreadThreshold: o.thresholds.Spread, Incidents: &incident.Policy{}, Logger: o.log}
+	if o.apiKeys != "" {
+		if cfg.Keys, err = api.ReadKeyFile(o.apiKeys); err != nil {
+			return nil, "", fmt.Errorf("-api-keys: %w", err)
+		}
+	} else if !api.Loopback(o.addr) {
+		o.log.Warn("the API is open to anyone who can reach it; give -api-keys FILE to require a key", "addr", o.addr)
+	}
+	h, err := api.New(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("-addr: %w", err)
+	}
+	srv := api.NewServer(o.addr, h)
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, "http://" + ln.Addr().String(), nil
 }
