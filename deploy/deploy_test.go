@@ -27,7 +27,7 @@ const (
 var placeholderRE = regexp.MustCompile(`\$\{([a-z_]+)\}`)
 
 // batchTasks are the batch Lambda's tasks (package adapters/lambda/internal/batchfn).
-var batchTasks = []string{"historical_load", "reprocess", "reprocess_status", "quality_check", "catalog_update", "maintain"}
+var batchTasks = []string{"historical_load", "reprocess", "reprocess_status", "quality_check", "catalog_update", "maintain", "evidence"}
 
 // state is the part of an Amazon States Language state the checks read.
 type state struct {
@@ -140,7 +140,7 @@ func TestWorkflowDefinition(t *testing.T) {
 	}
 	// The seed's §5.1 order along the success path.
 	path := successPath(m)
-	want := []string{"HistoricalLoad", "Reprocess", "WaitForReprocess", "ReprocessStatus", "ReprocessDone", "QualityCheck", "QualityPassed", "CatalogUpdate", "Maintain", "PublishSuccess", "Done"}
+	want := []string{"HistoricalLoad", "Reprocess", "WaitForReprocess", "ReprocessStatus", "ReprocessDone", "QualityCheck", "QualityPassed", "CatalogUpdate", "Maintain", "Evidence", "PublishSuccess", "Done"}
 	if !slices.Equal(path[1:], want) {
 		t.Fatalf("success path %v, want Init then %v", path, want)
 	}
@@ -368,6 +368,7 @@ func TestLambdaEnvironment(t *testing.T) {
 		"CTC_STREAM", "CTC_DLQ_STREAM", "CTC_ALERTS_TABLE", "CTC_AGGREGATES_TABLE", "CTC_STATE_TABLE",
 		"CTC_LEASES_TABLE", "CTC_CATALOG", "CTC_NAMESPACE", "CTC_WAREHOUSE", "CTC_RAW_BUCKET",
 		"CTC_CORS_ORIGINS", "CTC_METRICS_NAMESPACE_QUALITY", "CTC_METRICS_NAMESPACE_ALERTS", "CTC_METRICS_NAMESPACE_BATCH",
+		"CTC_EVIDENCE_URI",
 	} {
 		if !regexp.MustCompile(`(?m)^\s+` + v + `\s+=`).Match(src) {
 			t.Errorf("terraform/main.tf does not set %s in the Lambdas' environment", v)

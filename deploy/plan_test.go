@@ -651,6 +651,9 @@ func TestPlanLambdaEnvironment(t *testing.T) {
 		check("the warehouse (CTC_WAREHOUSE)", e.Warehouse, "s3://"+buckets["processed"]+"/warehouse")
 		check("the catalog (CTC_CATALOG, else by the warehouse)", e.CatalogKind(), "glue")
 		check("the Glue database (CTC_NAMESPACE)", e.Namespace, glue...)
+		if o, err := awsenv.ParseS3URI(e.EvidenceURI); err != nil || o.Bucket != buckets["processed"] {
+			t.Errorf("%s: CTC_EVIDENCE_URI %q is not an object of the processed bucket %s (%v)", f.Address, e.EvidenceURI, buckets["processed"], err)
+		}
 		got := slices.Clone(e.CORSOrigins)
 		sort.Strings(got)
 		if !slices.Equal(got, cors) {

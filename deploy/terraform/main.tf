@@ -12,6 +12,9 @@ locals {
     batch   = "CoatTail/Batch"
   }
   glue_database = var.project
+  # The evidence report: written by the workflow's Evidence step (batch Lambda), served at
+  # /evidence by the API Lambda. Each role is granted this one object only.
+  evidence_key = "evidence/latest.json"
 }
 
 module "kinesis" {
@@ -53,6 +56,7 @@ module "lambdas" {
     CTC_METRICS_NAMESPACE_QUALITY = local.namespaces["quality"]
     CTC_METRICS_NAMESPACE_ALERTS  = local.namespaces["alerts"]
     CTC_METRICS_NAMESPACE_BATCH   = local.namespaces["batch"]
+    CTC_EVIDENCE_URI              = "s3://${module.storage.bucket_names["processed"]}/${local.evidence_key}"
     # AWS_REGION is set by the Lambda runtime itself (a reserved variable).
   }
   stream_arn         = module.kinesis.stream_arn
@@ -60,6 +64,7 @@ module "lambdas" {
   table_arns         = module.dynamodb.arns
   bucket_arns        = module.storage.bucket_arns
   glue_database      = module.storage.glue_database
+  evidence_key       = local.evidence_key
   streaming_enabled  = var.streaming_enabled
   cors_origins       = var.dashboard_origins
   users_mfa          = var.api_users_mfa

@@ -1,8 +1,8 @@
 // Command batch is the batch Lambda: the Step Functions workflow's tasks — historical_load,
-// reprocess, reprocess_status, quality_check, catalog_update, maintain — chosen by the input's "task"
-// field, each taking and returning one JSON object (package batchfn documents the shapes). Built
-// as bootstrap for provided.al2023 (scripts/build-lambdas.sh); configured by the environment
-// variables of package awsenv.
+// reprocess, reprocess_status, quality_check, catalog_update, maintain, evidence — chosen by the
+// input's "task" field, each taking and returning one JSON object (package batchfn documents the
+// shapes). Built as bootstrap for provided.al2023 (scripts/build-lambdas.sh); configured by the
+// environment variables of package awsenv (evidence writes its report to CTC_EVIDENCE_URI).
 package main
 
 import (

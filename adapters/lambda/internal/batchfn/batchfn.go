@@ -1,6 +1,6 @@
 // Package batchfn holds the batch Lambda's tasks: the steps of the Step Functions workflow
 // (historical load → reprocess → wait/poll → quality checks → choice → catalog update → lake
-// maintenance). One function runs them all; the input's "task" field chooses one. Every task
+// maintenance → evidence). One function runs them all; the input's "task" field chooses one. Every task
 // takes and returns one JSON object (Input, Output), so the workflow passes each task's output,
 // or fields of it, to the next with its ResultPath and Parameters. Fields a task does not take
 // are ignored.
@@ -67,6 +67,19 @@
 //	  out the orphan files' names. A table that fails does not stop the others; the task then
 //	  fails, naming them.
 //
+//	evidence          {"task":"evidence","day":"2024-01-15","days":7}
+//	  → {"task","from","to","alerts","trades","uri","bytes"}
+//	  Judges the alerts of anomaly_alerts detected in the days days ending with day — [day −
+//	  (days − 1), day + 1), UTC; day defaults to yesterday, days to 7 (at most 31); from and to
+//	  (RFC 3339) override either bound — against raw_trades (package evidence/fromlake: the
+//	  trades from 10 s before the window to 1 h 30 s after it, held in memory at about 100 bytes a
+//	  trade), with adapters/evidence's defaults (20 pseudo-alerts per alert, seed 1), so the
+//	  report is byte for byte what `go run ./adapters/evidence -from … -to … -json` prints over the
+//	  same warehouse. Writes it (indented JSON) in one PutObject to CTC_EVIDENCE_URI, where the API
+//	  Lambda serves it at /evidence: a reader sees the previous report or this one, whole. Fails
+//	  when CTC_EVIDENCE_URI is not set. alerts is the number of alerts judged, bytes the
+//	  report's size.
+//
 // Every task writes an EMF line with BatchJobSuccess or BatchJobFailure (dimension Job = the
 // task). A task that fails returns an error, which the workflow catches.
 package batchfn
@@ -83,6 +96,8 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/backfill"
 	"github.com/coattailcapital/ctc/detect"
+	"github.com/coattailcapital/ctc/evidence"
+	"github.com/coattailcapital/ctc/evidence/fromlake"
 	"github.com/coattailcapital/ctc/metrics/emf"
 	"github.com/coattailcapital/ctc/reprocess"
 	"github.com/coattailcapital/ctc/sink/iceberg"
@@ -100,6 +115,14 @@ const (
 	TaskQualityCheck    = "quality_check"
 	TaskCatalogUpdate   = "catalog_update"
 	TaskMaintain        = "maintain"
+	TaskEvidence        = "evidence"
+)
+
+// DefaultEvidenceDays is the evidence task's window when the input gives no days: a week ending
+// with the processed day. MaxEvidenceDays bounds it: the trades of the window are held in memory.
+const (
+	DefaultEvidenceDays = 7
+	MaxEvidenceDays     = 31
 )
 
 // DefaultSymbols are the Binance symbols historical_load loads when the input names none: the
@@ -133,6 +156,8 @@ type Input struct {
 	MinSnapshots   int      `json:"min_snapshots,omitempty"`
 	OrphanAgeHours int      `json:"orphan_age_hours,omitempty"`
 	MinInputFiles  int      `json:"min_input_files,omitempty"`
+
+	Days int `json:"days,omitempty"`
 }
 
 // ThresholdsInput overrides detect.DefaultThresholds field by field.
@@ -180,6 +205,20 @@ type MaintainResult struct {
 	maintain.Report
 }
 
+// EvidenceResult is evidence's output.
+type EvidenceResult struct {
+	Task string `json:"task"`
+	// From and To are the window of detected_at judged, [From, To).
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Alerts and Trades are the report's: the alerts judged and the trades read.
+	Alerts int `json:"alerts"`
+	Trades int `json:"trades"`
+	// URI is where the report went (CTC_EVIDENCE_URI), Bytes its size.
+	URI   string `json:"uri"`
+	Bytes int    `json:"bytes"`
+}
+
 // Config configures a Handler.
 type Config struct {
 	// Lake opens the warehouse for one task (an iceberg.Sink on a catalog opened once per
@@ -197,6 +236,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock of default days, run ids and validation times; default time.Now.
 	Now func() time.Time
+	// PutEvidence writes the evidence task's report (an evidence.Report, JSON) whole where the API
+	// reads it, and EvidenceURI names that place; FromEnv sets them from CTC_EVIDENCE_URI (one S3
+	// PutObject). Without PutEvidence the evidence task fails.
+	PutEvidence func(ctx context.Context, report []byte) error
+	EvidenceURI string
 	// Metrics, when set, receives BatchJobSuccess/BatchJobFailure per task.
 	Metrics *emf.Logger
 	// Log receives progress and failures; default discard.
@@ -263,9 +307,11 @@ func (h *Handler) Run(ctx context.Context, in *Input) (any, error) {
 		return h.catalogUpdate(ctx, in)
 	case TaskMaintain:
 		return h.maintain(ctx, in)
+	case TaskEvidence:
+		return h.evidence(ctx, in)
 	}
-	return nil, fmt.Errorf("batchfn: task must be one of %s, %s, %s, %s, %s, %s; got %q",
-		TaskHistoricalLoad, TaskReprocess, TaskReprocessStatus, TaskQualityCheck, TaskCatalogUpdate, TaskMaintain, in.Task)
+	return nil, fmt.Errorf("batchfn: task must be one of %s, %s, %s, %s, %s, %s, %s; got %q",
+		TaskHistoricalLoad, TaskReprocess, TaskReprocessStatus, TaskQualityCheck, TaskCatalogUpdate, TaskMaintain, TaskEvidence, in.Task)
 }
 
 // withLake opens the warehouse for one task, once its input is known to be valid, and runs do on it.
@@ -517,5 +563,56 @@ func (h *Handler) maintain(ctx context.Context, in *Input) (*MaintainResult, err
 			return nil, fmt.Errorf("batchfn: maintain: %w", err)
 		}
 		return &MaintainResult{Task: TaskMaintain, Report: *rep}, nil
+	})
+}
+
+// evidenceConfig is the evaluation of the evidence task: adapters/evidence's defaults over the
+// window [from, to).
+func evidenceConfig(from, to time.Time) evidence.Config {
+	return evidence.Config{From: from, To: to, Seed: 1}
+}
+
+func (h *Handler) evidence(ctx context.Context, in *Input) (*EvidenceResult, error) {
+	if h.cfg.PutEvidence == nil {
+		return nil, errors.New("batchfn: the evidence task writes its report to CTC_EVIDENCE_URI (s3://bucket/key), which is not set")
+	}
+	days := in.Days
+	if days == 0 {
+		days = DefaultEvidenceDays
+	}
+	if days < 1 || days > MaxEvidenceDays {
+		return nil, fmt.Errorf("batchfn: days must be 1..%d, got %d", MaxEvidenceDays, in.Days)
+	}
+	_, start, err := h.day(in)
+	if err != nil {
+		return nil, err
+	}
+	from, to := start.AddDate(0, 0, -(days-1)), start.AddDate(0, 0, 1)
+	if in.From != nil {
+		from = in.From.UTC()
+	}
+	if in.To != nil {
+		to = in.To.UTC()
+	}
+	cfg := evidenceConfig(from, to)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("batchfn: %w", err)
+	}
+	return withLake(ctx, h, func(lake *iceberg.Sink) (*EvidenceResult, error) {
+		rep, err := fromlake.Evaluate(ctx, lake, cfg, nil)
+		if err != nil {
+			return nil, fmt.Errorf("batchfn: evidence %s – %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		}
+		// As adapters/evidence -json prints it.
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("batchfn: evidence: %w", err)
+		}
+		b = append(b, '\n')
+		if err := h.cfg.PutEvidence(ctx, b); err != nil {
+			return nil, fmt.Errorf("batchfn: evidence: %w", err)
+		}
+		h.cfg.Log.InfoContext(ctx, "batchfn: evidence written", "uri", h.cfg.EvidenceURI, "alerts", rep.Alerts, "trades", rep.Trades, "bytes", len(b))
+		return &EvidenceResult{Task: TaskEvidence, From: from, To: to, Alerts: rep.Alerts, Trades: rep.Trades, URI: h.cfg.EvidenceURI, Bytes: len(b)}, nil
 	})
 }

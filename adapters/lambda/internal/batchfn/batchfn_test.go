@@ -60,6 +60,7 @@ func FuzzHandle(f *testing.F) {
 		`{"task":"catalog_update","run_id":"r","keep_runs":-1}`,
 		`{"task":"reprocess","as_of":"2024-01-15T00:00:00Z","snapshot_id":3}`, `{}`, `[]`, `"x"`, `{"task":1}`,
 		`{"task":"maintain","tables":["raw_trades"],"retention_days":-1,"orphan_age_hours":0,"min_input_files":1}`,
+		`{"task":"evidence","day":"2024-01-15","days":40}`, `{"task":"evidence","from":"2024-01-16T00:00:00Z","to":"2024-01-15T00:00:00Z"}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -60,6 +60,11 @@ variable "glue_database" {
   type        = string
 }
 
+variable "evidence_key" {
+  description = "Key, in the processed bucket, of the evidence report (CTC_EVIDENCE_URI): the batch function writes it, the api function reads it."
+  type        = string
+}
+
 variable "streaming_enabled" {
   description = "Initial state of the event-source mapping."
   type        = bool
@@ -93,8 +98,9 @@ variable "log_retention_days" {
 locals {
   functions = {
     stream = { memory = 1024, timeout = 120, description = "Kinesis trades -> detectors -> DynamoDB + Iceberg" }
-    api    = { memory = 512, timeout = 15, description = "HTTP API: /alerts, /metrics/{symbol}, dashboard" }
-    batch  = { memory = 1024, timeout = 900, description = "Step Functions tasks: historical_load, reprocess, reprocess_status, quality_check, catalog_update, maintain" }
+    api    = { memory = 512, timeout = 15, description = "HTTP API: /alerts, /metrics/{symbol}, /evidence, dashboard" }
+    # 3008 MB: the evidence task holds a week of raw_trades in memory (about 100 bytes a trade).
+    batch = { memory = 3008, timeout = 900, description = "Step Functions tasks: historical_load, reprocess, reprocess_status, quality_check, catalog_update, maintain, evidence" }
   }
   glue_arns = [
     "arn:aws:glue:${var.region}:${var.account_id}:catalog",
@@ -104,6 +110,7 @@ locals {
   glue_read  = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"]
   glue_write = ["glue:CreateTable", "glue:UpdateTable"]
   s3_rw      = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+  evidence   = "${var.bucket_arns["processed"]}/${var.evidence_key}"
 }
 
 data "aws_iam_policy_document" "lambda_trust" {
@@ -193,7 +200,7 @@ data "aws_iam_policy_document" "stream" {
   }
 }
 
-# api: read-only on the alerts and aggregates tables and their indexes.
+# api: read-only on the alerts and aggregates tables and their indexes, and on the evidence report.
 data "aws_iam_policy_document" "api" {
   statement {
     sid     = "ReadHotStores"
@@ -203,11 +210,25 @@ data "aws_iam_policy_document" "api" {
       var.table_arns["aggregates"], "${var.table_arns["aggregates"]}/index/*",
     ]
   }
+  statement {
+    sid       = "ReadEvidenceReport"
+    actions   = ["s3:GetObject"]
+    resources = [local.evidence]
+  }
+  # Without ListBucket, S3 answers a GetObject of a missing key 403 AccessDenied instead of 404
+  # NoSuchKey: the report not written yet (before the first workflow run) would be a 500 instead
+  # of the 404 that hides the dashboard's panel. ListBucket shows object names only (the
+  # warehouse's file names; the stream and batch roles list it already), not their contents.
+  statement {
+    sid       = "EvidenceNotFoundIs404"
+    actions   = ["s3:ListBucket"]
+    resources = [var.bucket_arns["processed"]]
+  }
 }
 
 # batch: the warehouse (read raw_trades, write raw_trades and anomalies_reprocessed, table
 # properties, snapshot expiry; the maintain task rewrites, lists and deletes files of every table)
-# and the raw bucket.
+# and the raw bucket; the evidence task writes its report.
 data "aws_iam_policy_document" "batch" {
   statement {
     sid       = "WarehouseCatalog"
@@ -223,6 +244,11 @@ data "aws_iam_policy_document" "batch" {
     sid       = "ListWarehouse"
     actions   = ["s3:ListBucket"]
     resources = [var.bucket_arns["processed"], var.bucket_arns["raw"]]
+  }
+  statement {
+    sid       = "WriteEvidenceReport"
+    actions   = ["s3:PutObject"]
+    resources = [local.evidence]
   }
 }
 
