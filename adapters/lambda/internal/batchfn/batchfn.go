@@ -72,8 +72,8 @@
 //	  Judges the alerts of anomaly_alerts detected in the days days ending with day — [day −
 //	  (days − 1), day + 1), UTC; day defaults to yesterday, days to 7 (at most 31); from and to
 //	  (RFC 3339) override either bound — against raw_trades (package evidence/fromlake: the
-//	  trades from 10 s before the window to 1 h 30 s after it, held in memory at about 100 bytes a
-//	  trade), with adapters/evidence's defaults (20 pseudo-alerts per alert, seed 1), so the
+//	  trades from 10 s before the window to 1 h 30 s after it, held in memory: the process peaks
+//	  at about 170 bytes a trade, so give a busy market fewer days or the function more memory), with adapters/evidence's defaults (20 pseudo-alerts per alert, seed 1), so the
 //	  report is byte for byte what `go run ./adapters/evidence -from … -to … -json` prints over the
 //	  same warehouse. Writes it (indented JSON) in one PutObject to CTC_EVIDENCE_URI, where the API
 //	  Lambda serves it at /evidence: a reader sees the previous report or this one, whole. Fails

@@ -99,7 +99,9 @@ locals {
   functions = {
     stream = { memory = 1024, timeout = 120, description = "Kinesis trades -> detectors -> DynamoDB + Iceberg" }
     api    = { memory = 512, timeout = 15, description = "HTTP API: /alerts, /metrics/{symbol}, /evidence, dashboard" }
-    # 3008 MB: the evidence task holds a week of raw_trades in memory (about 100 bytes a trade).
+    # 3008 MB: the evidence task holds a week of raw_trades in memory, peaking at about 170 bytes a
+    # trade (README "Is an alert worth acting on?"): some 15 M trades, 2 M a day. More needs more
+    # memory or fewer days.
     batch = { memory = 3008, timeout = 900, description = "Step Functions tasks: historical_load, reprocess, reprocess_status, quality_check, catalog_update, maintain, evidence" }
   }
   glue_arns = [
