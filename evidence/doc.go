@@ -73,7 +73,8 @@
 //	}
 //	return report.WriteText(os.Stdout) // or json.Marshal(report): the API's /evidence
 //
-// adapters/evidence is this program with flags.
+// Package evidence/fromlake is this program over an Iceberg warehouse, and adapters/evidence that
+// with flags; the batch Lambda runs it daily on AWS and writes the report the API serves.
 //
 // # Concurrency
 //
