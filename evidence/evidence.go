@@ -87,7 +87,10 @@ func (c Config) withDefaults() Config {
 // Span is the range of trade times an evaluation of alerts detected from first to last reads:
 // from the entry window of the first (first − Reference) to the widest horizon of the last
 // (last + the largest After + HalfWidth), both inclusive. A caller that loads trades from a store
-// loads this range, and nothing outside it changes the Report.
+// loads this range. Pseudo-alerts are drawn across the trades given, so set From and To to first
+// and last as well: then trades outside the range change the Report only for a market with no
+// trade in the range's first Reference (its pseudo-alerts start a Reference after its first
+// trade given). Package fromlake does both.
 func (c Config) Span(first, last time.Time) (from, to time.Time) {
 	c = c.withDefaults()
 	var reach time.Duration
