@@ -67,13 +67,15 @@
 //	  out the orphan files' names. A table that fails does not stop the others; the task then
 //	  fails, naming them.
 //
-//	evidence          {"task":"evidence","day":"2024-01-15","days":7}
+//	evidence          {"task":"evidence","day":"2024-01-15","days":1}
 //	  → {"task","from","to","alerts","trades","uri","bytes"}
 //	  Judges the alerts of anomaly_alerts detected in the days days ending with day — [day −
-//	  (days − 1), day + 1), UTC; day defaults to yesterday, days to 7 (at most 31); from and to
+//	  (days − 1), day + 1), UTC; day defaults to yesterday, days to 1 (at most 31); from and to
 //	  (RFC 3339) override either bound — against raw_trades (package evidence/fromlake: the
-//	  trades from 10 s before the window to 1 h 30 s after it, held in memory: the process peaks
-//	  at about 170 bytes a trade, so give a busy market fewer days or the function more memory), with adapters/evidence's defaults (20 pseudo-alerts per alert, seed 1), so the
+//	  trades from 10 s before the window to 1 h 30 s after it, held in memory: about 100 bytes a
+//	  trade at peak under the GOMEMLIMIT the Terraform sets, some 25 M trades in 3008 MB — a
+//	  day at ~290 trades/s; give a quiet market more days, a busier one more memory or
+//	  adapters/evidence on a host), with adapters/evidence's defaults (20 pseudo-alerts per alert, seed 1), so the
 //	  report is byte for byte what `go run ./adapters/evidence -from … -to … -json` prints over the
 //	  same warehouse. Writes it (indented JSON) in one PutObject to CTC_EVIDENCE_URI, where the API
 //	  Lambda serves it at /evidence: a reader sees the previous report or this one, whole. Fails
@@ -118,10 +120,12 @@ const (
 	TaskEvidence        = "evidence"
 )
 
-// DefaultEvidenceDays is the evidence task's window when the input gives no days: a week ending
-// with the processed day. MaxEvidenceDays bounds it: the trades of the window are held in memory.
+// DefaultEvidenceDays is the evidence task's window when the input gives no days: the processed
+// day, since the window's trades are held in memory (a week of three instruments on two
+// exchanges is tens of millions of trades, more than a function's memory). MaxEvidenceDays
+// bounds what an input may ask.
 const (
-	DefaultEvidenceDays = 7
+	DefaultEvidenceDays = 1
 	MaxEvidenceDays     = 31
 )
 

@@ -99,9 +99,8 @@ locals {
   functions = {
     stream = { memory = 1024, timeout = 120, description = "Kinesis trades -> detectors -> DynamoDB + Iceberg" }
     api    = { memory = 512, timeout = 15, description = "HTTP API: /alerts, /metrics/{symbol}, /evidence, dashboard" }
-    # 3008 MB: the evidence task holds a week of raw_trades in memory, peaking at about 170 bytes a
-    # trade (README "Is an alert worth acting on?"): some 15 M trades, 2 M a day. More needs more
-    # memory or fewer days.
+    # 3008 MB: the evidence task holds a day of raw_trades in memory, about 100 bytes a trade at
+    # peak under GOMEMLIMIT: some 25 M trades. More needs more memory or adapters/evidence on a host.
     batch = { memory = 3008, timeout = 900, description = "Step Functions tasks: historical_load, reprocess, reprocess_status, quality_check, catalog_update, maintain, evidence" }
   }
   glue_arns = [
@@ -281,8 +280,10 @@ resource "aws_lambda_function" "this" {
   memory_size      = each.value.memory
   timeout          = each.value.timeout
 
+  # GOMEMLIMIT at 90 % of the function's memory: the Go runtime collects harder near it instead
+  # of letting the heap double past what the function has.
   environment {
-    variables = var.environment
+    variables = merge(var.environment, { GOMEMLIMIT = "${floor(each.value.memory * 0.9)}MiB" })
   }
 
   logging_config {
