@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // BenchmarkConsumer reads 20,000 trades from a four-partition topic of an in-process kfake cluster
@@ -27,7 +27,7 @@ func BenchmarkConsumer(b *testing.B) {
 		i++
 		cons, err := kafkarunner.New(kafkarunner.Config{
 			Client: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Topic: topic, App: fmt.Sprint("bench-", i),
-			Store: &shardrunner.MemoryStateStore{}, Runner: shardrunner.Config{NewProcessor: newProc},
+			Store: &partrunner.MemoryStateStore{}, Runner: partrunner.Config{NewProcessor: newProc},
 			CheckpointEvery: 100 * time.Millisecond,
 		})
 		if err != nil {

@@ -12,19 +12,19 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // zombieStore lets another owner save partition 0 just before some of the consumer's saves, as a
 // member that lost the partition without knowing would: the consumer's save then conflicts.
 type zombieStore struct {
-	shardrunner.MemoryStateStore
+	partrunner.MemoryStateStore
 	mu      sync.Mutex
 	saves   int
 	zombies int
 }
 
-func (z *zombieStore) Save(ctx context.Context, key string, st *shardrunner.ShardState) error {
+func (z *zombieStore) Save(ctx context.Context, key string, st *partrunner.ShardState) error {
 	z.mu.Lock()
 	if strings.HasSuffix(key, "/0") {
 		if z.saves++; z.saves%4 == 3 {
@@ -50,7 +50,7 @@ func TestConflictReopensAndSeeks(t *testing.T) {
 	store, tab := &zombieStore{}, newTable()
 	cons, err := kafkarunner.New(kafkarunner.Config{
 		Client: fast(addrs), Topic: topic, App: "app", Store: store,
-		Runner: shardrunner.Config{NewProcessor: newProc},
+		Runner: partrunner.Config{NewProcessor: newProc},
 		NewSinks: func(context.Context, string) ([]ctc.Sink, error) {
 			return []ctc.Sink{&tableSink{t: tab}}, nil
 		},

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // Defaults of Config's zero fields.
@@ -37,13 +37,13 @@ type Config struct {
 	// also the pipeline id the sinks commit under. Required.
 	App string
 	// Store keeps the partition states; its saves must be conditional on the state's version
-	// (shardrunner.StateStore): shardrunner.DynamoStateStore, FileStateStore, or
-	// shardrunner.MemoryStateStore in one process. Required. Runner.Store is set to it.
-	Store shardrunner.StateStore
+	// (partrunner.StateStore): shardrunner.DynamoStateStore, FileStateStore, or
+	// partrunner.MemoryStateStore in one process. Required. Runner.Store is set to it.
+	Store partrunner.StateStore
 	// Runner configures the partitions' runners: NewProcessor (required), PartitionKey (the
-	// producer's instrument rule; default shardrunner.Instrument), and Sinks shared by every
+	// producer's instrument rule; default partrunner.Instrument), and Sinks shared by every
 	// partition (write-through sinks safe for concurrent use, such as the alert stores).
-	Runner shardrunner.Config
+	Runner partrunner.Config
 	// NewSinks returns the sinks of one partition, for sinks that buffer per pipeline (the Iceberg
 	// sink); id is topic/partition. It is called each time a partition opens; the sinks that
 	// implement ctc.Closer are closed when it is dropped. Optional.
@@ -116,7 +116,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.Runner.App, c.Runner.Store = c.App, c.Store
 	if c.Runner.PartitionKey == nil {
-		c.Runner.PartitionKey = shardrunner.Instrument
+		c.Runner.PartitionKey = partrunner.Instrument
 	}
 	if c.NewSinks == nil {
 		c.NewSinks = func(context.Context, string) ([]ctc.Sink, error) { return nil, nil }
@@ -308,7 +308,7 @@ func (c *Consumer) checkpointAll(ctx context.Context, ps []int32) {
 			if n := c.ps.Next(p); n >= 0 {
 				offs[p] = kgo.EpochOffset{Epoch: -1, Offset: n}
 			}
-		case errors.Is(err, shardrunner.ErrConflict) && c.ps.Held(p):
+		case errors.Is(err, partrunner.ErrConflict) && c.ps.Held(p):
 			c.conflicts.Add(1)
 			c.cfg.OnEvent(Event{Kind: EventConflict, Partition: p, Err: err})
 			if seek < 0 {

@@ -24,7 +24,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // fileTable is a table sink shared by processes: each committed checkpoint is one file,
@@ -117,7 +117,7 @@ func TestMemberProcess(t *testing.T) {
 	var mu sync.Mutex
 	cons, err := kafkarunner.New(kafkarunner.Config{
 		Client: fast(strings.Split(brokers, ",")), Topic: topic, App: "app", Store: store,
-		Runner: shardrunner.Config{NewProcessor: newProc},
+		Runner: partrunner.Config{NewProcessor: newProc},
 		NewSinks: func(context.Context, string) ([]ctc.Sink, error) {
 			return []ctc.Sink{&fileTable{dir: out}}, nil
 		},

@@ -1,14 +1,16 @@
 // Package kafkarunner reads trades from a Kafka topic in a consumer group and runs each partition
-// through the one engine — the shardrunner.Runner the Kinesis consumer and the stream Lambda use —
+// through the one engine — the partrunner.Runner the Kinesis consumer and the stream Lambda use —
 // with its state in a shared store and exactly-once output into every sink.
 //
 // # Partitions, state and exactly-once
 //
-// A partition is processed like a Kinesis shard: by a shardrunner.Runner (shard id
+// A partition is processed like a Kinesis shard: by a partrunner.Runner (shard id
 // topic/partition, state key and pipeline id App/topic/partition), whose ctc.Processor state,
-// last offset and last checkpoint's output live in a shardrunner.StateStore — DynamoDB
+// last offset and last checkpoint's output live in a partrunner.StateStore — DynamoDB
 // (shardrunner.DynamoStateStore) across hosts, FileStateStore across the processes of one
-// machine. The state store, not Kafka's committed offsets, says where a partition is: when a
+// machine. kafkarunner and partrunner import no AWS package: a program that keeps its states in
+// a FileStateStore, or a store of its own, links no AWS SDK, and one that wants DynamoDB imports
+// shardrunner for DynamoStateStore. The state store, not Kafka's committed offsets, says where a partition is: when a
 // partition is assigned its runner is restored from its state and reading starts at the offset
 // after the state's last record (AdjustFetchOffsetsFn), whatever the group has committed; a
 // partition with no state starts at the earliest offset (or the end, Config.StartAtEnd). The
@@ -31,7 +33,7 @@
 //   - Records delivered again (Kafka redelivers from wherever the consumer seeks, and a new owner
 //     may see records the state already holds) are skipped: the runner ignores offsets at or
 //     before its state's last one.
-//   - Saves are conditional on the state's version (shardrunner.ErrConflict otherwise), so two
+//   - Saves are conditional on the state's version (partrunner.ErrConflict otherwise), so two
 //     members can never both advance a partition. A member that lost a partition in a rebalance
 //     without noticing (paused past its session timeout, partitioned away) can save at most one
 //     checkpoint, and only before the new owner's first save: the new owner's save then fails with

@@ -10,7 +10,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 	"github.com/coattailcapital/ctc/sink/kafka"
 	"github.com/coattailcapital/ctc/sink/memory"
 )
@@ -43,9 +43,9 @@ func Example() {
 	cons, err := kafkarunner.New(kafkarunner.Config{
 		Client: []kgo.Opt{brokers},
 		App:    "example",
-		Store:  &shardrunner.MemoryStateStore{}, // shardrunner.DynamoStateStore across hosts
-		Runner: shardrunner.Config{
-			NewProcessor: newProc, // shardrunner.Processors(quality.Config{}, detect.DefaultThresholds(), nil)
+		Store:  &partrunner.MemoryStateStore{}, // shardrunner.DynamoStateStore across hosts
+		Runner: partrunner.Config{
+			NewProcessor: newProc, // partrunner.Processors(quality.Config{}, detect.DefaultThresholds(), nil)
 			Sinks:        []ctc.Sink{alerts},
 		},
 	})

@@ -9,13 +9,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
-// FileStateStore is a shardrunner.StateStore in a local directory, for consumers that share a
+// FileStateStore is a partrunner.StateStore in a local directory, for consumers that share a
 // machine (a local Kafka, a demo, tests with several processes): heads and segments are files,
 // and every Load and Save holds an exclusive flock on the directory's lock file, so that a save
 // is conditional on the stored version across processes, as DynamoDB's conditional writes make
@@ -25,7 +24,7 @@ type FileStateStore struct {
 	dir string
 }
 
-var _ shardrunner.StateStore = (*FileStateStore)(nil)
+var _ partrunner.StateStore = (*FileStateStore)(nil)
 
 // NewFileStateStore returns a store in dir, creating it if needed.
 func NewFileStateStore(dir string) (*FileStateStore, error) {
@@ -57,8 +56,8 @@ func (s *FileStateStore) segment(name string) string {
 	return filepath.Join(s.dir, "segments", url.PathEscape(name))
 }
 
-// Load implements shardrunner.StateStore.
-func (s *FileStateStore) Load(_ context.Context, key string) (*shardrunner.ShardState, error) {
+// Load implements partrunner.StateStore.
+func (s *FileStateStore) Load(_ context.Context, key string) (*partrunner.ShardState, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -68,12 +67,12 @@ func (s *FileStateStore) Load(_ context.Context, key string) (*shardrunner.Shard
 	if err != nil || st == nil {
 		return nil, err
 	}
-	err = shardrunner.JoinState(st, func(name string) ([]byte, error) { return os.ReadFile(s.segment(name)) })
+	err = partrunner.JoinState(st, func(name string) ([]byte, error) { return os.ReadFile(s.segment(name)) })
 	return st, err
 }
 
 // load reads a head and the segment names it holds (without their data).
-func (s *FileStateStore) load(key string) (*shardrunner.ShardState, []string, error) {
+func (s *FileStateStore) load(key string) (*partrunner.ShardState, []string, error) {
 	b, err := os.ReadFile(s.head(key))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, nil
@@ -81,7 +80,7 @@ func (s *FileStateStore) load(key string) (*shardrunner.ShardState, []string, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafkarunner: state of %s: %w", key, err)
 	}
-	st, err := shardrunner.DecodeState(b)
+	st, err := partrunner.DecodeState(b)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,10 +98,10 @@ func (s *FileStateStore) load(key string) (*shardrunner.ShardState, []string, er
 	return st, names, nil
 }
 
-// Save implements shardrunner.StateStore: it stores st only over version st.Version-1.
-func (s *FileStateStore) Save(_ context.Context, key string, st *shardrunner.ShardState) error {
-	head, fresh, names := shardrunner.SplitState(key, st)
-	b, err := shardrunner.EncodeState(head)
+// Save implements partrunner.StateStore: it stores st only over version st.Version-1.
+func (s *FileStateStore) Save(_ context.Context, key string, st *partrunner.ShardState) error {
+	head, fresh, names := partrunner.SplitState(key, st)
+	b, err := partrunner.EncodeState(head)
 	if err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func (s *FileStateStore) Save(_ context.Context, key string, st *shardrunner.Sha
 		stored = old.Version
 	}
 	if stored != st.Version-1 {
-		return fmt.Errorf("%w: %s is at version %d, the save expected %d", shardrunner.ErrConflict, key, stored, st.Version-1)
+		return fmt.Errorf("%w: %s is at version %d, the save expected %d", partrunner.ErrConflict, key, stored, st.Version-1)
 	}
 	for _, g := range fresh {
 		if err := writeAtomic(s.segment(g.Name), g.Data); err != nil {
@@ -130,14 +129,8 @@ func (s *FileStateStore) Save(_ context.Context, key string, st *shardrunner.Sha
 	if err := writeAtomic(s.head(key), b); err != nil {
 		return fmt.Errorf("kafkarunner: state of %s: %w", key, err)
 	}
-	keep := map[string]bool{}
-	for _, n := range names {
-		keep[n] = true
-	}
-	for _, n := range oldNames {
-		if !keep[n] && strings.HasPrefix(n, key+"/") {
-			_ = os.Remove(s.segment(n)) // garbage at worst, never a wrong state
-		}
+	for _, n := range partrunner.StaleSegments(key, oldNames, names) {
+		_ = os.Remove(s.segment(n)) // garbage at worst, never a wrong state
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // Saves are conditional on the version, across the processes sharing the directory: a save
@@ -23,11 +23,11 @@ func ExampleFileStateStore() {
 	}
 	ctx := context.Background()
 	key := "app/coattail-trades/0"
-	fmt.Println(s.Save(ctx, key, &shardrunner.ShardState{Version: 1, Shard: "coattail-trades/0", Sequence: "41"}))
+	fmt.Println(s.Save(ctx, key, &partrunner.ShardState{Version: 1, Shard: "coattail-trades/0", Sequence: "41"}))
 	// Two members loaded version 1; the first to save wins.
-	fmt.Println(s.Save(ctx, key, &shardrunner.ShardState{Version: 2, Sequence: "99"}))
-	err = s.Save(ctx, key, &shardrunner.ShardState{Version: 2, Sequence: "57"})
-	fmt.Println(errors.Is(err, shardrunner.ErrConflict))
+	fmt.Println(s.Save(ctx, key, &partrunner.ShardState{Version: 2, Sequence: "99"}))
+	err = s.Save(ctx, key, &partrunner.ShardState{Version: 2, Sequence: "57"})
+	fmt.Println(errors.Is(err, partrunner.ErrConflict))
 	st, _ := s.Load(ctx, key)
 	fmt.Println(st.Version, st.Sequence)
 	// Output:

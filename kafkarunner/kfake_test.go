@@ -18,7 +18,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 	icesink "github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/kafka"
 	"github.com/coattailcapital/ctc/sink/memory"
@@ -162,8 +162,8 @@ func TestRoundTripIcebergAndAlertStore(t *testing.T) {
 	defer root.Close(context.Background())
 	alerts := memory.NewAlertStore(func() time.Time { return time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC) })
 	cons, err := kafkarunner.New(kafkarunner.Config{
-		Client: fast(addrs), Topic: topic, App: "app", Store: &shardrunner.MemoryStateStore{},
-		Runner: shardrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
+		Client: fast(addrs), Topic: topic, App: "app", Store: &partrunner.MemoryStateStore{},
+		Runner: partrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
 		NewSinks: func(ctx context.Context, id string) ([]ctc.Sink, error) {
 			s, err := icesink.Open(ctx, icesink.Config{Dir: dir})
 			return []ctc.Sink{s}, err
@@ -250,8 +250,8 @@ func TestAddingPartitionsIsRefused(t *testing.T) {
 	addrs := c.ListenAddrs()
 	produce(t, addrs, testTrades(100, 0))
 	cons, err := kafkarunner.New(kafkarunner.Config{
-		Client: fast(addrs), Topic: topic, App: "app", Store: &shardrunner.MemoryStateStore{},
-		Runner: shardrunner.Config{NewProcessor: newProc}, CheckpointEvery: 50 * time.Millisecond,
+		Client: fast(addrs), Topic: topic, App: "app", Store: &partrunner.MemoryStateStore{},
+		Runner: partrunner.Config{NewProcessor: newProc}, CheckpointEvery: 50 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/coattailcapital/ctc"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // Record is one Kafka record as the host hands it to a partition's runner.
@@ -21,7 +21,7 @@ type Record struct {
 // states were processed under, and Config.AcceptRepartition is not set.
 var ErrRepartitioned = errors.New("kafkarunner: the topic's partition count changed")
 
-// Partitions runs the partitions of one topic that a host holds, each through a shardrunner.Runner
+// Partitions runs the partitions of one topic that a host holds, each through a partrunner.Runner
 // whose state is kept under App/topic/partition. It is the part of a Consumer that does not talk
 // to Kafka — what the property tests drive — and is not safe for concurrent use.
 type Partitions struct {
@@ -30,8 +30,8 @@ type Partitions struct {
 }
 
 type part struct {
-	r     *shardrunner.Runner
-	cfg   *shardrunner.Config
+	r     *partrunner.Runner
+	cfg   *partrunner.Config
 	sinks []ctc.Sink // this partition's own sinks (Config.NewSinks), closed when it is dropped
 }
 
@@ -64,7 +64,7 @@ func (ps *Partitions) CheckLayout(ctx context.Context, partitions int) (accepted
 		if err != nil {
 			return false, fmt.Errorf("kafkarunner: load layout of %s: %w", key, err)
 		}
-		next := &shardrunner.ShardState{Version: 1, Shard: ps.cfg.Topic, Sequence: strconv.Itoa(partitions)}
+		next := &partrunner.ShardState{Version: 1, Shard: ps.cfg.Topic, Sequence: strconv.Itoa(partitions)}
 		if st != nil {
 			if st.Sequence == next.Sequence {
 				return false, nil
@@ -84,7 +84,7 @@ func (ps *Partitions) CheckLayout(ctx context.Context, partitions int) (accepted
 		if err == nil {
 			return st != nil, nil
 		}
-		if !errors.Is(err, shardrunner.ErrConflict) || attempt >= 3 {
+		if !errors.Is(err, partrunner.ErrConflict) || attempt >= 3 {
 			return false, fmt.Errorf("kafkarunner: save layout of %s: %w", key, err)
 		}
 		// Another member recorded it at the same time: compare with what it recorded.
@@ -104,7 +104,7 @@ func (ps *Partitions) Open(ctx context.Context, p int32) (int64, error) {
 	}
 	cfg := ps.cfg.Runner // a copy per partition: its own sinks
 	cfg.Sinks = append(append([]ctc.Sink(nil), ps.cfg.Runner.Sinks...), sinks...)
-	r, err := shardrunner.Open(ctx, &cfg, shardrunner.Shard{ID: id, Range: shardrunner.FullRange})
+	r, err := partrunner.Open(ctx, &cfg, partrunner.Shard{ID: id, Range: partrunner.FullRange})
 	if err != nil {
 		closeSinks(ctx, sinks)
 		return 0, fmt.Errorf("kafkarunner: open %s: %w", id, err)
@@ -114,7 +114,7 @@ func (ps *Partitions) Open(ctx context.Context, p int32) (int64, error) {
 }
 
 // next is the offset after the runner's last record, or -1.
-func next(r *shardrunner.Runner) int64 {
+func next(r *partrunner.Runner) int64 {
 	s := r.Sequence()
 	if s == "" {
 		return -1
@@ -146,9 +146,9 @@ func (ps *Partitions) Process(p int32, recs []Record) int {
 	if pt == nil || len(recs) == 0 {
 		return 0
 	}
-	in := make([]shardrunner.Record, len(recs))
+	in := make([]partrunner.Record, len(recs))
 	for i, r := range recs {
-		in[i] = shardrunner.Record{SequenceNumber: strconv.FormatInt(r.Offset, 10), PartitionKey: string(r.Key), Data: r.Value}
+		in[i] = partrunner.Record{SequenceNumber: strconv.FormatInt(r.Offset, 10), PartitionKey: string(r.Key), Data: r.Value}
 	}
 	return pt.r.Process(in)
 }

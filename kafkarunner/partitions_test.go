@@ -12,7 +12,7 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // member is one consumer process of the model: its partitions and where it reads each.
@@ -33,10 +33,10 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 		logs := logs(trades, nParts)
 
 		ctx := context.Background()
-		store, tab, alerts := &shardrunner.MemoryStateStore{}, newTable(), &alertStore{}
+		store, tab, alerts := &partrunner.MemoryStateStore{}, newTable(), &alertStore{}
 		cfg := kafkarunner.Config{
 			App: "app", Topic: "trades", Store: store,
-			Runner: shardrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
+			Runner: partrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
 			NewSinks: func(context.Context, string) ([]ctc.Sink, error) {
 				return []ctc.Sink{&tableSink{t: tab}}, nil
 			},
@@ -81,7 +81,7 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 				}
 			case 2: // revoked cleanly
 				if m.ps.Held(p) {
-					if _, err := m.ps.Checkpoint(ctx, p); err != nil && !errors.Is(err, shardrunner.ErrConflict) {
+					if _, err := m.ps.Checkpoint(ctx, p); err != nil && !errors.Is(err, partrunner.ErrConflict) {
 						if !errors.Is(err, errCrash) {
 							t.Fatal(err)
 						}
@@ -99,7 +99,7 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 				if faults < 4 && rapid.IntRange(0, 3).Draw(t, "fault") == 0 {
 					faults++
 					if rapid.Bool().Draw(t, "save fails") {
-						store.FailSave = func(string, *shardrunner.ShardState) error { store.FailSave = nil; return errCrash }
+						store.FailSave = func(string, *partrunner.ShardState) error { store.FailSave = nil; return errCrash }
 					} else {
 						tab.failCommit = 1
 					}
@@ -108,7 +108,7 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 				store.FailSave, tab.failCommit = nil, 0
 				switch {
 				case err == nil:
-				case errors.Is(err, shardrunner.ErrConflict):
+				case errors.Is(err, partrunner.ErrConflict):
 					if m.ps.Held(p) {
 						seek(m, p, off)
 					}
@@ -160,8 +160,8 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 func TestCheckLayout(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	store := &shardrunner.MemoryStateStore{}
-	cfg := kafkarunner.Config{App: "app", Topic: "trades", Store: store, Runner: shardrunner.Config{NewProcessor: newProc}}
+	store := &partrunner.MemoryStateStore{}
+	cfg := kafkarunner.Config{App: "app", Topic: "trades", Store: store, Runner: partrunner.Config{NewProcessor: newProc}}
 	ps, err := kafkarunner.NewPartitions(cfg)
 	if err != nil {
 		t.Fatal(err)

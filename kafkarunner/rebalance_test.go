@@ -10,7 +10,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/kafkarunner"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // A second member joins while trades arrive, the cooperative-sticky balancer hands it some of the
@@ -21,11 +21,11 @@ func TestRebalanceWhileRunning(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 4)
 	addrs := c.ListenAddrs()
-	store, tab, alerts := &shardrunner.MemoryStateStore{}, newTable(), &alertStore{}
+	store, tab, alerts := &partrunner.MemoryStateStore{}, newTable(), &alertStore{}
 	member := func() (*kafkarunner.Consumer, context.CancelFunc, chan error) {
 		cons, err := kafkarunner.New(kafkarunner.Config{
 			Client: fast(addrs), Topic: topic, App: "app", Store: store,
-			Runner: shardrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
+			Runner: partrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
 			NewSinks: func(context.Context, string) ([]ctc.Sink, error) {
 				return []ctc.Sink{&tableSink{t: tab}}, nil
 			},

@@ -32,8 +32,8 @@ import (
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/kafkarunner"
+	"github.com/coattailcapital/ctc/partrunner"
 	"github.com/coattailcapital/ctc/quality"
-	"github.com/coattailcapital/ctc/shardrunner"
 	"github.com/coattailcapital/ctc/sink/embedded"
 	icesink "github.com/coattailcapital/ctc/sink/iceberg"
 	"github.com/coattailcapital/ctc/sink/kafka"
@@ -123,8 +123,8 @@ func runDemo(ctx context.Context, addrs []string, dir string, market time.Durati
 	lake := icesink.Config{Dir: filepath.Join(dir, "lake")}
 	cons, err := kafkarunner.New(kafkarunner.Config{
 		Client: []kgo.Opt{kgo.SeedBrokers(addrs...)}, App: "kafkalocal", Store: states,
-		Runner: shardrunner.Config{
-			NewProcessor: shardrunner.Processors(quality.Config{}, detect.DefaultThresholds(), nil),
+		Runner: partrunner.Config{
+			NewProcessor: partrunner.Processors(quality.Config{}, detect.DefaultThresholds(), nil),
 			Sinks:        []ctc.Sink{alerts, printer{stdout}},
 		},
 		NewSinks: func(ctx context.Context, id string) ([]ctc.Sink, error) {
