@@ -1,5 +1,3 @@
-//go:build unix
-
 package kafkarunner
 
 import (
@@ -9,17 +7,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"syscall"
+	"runtime"
+	"strings"
 
 	"github.com/coattailcapital/ctc/partrunner"
 )
 
 // FileStateStore is a partrunner.StateStore in a local directory, for consumers that share a
 // machine (a local Kafka, a demo, tests with several processes): heads and segments are files,
-// and every Load and Save holds an exclusive flock on the directory's lock file, so that a save
-// is conditional on the stored version across processes, as DynamoDB's conditional writes make
-// it across hosts. A head is replaced atomically (temporary file, fsync, rename) after its new
-// segments are durable, so a crash leaves the previous state or the new one.
+// and every Load and Save holds an exclusive lock on the directory's lock file (flock on Unix,
+// LockFileEx on Windows), so that a save is conditional on the stored version across processes,
+// as DynamoDB's conditional writes make it across hosts. A head is replaced atomically (temporary
+// file, fsync, rename) after its new segments are durable, so a crash leaves the previous state
+// or the new one. The directory must be on a local file system: network file systems do not all
+// honour these locks. On other systems than Unix and Windows, Load and Save fail.
 type FileStateStore struct {
 	dir string
 }
@@ -41,19 +42,29 @@ func (s *FileStateStore) lock() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafkarunner: state lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("kafkarunner: state lock: %w", err)
 	}
-	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return func() { _ = unlockFile(f); f.Close() }, nil
+}
+
+// fileName is the file a key or segment name is kept in: escaped so that it is one path
+// element, and on Windows without a colon, which NTFS reads as the start of a stream name.
+func fileName(name string) string {
+	n := url.PathEscape(name)
+	if runtime.GOOS == "windows" {
+		n = strings.ReplaceAll(n, ":", "%3A")
+	}
+	return n
 }
 
 func (s *FileStateStore) head(key string) string {
-	return filepath.Join(s.dir, "heads", url.PathEscape(key))
+	return filepath.Join(s.dir, "heads", fileName(key))
 }
 
 func (s *FileStateStore) segment(name string) string {
-	return filepath.Join(s.dir, "segments", url.PathEscape(name))
+	return filepath.Join(s.dir, "segments", fileName(name))
 }
 
 // Load implements partrunner.StateStore.
