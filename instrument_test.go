@@ -7,7 +7,7 @@ import (
 
 	"github.com/coattailcapital/ctc"
 	"github.com/coattailcapital/ctc/detect"
-	"github.com/coattailcapital/ctc/shardrunner"
+	"github.com/coattailcapital/ctc/partrunner"
 	sinkkinesis "github.com/coattailcapital/ctc/sink/kinesis"
 )
 
@@ -19,8 +19,8 @@ func TestOneInstrumentRule(t *testing.T) {
 		if got := sinkkinesis.PartitionKey(sym); got != want {
 			t.Errorf("PartitionKey(%q) = %q, InstrumentOf %q", sym, got, want)
 		}
-		if got := shardrunner.Instrument(sym); got != want {
-			t.Errorf("shardrunner.Instrument(%q) = %q, InstrumentOf %q", sym, got, want)
+		if got := partrunner.Instrument(sym); got != want {
+			t.Errorf("partrunner.Instrument(%q) = %q, InstrumentOf %q", sym, got, want)
 		}
 		if got := ctc.Instruments(nil).Of(sym); got != want {
 			t.Errorf("nil Instruments.Of(%q) = %q, InstrumentOf %q", sym, got, want)
