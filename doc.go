@@ -58,9 +58,9 @@
 //
 //   - laptop: a [Pipeline] is a pull loop around one Processor — replay or simulator → Pipeline →
 //     NDJSON files, the local Iceberg warehouse, the embedded alert store;
-//   - cloud: shardrunner keeps one Processor per hash-key range of a shard in a Runner, which
-//     the Kinesis consumer drives from GetRecords and the stream Lambda from its events →
-//     DynamoDB alerts + Iceberg on S3.
+//   - cloud: partrunner keeps one Processor per hash-key range of a shard in a Runner, which
+//     the Kinesis consumer (shardrunner) drives from GetRecords, the stream Lambda from its
+//     events and the Kafka consumer (kafkarunner) from its polls → DynamoDB alerts + Iceberg on S3.
 //
 // The same records therefore give the same output, byte for byte, whichever host runs them and
 // however they are split into calls. Options say where they apply: an [Option] (WithChecker,

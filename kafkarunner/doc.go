@@ -8,14 +8,16 @@
 // topic/partition, state key and pipeline id App/topic/partition), whose ctc.Processor state,
 // last offset and last checkpoint's output live in a partrunner.StateStore — DynamoDB
 // (shardrunner.DynamoStateStore) across hosts, FileStateStore across the processes of one
-// machine. kafkarunner and partrunner import no AWS package: a program that keeps its states in
-// a FileStateStore, or a store of its own, links no AWS SDK, and one that wants DynamoDB imports
-// shardrunner for DynamoStateStore. The state store, not Kafka's committed offsets, says where a partition is: when a
+// machine. The state store, not Kafka's committed offsets, says where a partition is: when a
 // partition is assigned its runner is restored from its state and reading starts at the offset
 // after the state's last record (AdjustFetchOffsetsFn), whatever the group has committed; a
 // partition with no state starts at the earliest offset (or the end, Config.StartAtEnd). The
 // group's offsets are committed after each checkpoint only as a convenience, so that lag tools
 // show something sensible.
+//
+// kafkarunner and partrunner import no AWS package: a program that keeps its states in a
+// FileStateStore, or in a store of its own, links no AWS SDK; one that wants them in DynamoDB
+// imports shardrunner for DynamoStateStore.
 //
 // A checkpoint is write-ahead, as the Kinesis runner's: the new state is saved together with the
 // output it implies (the checkpoint's trades, alerts, aggregates and dead letters) and only then
