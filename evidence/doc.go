@@ -46,13 +46,27 @@
 // read an interval that barely excludes zero with care — and with a dozen groups at four horizons,
 // one or two such intervals are expected by chance alone.
 //
-// # Determinism
+// # Determinism and exactness
 //
 // Evaluate is pure: it reads no clock and no global state, and the same alerts and trades — in
 // any order, in any batches, a trade or an alert delivered twice — give the same report, to the
-// last bit. Each market's trades are sorted by (time, event id) once, with prefix sums, so that a
-// VWAP costs two binary searches: judging 1,000 alerts and 20,000 pseudo-alerts over a million
-// trades takes tens of milliseconds (BenchmarkEvaluate).
+// last bit. Every VWAP is computed from the exact sums of its window's price × quantity (each
+// product a float64) and quantity, rounded once (an expansion of non-overlapping partials, as
+// Python's math.fsum), so no order of summation can change a bit of it. A window whose sums pass
+// float64's range (1.8e308), or one after it on the same market, is no data.
+//
+// # Memory: Evaluate or a Plan
+//
+// Evaluate holds every trade in a Trades (about 40 bytes a trade, sorted by (time, event id) to
+// drop a trade held twice). A Plan holds none: it reads the trades twice — a first pass for each
+// market's first and last trade, which fix the pseudo-alerts' times and so every window to read,
+// and a second that sums each trade into the bucket between two consecutive window bounds — in
+// memory that grows with the alerts (Baseline × horizons windows each), not with the trades.
+// Evaluate is a Plan fed from its Trades, so both give the same report for the same distinct
+// trades; a Plan counts a trade given twice twice, as it cannot remember every trade. Package
+// fromlake evaluates a warehouse with a Plan, two scans of raw_trades. Judging 1,000 alerts and
+// their 20,000 pseudo-alerts over a million trades takes a few hundred milliseconds, most of it
+// the million trades' two passes (BenchmarkEvaluate, BenchmarkPlan).
 //
 // # Example
 //
@@ -73,11 +87,12 @@
 //	}
 //	return report.WriteText(os.Stdout) // or json.Marshal(report): the API's /evidence
 //
-// Package evidence/fromlake is this program over an Iceberg warehouse, and adapters/evidence that
-// with flags; the batch Lambda runs it daily on AWS and writes the report the API serves.
+// Package evidence/fromlake is this program over an Iceberg warehouse — with a Plan and two scans,
+// so that its memory does not grow with the trades — and adapters/evidence that with flags; the
+// batch Lambda runs it daily on AWS and writes the report the API serves.
 //
 // # Concurrency
 //
-// Evaluate starts no goroutines. A Trades is not safe for concurrent use (Evaluate sorts it), and
-// a Report is a plain value.
+// Evaluate and a Plan start no goroutines. A Trades and a Plan are not safe for concurrent use
+// (Evaluate sorts a Trades), and a Report is a plain value.
 package evidence

@@ -3,10 +3,7 @@ package evidence
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -134,206 +131,61 @@ type tick struct {
 	price, qty float64
 }
 
-// series is one market's trades. Once sealed they are in (time, event id) order, with prefix sums
-// of price × quantity and quantity, so that any window's VWAP costs two binary searches.
-type series struct {
-	ticks       []tick
-	sealed      bool
-	ts          []int64
-	cumPQ, cumQ []float64
-	first, last int64
-}
-
-func (s *series) seal() {
-	if s.sealed {
-		return
-	}
-	slices.SortFunc(s.ticks, func(a, b tick) int {
-		return cmp.Or(cmp.Compare(a.ts, b.ts), bytes.Compare(a.id[:], b.id[:]),
-			cmp.Compare(a.price, b.price), cmp.Compare(a.qty, b.qty))
-	})
-	// A trade held twice (same time and event id) counts once.
-	s.ticks = slices.CompactFunc(s.ticks, func(a, b tick) bool { return a.ts == b.ts && a.id == b.id })
-	n := len(s.ticks)
-	s.ts = slices.Grow(s.ts[:0], n)
-	s.cumPQ = append(slices.Grow(s.cumPQ[:0], n+1), 0)
-	s.cumQ = append(slices.Grow(s.cumQ[:0], n+1), 0)
-	var pq, q float64
-	for i := range s.ticks {
-		t := &s.ticks[i]
-		s.ts = append(s.ts, t.ts)
-		pq += t.price * t.qty
-		q += t.qty
-		s.cumPQ = append(s.cumPQ, pq)
-		s.cumQ = append(s.cumQ, q)
-	}
-	if n > 0 {
-		s.first, s.last = s.ts[0], s.ts[n-1]
-	}
-	s.sealed = true
-}
-
-// vwap returns the VWAP of the trades with lo <= time <= hi, and false when there are none (or
-// their VWAP is not a positive finite price).
-func (s *series) vwap(lo, hi int64) (float64, bool) {
-	i, _ := slices.BinarySearch(s.ts, lo)
-	j, found := slices.BinarySearch(s.ts, hi)
-	if found { // past every trade at hi
-		for j < len(s.ts) && s.ts[j] == hi {
-			j++
-		}
-	}
-	if j <= i {
-		return 0, false
-	}
-	q := s.cumQ[j] - s.cumQ[i]
-	if !(q > 0) {
-		return 0, false
-	}
-	// A price no quality chain would pass (0, negative, NaN, infinite) makes no VWAP rather
-	// than a NaN in every statistic it touches.
-	v := (s.cumPQ[j] - s.cumPQ[i]) / q
-	if !(v > 0) || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v, true
-}
-
-// Trades holds the trades an evaluation reads, by market (exchange, symbol). Add them in any
-// order and in as many batches as they come; a trade held twice (same event id and time) counts
-// once. The zero value is empty and ready. A Trades is not safe for concurrent use.
+// Trades holds the trades an evaluation reads, by market (exchange, symbol), in memory: a Plan fed
+// from memory. Add them in any order and in as many batches as they come; a trade held twice
+// (same event id and time) counts once. The zero value is empty and ready. A Trades is not safe
+// for concurrent use.
 type Trades struct {
-	m map[marketKey]*series
+	m map[marketKey]*ticks
 	n int
 }
 
+type ticks struct {
+	t      []tick
+	sorted bool
+}
+
 // Add adds trades. Only the exchange, symbol, price, quantity, time and event id are kept (about
-// 64 bytes a trade), so the caller may reuse batch. A trade without a positive finite price and
+// 40 bytes a trade), so the caller may reuse batch. A trade without a positive finite price and
 // quantity, which the quality chain never passes, is counted and left out.
 func (t *Trades) Add(batch ...ctc.Trade) {
 	if t.m == nil {
-		t.m = map[marketKey]*series{}
+		t.m = map[marketKey]*ticks{}
 	}
 	var k marketKey
-	var s *series
+	var s *ticks
 	for i := range batch {
 		tr := &batch[i]
 		t.n++
-		if !(tr.Price > 0 && tr.Quantity > 0) || math.IsInf(tr.Price*tr.Quantity, 0) {
+		if !valid(tr.Price, tr.Quantity) {
 			continue // not a price (the quality chain never passes one): it would poison the sums
 		}
 		if s == nil || tr.Exchange != k.exchange || tr.Symbol != k.symbol {
 			k = marketKey{tr.Exchange, tr.Symbol}
 			if s = t.m[k]; s == nil {
-				s = &series{}
+				s = &ticks{}
 				t.m[k] = s
 			}
 		}
-		s.ticks = append(s.ticks, tick{ts: tr.Timestamp.UnixNano(), id: tr.EventID, price: tr.Price, qty: tr.Quantity})
-		s.sealed = false
+		s.t = append(s.t, tick{ts: tr.Timestamp.UnixNano(), id: tr.EventID, price: tr.Price, qty: tr.Quantity})
+		s.sorted = false
 	}
 }
 
 // Len returns the number of trades added.
 func (t *Trades) Len() int { return t.n }
 
-func (t *Trades) series(exchange, symbol string) *series {
-	s := t.m[marketKey{exchange, symbol}]
-	if s != nil {
-		s.seal()
+// distinct sorts a market's trades by (time, event id) and keeps one of a trade held twice.
+func (s *ticks) distinct() []tick {
+	if !s.sorted {
+		slices.SortFunc(s.t, func(a, b tick) int {
+			return cmp.Or(cmp.Compare(a.ts, b.ts), bytes.Compare(a.id[:], b.id[:]),
+				cmp.Compare(a.price, b.price), cmp.Compare(a.qty, b.qty))
+		})
+		s.t = slices.CompactFunc(s.t, func(a, b tick) bool { return a.ts == b.ts && a.id == b.id })
+		s.sorted = true
 	}
-	return s
-}
-
-func (t *Trades) span() (first, last int64, ok bool) {
-	for _, s := range t.m {
-		s.seal()
-		if len(s.ts) == 0 {
-			continue
-		}
-		if !ok || s.first < first {
-			first = s.first
-		}
-		if !ok || s.last > last {
-			last = s.last
-		}
-		ok = true
-	}
-	return first, last, ok
-}
-
-// market is what an alert's move is measured on: one (exchange, symbol), or for a spread alert
-// its Binance leg against its Coinbase leg.
-type market struct {
-	a, b *series // pair: the move is a's return minus b's
-	pair bool
-}
-
-func (m market) valid() bool {
-	return m.a != nil && len(m.a.ts) > 0 && (!m.pair || m.b != nil && len(m.b.ts) > 0)
-}
-
-// span returns the times at which a (pseudo-)alert can be judged: inside the trades of every leg.
-func (m market) span() (lo, hi int64) {
-	lo, hi = m.a.first, m.a.last
-	if m.pair {
-		lo, hi = max(lo, m.b.first), min(hi, m.b.last)
-	}
-	return lo, hi
-}
-
-// moves measures the moves after t, in basis points, into out (NaN: no data).
-func (e *evaluator) moves(m market, t int64, out []float64) {
-	for i := range out {
-		out[i] = math.NaN()
-	}
-	if !m.valid() {
-		return
-	}
-	ref := int64(e.cfg.Reference)
-	a0, ok := m.a.vwap(t-ref, t)
-	if !ok {
-		return
-	}
-	var b0 float64
-	if m.pair {
-		if b0, ok = m.b.vwap(t-ref, t); !ok {
-			return
-		}
-	}
-	for i, h := range e.cfg.Horizons {
-		c, w := t+int64(h.After), int64(h.HalfWidth)
-		ah, ok := m.a.vwap(c-w, c+w)
-		if !ok {
-			continue
-		}
-		r := ah/a0 - 1
-		if m.pair {
-			bh, ok := m.b.vwap(c-w, c+w)
-			if !ok {
-				continue
-			}
-			r -= bh/b0 - 1
-		}
-		out[i] = r * 1e4
-	}
-}
-
-type evaluator struct {
-	cfg    Config
-	trades *Trades
-	pairs  map[string]detect.Instrument
-}
-
-func (e *evaluator) market(a *ctc.Alert) market {
-	if a.AlertType == ctc.Spread {
-		in, ok := e.pairs[a.Symbol]
-		if !ok {
-			in = detect.Instrument{Name: a.Symbol, Binance: a.Symbol + "-USDT", Coinbase: a.Symbol + "-USD"}
-		}
-		return market{a: e.trades.series(ctc.Binance, in.Binance), b: e.trades.series(ctc.Coinbase, in.Coinbase), pair: true}
-	}
-	return market{a: e.trades.series(a.Exchange, a.Symbol)}
+	return s.t
 }
 
 // judged is one alert's outcome: its direction, its moves per horizon and its pseudo-alerts'.
@@ -344,66 +196,38 @@ type judged struct {
 	pseudo []float64 // per pseudo-alert, per horizon
 }
 
-// Evaluate judges every alert against the trades and returns the report. It is pure and
-// deterministic: the same alerts and trades, in any order, give the same report (an alert held
-// twice, by alert id, counts once). It never reads the clock.
+// Evaluate judges every alert against the trades and returns the report: a Plan fed twice from
+// trades. It is pure and deterministic: the same alerts and trades, in any order, give the same
+// report (an alert or a trade held twice counts once), to the last bit. It never reads the clock.
 func Evaluate(cfg Config, alerts []ctc.Alert, trades *Trades) (*Report, error) {
-	if err := cfg.Validate(); err != nil {
+	p, err := NewPlan(cfg, alerts)
+	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
 	if trades == nil {
 		trades = &Trades{}
 	}
-	e := &evaluator{cfg: cfg, trades: trades, pairs: map[string]detect.Instrument{}}
-	for _, p := range cfg.Pairs {
-		e.pairs[p.Name] = p
-	}
-	sorted := make([]*ctc.Alert, len(alerts))
-	for i := range alerts {
-		sorted[i] = &alerts[i]
-	}
-	slices.SortFunc(sorted, func(a, b *ctc.Alert) int {
-		return cmp.Or(bytes.Compare(a.AlertID[:], b.AlertID[:]), a.DetectedAt.Compare(b.DetectedAt))
-	})
-	sorted = slices.CompactFunc(sorted, func(a, b *ctc.Alert) bool { return a.AlertID == b.AlertID })
-
-	nh := len(cfg.Horizons)
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	if !cfg.From.IsZero() {
-		lo = cfg.From.UnixNano()
-	}
-	if !cfg.To.IsZero() {
-		hi = cfg.To.UnixNano() - 1
-	}
-	out := make([]judged, len(sorted))
-	for i, a := range sorted {
-		j := &out[i]
-		j.alert, j.dir = a, cfg.Direction(*a)
-		j.moves = make([]float64, nh)
-		m := e.market(a)
-		e.moves(m, a.DetectedAt.UnixNano(), j.moves)
-		if cfg.Baseline == 0 || !m.valid() {
+	for k, s := range trades.m {
+		ts := s.distinct()
+		if len(ts) == 0 {
 			continue
 		}
-		first, last := m.span()
-		first = max(first+int64(cfg.Reference), lo)
-		last = min(last, hi)
-		if last < first {
+		m := p.market(k, true)
+		m.n, m.first, m.last = len(ts), ts[0].ts, ts[len(ts)-1].ts
+	}
+	p.Seal()
+	for k, s := range trades.m {
+		m := p.market(k, false)
+		if m == nil {
 			continue
 		}
-		rng := rand.New(rand.NewPCG(cfg.Seed, binary.BigEndian.Uint64(a.AlertID[:8])^binary.BigEndian.Uint64(a.AlertID[8:])))
-		j.pseudo = make([]float64, cfg.Baseline*nh)
-		for k := range cfg.Baseline {
-			t := first + rng.Int64N(last-first+1)
-			e.moves(m, t, j.pseudo[k*nh:(k+1)*nh])
+		for i := range s.t {
+			tk := &s.t[i]
+			m.add(tk.ts, float64(tk.price*tk.qty), tk.qty)
 		}
 	}
-	r := summarize(cfg, out)
-	r.Alerts = len(sorted)
-	r.Trades = trades.Len()
-	if first, last, ok := trades.span(); ok {
-		r.FirstTrade, r.LastTrade = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
-	}
-	return r, nil
+	// Every trade added, duplicates and bad prices included, as Trades.Len says; both passes were
+	// the same by construction.
+	p.n, p.n2 = trades.Len(), trades.Len()
+	return p.Report()
 }

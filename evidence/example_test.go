@@ -65,3 +65,51 @@ func ExampleDirectionOf() {
 	// spread down
 	// volume_spike none
 }
+
+// A Plan reads the trades twice — from a store, a file, a generator — and holds only the windows
+// it reads, never the trades. Here the source is a function that makes the same hour of trades
+// on every call.
+func ExamplePlan() {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	pass := func(yield func([]ctc.Trade)) {
+		batch := make([]ctc.Trade, 0, 600)
+		for s := -1800; s < 3*1800; s++ {
+			price := 60_000.0
+			if s >= 30 {
+				price = 60_300
+			}
+			batch = append(batch, ctc.Trade{
+				EventID: ctc.NewEventIDInt(ctc.Binance, "BTC-USDT", int64(s+10_000)), Exchange: ctc.Binance, Symbol: "BTC-USDT",
+				Price: price, Quantity: 0.25, Side: ctc.Buy, Timestamp: t0.Add(time.Duration(s) * time.Second),
+			})
+			if len(batch) == cap(batch) {
+				yield(batch)
+				batch = batch[:0] // the Plan keeps nothing of a batch
+			}
+		}
+		yield(batch)
+	}
+	whale := ctc.Alert{
+		AlertID:   ctc.NewAlertID(ctc.Whale, ctc.Binance, "BTC-USDT", "1"),
+		AlertType: ctc.Whale, Severity: ctc.High, Exchange: ctc.Binance, Symbol: "BTC-USDT", DetectedAt: t0,
+		Message: "BTC-USDT on binance: $600.0k buy of 10 at 60000.00 (over $500.0k)",
+	}
+	p, err := evidence.NewPlan(evidence.Config{Seed: 1, Horizons: []evidence.Horizon{{After: time.Minute, HalfWidth: 10 * time.Second}}}, []ctc.Alert{whale})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pass(func(b []ctc.Trade) { p.Observe(b...) })
+	p.Seal()
+	fmt.Println("windows:", p.Windows())
+	pass(func(b []ctc.Trade) { p.Accumulate(b...) })
+	r, err := p.Report()
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := r.Groups[0].Horizons[0]
+	fmt.Printf("%d trades; %s alert %+.1f bp, baseline %+.1f bp over %d pseudo-alerts\n",
+		r.Trades, h.Horizon, h.Alerts.Mean, h.Baseline.Mean, h.Baseline.N)
+	// Output:
+	// windows: 42
+	// 7200 trades; +1m alert +50.0 bp, baseline +2.5 bp over 20 pseudo-alerts
+}
