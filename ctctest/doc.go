@@ -63,6 +63,14 @@
 // the input into batches. The laws are properties run with pgregory.net/rapid over generated
 // trades, so a detector author gets them for the price of one test function.
 //
+// # Tables
+//
+// [Table] models a lakehouse table for tests of a host that claims exactly-once output — a
+// runner over a log of your own, a new StateStore: rows become visible at Commit, a checkpoint a
+// pipeline has committed is skipped if committed again, each process writes through a sink of
+// its own whose buffer a crash loses, and a Commit can be made to fail. Compare what a pipeline
+// holds (Table.Committed, [Positionless]) with one plain processor run once over the records.
+//
 // # Using the suites
 //
 // The suites run their cases as subtests of the *testing.T they are given, one fresh

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/kafkarunner"
 	"github.com/coattailcapital/ctc/partrunner"
 )
@@ -47,12 +48,12 @@ func TestConflictReopensAndSeeks(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2)
 	addrs := c.ListenAddrs()
-	store, tab := &zombieStore{}, newTable()
+	store, tab := &zombieStore{}, ctctest.NewTable()
 	cons, err := kafkarunner.New(kafkarunner.Config{
 		Client: fast(addrs), Topic: topic, App: "app", Store: store,
 		Runner: partrunner.Config{NewProcessor: newProc},
 		NewSinks: func(context.Context, string) ([]ctc.Sink, error) {
-			return []ctc.Sink{&tableSink{t: tab}}, nil
+			return []ctc.Sink{tab.Sink()}, nil
 		},
 		CheckpointEvery: 20 * time.Millisecond, MaxPollRecords: 100,
 	})
@@ -71,7 +72,7 @@ func TestConflictReopensAndSeeks(t *testing.T) {
 	waitFor(t, 30*time.Second, "every trade committed", func() bool {
 		n, want := 0, 0
 		for p, recs := range logs {
-			n += len(tab.of(fmt.Sprintf("app/%s/%d", topic, p)).Trades)
+			n += len(tab.Committed(fmt.Sprintf("app/%s/%d", topic, p)).Trades)
 			want += len(recs)
 		}
 		return n == want
@@ -84,7 +85,7 @@ func TestConflictReopensAndSeeks(t *testing.T) {
 		t.Fatalf("no conflict happened: %+v, %d zombie saves", cons.Stats(), store.zombies)
 	}
 	for p, recs := range logs {
-		if d := cmp.Diff(positionless(oracle(t, recs)), positionless(tab.of(fmt.Sprintf("app/%s/%d", topic, p)))); d != "" {
+		if d := cmp.Diff(ctctest.Positionless(oracle(t, recs)), ctctest.Positionless(tab.Committed(fmt.Sprintf("app/%s/%d", topic, p)))); d != "" {
 			t.Fatalf("partition %d (-want +got):\n%s", p, d)
 		}
 	}

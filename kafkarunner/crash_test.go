@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/kafkarunner"
 	"github.com/coattailcapital/ctc/partrunner"
 )
@@ -96,7 +97,7 @@ func readTable(t testing.TB, dir, pipeline string) committed {
 		if err := b.UnmarshalBinary(data); err != nil {
 			t.Fatal(err)
 		}
-		c.add(&b)
+		c.Add(&b)
 	}
 	return c
 }
@@ -238,7 +239,7 @@ func TestTwoMembersOneKilled(t *testing.T) {
 	var wantAlerts, gotAlerts []ctc.Alert
 	for p, w := range want {
 		got := readTable(t, out, fmt.Sprintf("app/%s/%d", topic, p))
-		if d := cmp.Diff(positionless(w), positionless(got)); d != "" {
+		if d := cmp.Diff(ctctest.Positionless(w), ctctest.Positionless(got)); d != "" {
 			t.Fatalf("partition %d: committed output differs from one engine over its records (-want +got):\n%s", p, d)
 		}
 		wantAlerts = append(wantAlerts, w.Output.Alerts...)

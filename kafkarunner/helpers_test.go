@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/detect"
 	"github.com/coattailcapital/ctc/kafkarunner"
 	"github.com/coattailcapital/ctc/quality"
@@ -22,76 +23,9 @@ func newProc() (*ctc.Processor, error) {
 	return ctc.NewProcessor(ctc.WithChecker(chain), ctc.WithDetectors(detect.Defaults()...))
 }
 
-// committed is what a table holds for one pipeline, late trades aside.
-type committed struct {
-	Trades      []ctc.Trade
-	Output      ctc.Output
-	DeadLetters []ctc.DeadLetter
-}
-
-func (c *committed) add(b *ctc.Batch) {
-	c.Trades = append(c.Trades, b.Trades...)
-	o := b.Output
-	o.Late = nil
-	c.Output.Append(&o)
-	c.DeadLetters = append(c.DeadLetters, b.DeadLetters...)
-}
-
-// table models the Iceberg sink's tables: rows become visible at Commit, a checkpoint sequence a
-// pipeline has committed is not committed again. Safe for concurrent use.
-type table struct {
-	mu   sync.Mutex
-	last map[string]int64
-	rows map[string]*committed
-	// failCommit fails the n-th Commit from now; 0 never.
-	failCommit int
-}
-
-func newTable() *table { return &table{last: map[string]int64{}, rows: map[string]*committed{}} }
-
-func (t *table) of(id string) committed {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if c := t.rows[id]; c != nil {
-		return *c
-	}
-	return committed{}
-}
-
-// tableSink is one process's sink of one pipeline over a shared table: what it buffers is lost
-// when its process dies.
-type tableSink struct {
-	t       *table
-	pending ctc.Batch
-}
-
-func (s *tableSink) Write(_ context.Context, b *ctc.Batch) error {
-	s.pending.Trades = append(s.pending.Trades, b.Trades...)
-	s.pending.Output.Append(&b.Output)
-	s.pending.DeadLetters = append(s.pending.DeadLetters, b.DeadLetters...)
-	return nil
-}
-
-func (s *tableSink) Commit(_ context.Context, cp ctc.Checkpoint) error {
-	t := s.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.failCommit > 0 {
-		if t.failCommit--; t.failCommit == 0 {
-			s.pending = ctc.Batch{}
-			return errCrash
-		}
-	}
-	if cp.Seq > t.last[cp.PipelineID] {
-		if t.rows[cp.PipelineID] == nil {
-			t.rows[cp.PipelineID] = &committed{}
-		}
-		t.rows[cp.PipelineID].add(&s.pending)
-		t.last[cp.PipelineID] = cp.Seq
-	}
-	s.pending = ctc.Batch{}
-	return nil
-}
+// committed is what a table holds for one pipeline, late trades aside; the tables are
+// ctctest.Table, the Iceberg sink's Committer contract, with a sink per process.
+type committed = ctctest.Committed
 
 // alertStore models the hot alert stores: idempotent on alert_id. Safe for concurrent use.
 type alertStore struct {
@@ -159,16 +93,7 @@ func oracle(t interface{ Fatal(...any) }, recs []kafkarunner.Record) committed {
 	var b ctc.Batch
 	p.Take(&b)
 	var c committed
-	c.add(&b)
-	return c
-}
-
-// positionless drops what depends on delivery (dead-letter positions), which the oracle does not model.
-func positionless(c committed) committed {
-	c.DeadLetters = append([]ctc.DeadLetter(nil), c.DeadLetters...)
-	for i := range c.DeadLetters {
-		c.DeadLetters[i].Position = ctc.Position{}
-	}
+	c.Add(&b)
 	return c
 }
 

@@ -187,7 +187,7 @@ func TestRoundTripIcebergAndAlertStore(t *testing.T) {
 	var want committed
 	for _, recs := range partitionLogs(t, addrs) {
 		o := oracle(t, recs)
-		want.add(&ctc.Batch{Trades: o.Trades, Output: o.Output, DeadLetters: o.DeadLetters})
+		want.Add(&ctc.Batch{Trades: o.Trades, Output: o.Output, DeadLetters: o.DeadLetters})
 	}
 	var got committed
 	for ts, err := range root.ScanTrades(t.Context(), icesink.ScanOptions{}) {

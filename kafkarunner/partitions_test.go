@@ -33,12 +33,12 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 		logs := logs(trades, nParts)
 
 		ctx := context.Background()
-		store, tab, alerts := &partrunner.MemoryStateStore{}, newTable(), &alertStore{}
+		store, tab, alerts := &partrunner.MemoryStateStore{}, ctctest.NewTable(), &alertStore{}
 		cfg := kafkarunner.Config{
 			App: "app", Topic: "trades", Store: store,
 			Runner: partrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
 			NewSinks: func(context.Context, string) ([]ctc.Sink, error) {
-				return []ctc.Sink{&tableSink{t: tab}}, nil
+				return []ctc.Sink{tab.Sink()}, nil
 			},
 		}
 		newMember := func() *member {
@@ -101,11 +101,12 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 					if rapid.Bool().Draw(t, "save fails") {
 						store.FailSave = func(string, *partrunner.ShardState) error { store.FailSave = nil; return errCrash }
 					} else {
-						tab.failCommit = 1
+						tab.FailCommit(1, errCrash)
 					}
 				}
 				off, err := m.ps.Checkpoint(ctx, p)
-				store.FailSave, tab.failCommit = nil, 0
+				store.FailSave = nil
+				tab.FailCommit(0, nil)
 				switch {
 				case err == nil:
 				case errors.Is(err, partrunner.ErrConflict):
@@ -141,8 +142,8 @@ func TestExactlyOnceAcrossRebalancesAndCrashes(t *testing.T) {
 		wantAlerts := map[string]ctc.Alert{}
 		for p := range int32(nParts) {
 			want := oracle(t, logs[p])
-			got := tab.of(fmt.Sprintf("app/trades/%d", p))
-			if d := cmp.Diff(positionless(want), positionless(got)); d != "" {
+			got := tab.Committed(fmt.Sprintf("app/trades/%d", p))
+			if d := cmp.Diff(ctctest.Positionless(want), ctctest.Positionless(got)); d != "" {
 				t.Fatalf("partition %d: committed output differs from one engine over its records (-want +got):\n%s", p, d)
 			}
 			for _, a := range want.Output.Alerts {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/kafkarunner"
 	"github.com/coattailcapital/ctc/partrunner"
 )
@@ -21,13 +22,13 @@ func TestRebalanceWhileRunning(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 4)
 	addrs := c.ListenAddrs()
-	store, tab, alerts := &partrunner.MemoryStateStore{}, newTable(), &alertStore{}
+	store, tab, alerts := &partrunner.MemoryStateStore{}, ctctest.NewTable(), &alertStore{}
 	member := func() (*kafkarunner.Consumer, context.CancelFunc, chan error) {
 		cons, err := kafkarunner.New(kafkarunner.Config{
 			Client: fast(addrs), Topic: topic, App: "app", Store: store,
 			Runner: partrunner.Config{NewProcessor: newProc, Sinks: []ctc.Sink{alerts}},
 			NewSinks: func(context.Context, string) ([]ctc.Sink, error) {
-				return []ctc.Sink{&tableSink{t: tab}}, nil
+				return []ctc.Sink{tab.Sink()}, nil
 			},
 			CheckpointEvery: 50 * time.Millisecond, MaxPollRecords: 200,
 		})
@@ -68,7 +69,7 @@ func TestRebalanceWhileRunning(t *testing.T) {
 	waitFor(t, 30*time.Second, "every trade committed", func() bool {
 		n := 0
 		for p := range logs {
-			n += len(tab.of(fmt.Sprintf("app/%s/%d", topic, p)).Trades)
+			n += len(tab.Committed(fmt.Sprintf("app/%s/%d", topic, p)).Trades)
 		}
 		return n == total
 	})
@@ -79,8 +80,8 @@ func TestRebalanceWhileRunning(t *testing.T) {
 	var wantAlerts []ctc.Alert
 	for p, recs := range logs {
 		want := oracle(t, recs)
-		got := tab.of(fmt.Sprintf("app/%s/%d", topic, p))
-		if d := cmp.Diff(positionless(want), positionless(got)); d != "" {
+		got := tab.Committed(fmt.Sprintf("app/%s/%d", topic, p))
+		if d := cmp.Diff(ctctest.Positionless(want), ctctest.Positionless(got)); d != "" {
 			t.Fatalf("partition %d (-want +got):\n%s", p, d)
 		}
 		wantAlerts = append(wantAlerts, want.Output.Alerts...)

@@ -57,7 +57,7 @@ func TestRunnerParentsDone(t *testing.T) {
 			shard string
 			want  committed
 		}{{parent.ID, wantP}, {child.ID, wantC}} {
-			if d := cmp.Diff(positionless(x.want), positionless(sink.of(cfg.Key(x.shard)))); d != "" {
+			if d := cmp.Diff(ctctest.Positionless(x.want), ctctest.Positionless(sink.Committed(cfg.Key(x.shard)))); d != "" {
 				t.Fatalf("%s (-want +got):\n%s", x.shard, d)
 			}
 		}

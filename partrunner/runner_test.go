@@ -17,69 +17,21 @@ import (
 	"github.com/coattailcapital/ctc/quality"
 )
 
-// committed is what a table-like sink holds for one pipeline, late trades aside.
-type committed struct {
-	Trades      []ctc.Trade
-	Output      ctc.Output
-	DeadLetters []ctc.DeadLetter
-}
+// committed is what a table holds for one pipeline, late trades aside.
+type committed = ctctest.Committed
 
-func (c *committed) add(b *ctc.Batch) {
-	c.Trades = append(c.Trades, b.Trades...)
-	o := b.Output
-	o.Late = nil
-	c.Output.Append(&o)
-	c.DeadLetters = append(c.DeadLetters, b.DeadLetters...)
-}
-
-// tableSink has the Committer contract of the Iceberg sink: rows become visible at Commit, a
-// checkpoint sequence already committed by a pipeline is not committed again, and a process
-// death loses what was written but not committed.
+// tableSink is a table (ctctest.Table: the Iceberg sink's Committer contract) and one process's
+// sink over it, the shape these tests use.
 type tableSink struct {
-	pending    ctc.Batch
-	last       map[string]int64
-	rows       map[string]*committed
-	failCommit int // fail the n-th Commit from now; 0 never
+	*ctctest.Table
+	*ctctest.TableSink
 }
 
 var errCrash = errors.New("crash")
 
 func newTableSink() *tableSink {
-	return &tableSink{last: map[string]int64{}, rows: map[string]*committed{}}
-}
-
-func (s *tableSink) Write(_ context.Context, b *ctc.Batch) error {
-	s.pending.Trades = append(s.pending.Trades, b.Trades...)
-	s.pending.Output.Append(&b.Output)
-	s.pending.DeadLetters = append(s.pending.DeadLetters, b.DeadLetters...)
-	return nil
-}
-
-func (s *tableSink) Commit(_ context.Context, cp ctc.Checkpoint) error {
-	if s.failCommit > 0 {
-		s.failCommit--
-		if s.failCommit == 0 {
-			return errCrash
-		}
-	}
-	if cp.Seq > s.last[cp.PipelineID] {
-		if s.rows[cp.PipelineID] == nil {
-			s.rows[cp.PipelineID] = &committed{}
-		}
-		s.rows[cp.PipelineID].add(&s.pending)
-		s.last[cp.PipelineID] = cp.Seq
-	}
-	s.pending = ctc.Batch{}
-	return nil
-}
-
-func (s *tableSink) restart() { s.pending = ctc.Batch{} }
-
-func (s *tableSink) of(pipelineID string) committed {
-	if c := s.rows[pipelineID]; c != nil {
-		return *c
-	}
-	return committed{}
+	t := ctctest.NewTable()
+	return &tableSink{t, t.Sink()}
 }
 
 func newProc() (*ctc.Processor, error) {
@@ -169,15 +121,6 @@ func oracle(t *rapid.T, st *ctc.State, recs []Record, keep func(symbol string) b
 
 func all(string) bool { return true }
 
-// positionless drops what depends on delivery (record positions), which the oracle does not model.
-func positionless(c committed) committed {
-	c.DeadLetters = append([]ctc.DeadLetter(nil), c.DeadLetters...)
-	for i := range c.DeadLetters {
-		c.DeadLetters[i].Position = ctc.Position{}
-	}
-	return c
-}
-
 // However a shard's records are delivered — in any split, again after a crash, with the host
 // dying between saving the state and committing the sinks, or while committing them — the
 // sinks end up with exactly what one plain processor produces over the records, once.
@@ -205,7 +148,7 @@ func TestRunnerExactlyOnceAcrossCrashes(t *testing.T) {
 				if !errors.Is(err, errCrash) {
 					t.Fatal(err)
 				}
-				sink.restart()
+				sink.Crash()
 			}
 		}
 		r, pos := open()
@@ -218,14 +161,14 @@ func TestRunnerExactlyOnceAcrossCrashes(t *testing.T) {
 			switch {
 			case faults && rapid.IntRange(0, 9).Draw(t, "die") == 0:
 				crashes++ // the host dies: nothing since the last checkpoint survives
-				sink.restart()
+				sink.Crash()
 				r, pos = open()
 				continue
 			case pos < len(recs) && !rapid.Bool().Draw(t, "checkpoint"):
 				continue
 			}
 			if faults {
-				sink.failCommit = rapid.IntRange(0, 3).Draw(t, "failCommit")
+				sink.FailCommit(rapid.IntRange(0, 3).Draw(t, "failCommit"), errCrash)
 				failSave := rapid.IntRange(0, 3).Draw(t, "failSave")
 				store.FailSave = func(string, *ShardState) error {
 					if failSave--; failSave == 0 {
@@ -234,20 +177,22 @@ func TestRunnerExactlyOnceAcrossCrashes(t *testing.T) {
 					return nil
 				}
 			} else {
-				sink.failCommit, store.FailSave = 0, nil
+				sink.FailCommit(0, nil)
+				store.FailSave = nil
 			}
 			if err := r.Checkpoint(ctx); err != nil {
 				if !errors.Is(err, errCrash) {
 					t.Fatal(err)
 				}
 				crashes++
-				sink.restart()
-				sink.failCommit, store.FailSave = 0, nil
+				sink.Crash()
+				sink.FailCommit(0, nil)
+				store.FailSave = nil
 				r, pos = open()
 			}
 		}
-		got := sink.of(cfg.Key(shard.ID))
-		if d := cmp.Diff(positionless(want), positionless(got)); d != "" {
+		got := sink.Committed(cfg.Key(shard.ID))
+		if d := cmp.Diff(ctctest.Positionless(want), ctctest.Positionless(got)); d != "" {
 			t.Fatalf("committed output differs from one processor over the records (-want +got):\n%s", d)
 		}
 	})
@@ -351,16 +296,16 @@ func TestRunnerResharding(t *testing.T) {
 			shard string
 			want  committed
 		}{{parent.ID, wantP}, {l.ID, wantL}, {rt.ID, wantR}} {
-			if d := cmp.Diff(positionless(c.want), positionless(sink.of(cfg.Key(c.shard)))); d != "" {
+			if d := cmp.Diff(ctctest.Positionless(c.want), ctctest.Positionless(sink.Committed(cfg.Key(c.shard)))); d != "" {
 				t.Fatalf("%s (-want +got):\n%s", c.shard, d)
 			}
 		}
 		// In the merged shard the two ranges interleave in record order; compare each key's output.
-		gotM := sink.of(cfg.Key(merged.ID))
+		gotM := sink.Committed(cfg.Key(merged.ID))
 		var wantM committed
-		wantM.add(&ctc.Batch{Trades: wantML.Trades, Output: wantML.Output, DeadLetters: wantML.DeadLetters})
-		wantM.add(&ctc.Batch{Trades: wantMR.Trades, Output: wantMR.Output, DeadLetters: wantMR.DeadLetters})
-		if d := cmp.Diff(canonical(positionless(wantM)), canonical(positionless(gotM))); d != "" {
+		wantM.Add(&ctc.Batch{Trades: wantML.Trades, Output: wantML.Output, DeadLetters: wantML.DeadLetters})
+		wantM.Add(&ctc.Batch{Trades: wantMR.Trades, Output: wantMR.Output, DeadLetters: wantMR.DeadLetters})
+		if d := cmp.Diff(canonical(ctctest.Positionless(wantM)), canonical(ctctest.Positionless(gotM))); d != "" {
 			t.Fatalf("merged shard (-want +got):\n%s", d)
 		}
 	})

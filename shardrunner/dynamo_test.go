@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/coattailcapital/ctc"
+	"github.com/coattailcapital/ctc/ctctest"
 	"github.com/coattailcapital/ctc/internal/awstest"
 )
 
@@ -124,8 +125,8 @@ func TestDynamoStateStoreTooBigWithoutS3(t *testing.T) {
 func TestRunnerOnDynamoDB(t *testing.T) {
 	ctx := context.Background()
 	store := newDynamoStore(t, false, 0)
-	sink := newTableSink()
-	cfg := &Config{App: "app", Store: store, NewProcessor: newProc, Sinks: []ctc.Sink{sink}}
+	table := ctctest.NewTable()
+	cfg := &Config{App: "app", Store: store, NewProcessor: newProc, Sinks: []ctc.Sink{table.Sink()}}
 	shard := Shard{ID: "shardId-000000000000", Range: FullRange}
 	recs := []Record{
 		{SequenceNumber: seqNo(1), PartitionKey: "BTC", Data: []byte(`{"event_id":"0b6a0f3c-9f3e-4bb4-8b1e-2f1f3c1d9a01","exchange":"binance","symbol":"BTC-USDT","price":50000,"quantity":3,"side":"buy","timestamp":"2024-01-15T10:00:00Z"}`)},
@@ -158,7 +159,7 @@ func TestRunnerOnDynamoDB(t *testing.T) {
 	if err := r.Checkpoint(ctx); !errors.Is(err, ErrConflict) {
 		t.Fatalf("checkpoint by the old owner: %v, want ErrConflict", err)
 	}
-	got := sink.of(cfg.Key(shard.ID))
+	got := table.Committed(cfg.Key(shard.ID))
 	if len(got.Trades) != 1 || len(got.DeadLetters) != 1 || len(got.Output.Whales) != 1 {
 		t.Fatalf("committed %d trades, %d dead letters, %d whales; want 1, 1, 1", len(got.Trades), len(got.DeadLetters), len(got.Output.Whales))
 	}
