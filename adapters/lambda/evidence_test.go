@@ -113,8 +113,8 @@ func TestEvidenceLambdas(t *testing.T) {
 		in       map[string]any
 		from, to string
 	}{
-		{"the default day", map[string]any{"task": "evidence", "day": "2024-01-16"}, "2024-01-16T00:00:00Z", "2024-01-17T00:00:00Z"},
-		{"a week", map[string]any{"task": "evidence", "day": "2024-01-16", "days": 7}, "2024-01-10T00:00:00Z", "2024-01-17T00:00:00Z"},
+		{"the default week", map[string]any{"task": "evidence", "day": "2024-01-16"}, "2024-01-10T00:00:00Z", "2024-01-17T00:00:00Z"},
+		{"one day", map[string]any{"task": "evidence", "day": "2024-01-16", "days": 1}, "2024-01-16T00:00:00Z", "2024-01-17T00:00:00Z"},
 	} {
 		t.Run(c2.name, func(t *testing.T) {
 			var out batchfn.EvidenceResult

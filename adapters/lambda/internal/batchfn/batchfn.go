@@ -67,15 +67,19 @@
 //	  out the orphan files' names. A table that fails does not stop the others; the task then
 //	  fails, naming them.
 //
-//	evidence          {"task":"evidence","day":"2024-01-15","days":1}
+//	evidence          {"task":"evidence","day":"2024-01-15","days":7}
 //	  → {"task","from","to","alerts","trades","uri","bytes"}
 //	  Judges the alerts of anomaly_alerts detected in the days days ending with day — [day −
-//	  (days − 1), day + 1), UTC; day defaults to yesterday, days to 1 (at most 31); from and to
+//	  (days − 1), day + 1), UTC; day defaults to yesterday, days to 7 (at most 31); from and to
 //	  (RFC 3339) override either bound — against raw_trades (package evidence/fromlake: the
-//	  trades from 10 s before the window to 1 h 30 s after it, held in memory: about 100 bytes a
-//	  trade at peak under the GOMEMLIMIT the Terraform sets, some 25 M trades in 3008 MB — a
-//	  day at ~290 trades/s; give a quiet market more days, a busier one more memory or
-//	  adapters/evidence on a host), with adapters/evidence's defaults (20 pseudo-alerts per alert, seed 1), so the
+//	  trades from 10 s before the window to 1 h 30 s after it, read twice by an evidence.Plan,
+//	  never held: memory grows with the alerts — under 1 KB at peak per window, 105 of them per
+//	  alert (itself and 20 pseudo-alerts, an entry window and 4 horizons each): ~550 MB for 7,000
+//	  alerts, measured; the scan adds a few hundred MB of its own. Time grows with
+//	  the trades: the two scans process an estimated 0.5–0.75 M trades a second
+//	  (DefaultEvidenceDays), so the 900 s timeout holds some 450 M trades, a week at ~750
+//	  trades/s; give a busier market fewer days or run adapters/evidence on a host), with
+//	  adapters/evidence's defaults (20 pseudo-alerts per alert, seed 1), so the
 //	  report is byte for byte what `go run ./adapters/evidence -from … -to … -json` prints over the
 //	  same warehouse. Writes it (indented JSON) in one PutObject to CTC_EVIDENCE_URI, where the API
 //	  Lambda serves it at /evidence: a reader sees the previous report or this one, whole. Fails
@@ -120,12 +124,16 @@ const (
 	TaskEvidence        = "evidence"
 )
 
-// DefaultEvidenceDays is the evidence task's window when the input gives no days: the processed
-// day, since the window's trades are held in memory (a week of three instruments on two
-// exchanges is tens of millions of trades, more than a function's memory). MaxEvidenceDays
+// DefaultEvidenceDays is the evidence task's window when the input gives no days: the week
+// ending with the processed day. Memory no longer bounds it (evidence/fromlake reads the trades
+// twice with an evidence.Plan and holds none), time does: two scans at an estimated 0.5–0.75 M
+// trades a second (0.75 M per CPU-second measured on amd64; a 3008 MB function has 1.7 vCPU of
+// Graviton) make a week of today's six markets (~25 M trades a day, ~175 M) some 250–350 s of
+// the 900 s timeout. At the design load of 1,000 trades/s (86 M a day) a week is ~600 M trades,
+// 800–1,200 s: past the timeout, so such a deployment passes "days" of 3 or 4. MaxEvidenceDays
 // bounds what an input may ask.
 const (
-	DefaultEvidenceDays = 1
+	DefaultEvidenceDays = 7
 	MaxEvidenceDays     = 31
 )
 

@@ -67,9 +67,9 @@ func TestEvidenceTask(t *testing.T) {
 	}{
 		{`{"task":"evidence","day":"2024-01-15","days":1}`, day(15), day(16), 1},
 		{`{"task":"evidence","day":"2024-01-16","days":2}`, day(15), day(17), 2},
-		{`{"task":"evidence","day":"2024-01-17"}`, day(17), day(18), 1},
-		{`{"task":"evidence","day":"2024-01-17","days":7}`, day(11), day(18), 4},
-		{`{"task":"evidence"}`, day(16), day(17), 1}, // yesterday, 1 day
+		{`{"task":"evidence","day":"2024-01-17","days":1}`, day(17), day(18), 1},
+		{`{"task":"evidence","day":"2024-01-17"}`, day(11), day(18), 4}, // DefaultEvidenceDays: a week
+		{`{"task":"evidence"}`, day(10), day(17), 3},                    // the week ending yesterday
 		{`{"task":"evidence","day":"2024-01-16","from":"2024-01-14T13:00:00Z"}`, day(14).Add(13 * time.Hour), day(17), 2},
 	} {
 		put = nil
