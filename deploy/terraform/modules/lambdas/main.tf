@@ -99,8 +99,11 @@ locals {
   functions = {
     stream = { memory = 1024, timeout = 120, description = "Kinesis trades -> detectors -> DynamoDB + Iceberg" }
     api    = { memory = 512, timeout = 15, description = "HTTP API: /alerts, /metrics/{symbol}, /evidence, dashboard" }
-    # 3008 MB: the evidence task holds a day of raw_trades in memory, about 100 bytes a trade at
-    # peak under GOMEMLIMIT: some 25 M trades. More needs more memory or adapters/evidence on a host.
+    # 3008 MB for the CPU more than the memory: Lambda gives 1.7 vCPU at 3008 MB, 0.6 at 1024. The
+    # evidence task reads raw_trades twice and holds none (evidence.Plan): ~0.5 GB for the scans
+    # (measured locally), plus under 1 KB per alert window (~550 MB for a week of 1,000 alerts a
+    # day). Its default week (~175 M trades today) is CPU-bound at an estimated 0.5-0.75 M
+    # trades/s, 250-350 s of the 900 s timeout; at 1024 MB it would not fit (DefaultEvidenceDays).
     batch = { memory = 3008, timeout = 900, description = "Step Functions tasks: historical_load, reprocess, reprocess_status, quality_check, catalog_update, maintain, evidence" }
   }
   glue_arns = [
