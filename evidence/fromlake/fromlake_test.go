@@ -135,3 +135,59 @@ func TestEvaluateEmptyAndInvalid(t *testing.T) {
 		t.Fatal("a Baseline over 1000 was accepted")
 	}
 }
+
+// Both scans read the snapshot current when Evaluate starts: trades committed between them (a
+// pipeline writing while the report is made) change nothing, where the second scan of a newer
+// snapshot would give trades the first did not and fail the evaluation.
+func TestEvaluateReadsOneSnapshot(t *testing.T) {
+	lake := simulated(t, 10*time.Minute)
+	ctx := context.Background()
+	cfg := evidence.Config{Seed: 1}
+	want, err := fromlake.Evaluate(ctx, lake, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var more []ctc.Trade
+	for b, err := range lake.ScanTrades(ctx, iceberg.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range b[:min(len(b), 50)] {
+			tr.EventID[0] ^= 0xff // other trades at the same times
+			tr.Price *= 2
+			more = append(more, tr)
+		}
+	}
+	committed, calls := false, 0
+	keep := func(string) bool {
+		// keep is asked of the alerts first (a few dozen), then of the trades of the first scan
+		// (some 27,000): commit in the middle of the first scan.
+		if calls++; calls == want.Trades/2 {
+			committed = true
+			if err := lake.Write(ctx, &ctc.Batch{Trades: more}); err != nil {
+				t.Fatal(err)
+			}
+			if err := lake.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return true
+	}
+	got, err := fromlake.Evaluate(ctx, lake, cfg, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !committed {
+		t.Fatal("nothing was committed during the evaluation")
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("a commit between the scans changed the report (-before +during):\n%s", d)
+	}
+	after, err := fromlake.Evaluate(ctx, lake, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Trades != want.Trades+len(more) {
+		t.Fatalf("after the commit: %d trades, want %d", after.Trades, want.Trades+len(more))
+	}
+}
