@@ -16,7 +16,9 @@
 // the output it produced — before writing and committing the sinks. A host that dies between the
 // two leaves the output in the state, and the next Open commits it again, which the sinks
 // recognise (the Iceberg sink skips a checkpoint sequence it has committed; the alert stores are
-// idempotent on alert_id). Records delivered again are skipped by sequence number
+// idempotent on alert_id); a ctc.Resumer sink (a file written through) is first resumed at the
+// last checkpoint known committed, as ctc.Pipeline resumes its sinks. Records delivered again
+// are skipped by sequence number
 // (CompareSequence: a Kinesis sequence number or a Kafka offset, in decimal). Saves are
 // conditional on the state's version, so a host that lost a partition to another cannot
 // overwrite its progress: its save fails with an error wrapping ErrConflict.

@@ -59,7 +59,9 @@ type Config struct {
 	// Sinks receive each checkpoint's output: Write, then Commit (ctc.Committer) or Flush
 	// (ctc.Flusher). Each runner needs sinks of its own when a sink buffers per pipeline (as the
 	// Iceberg sink does); sinks that write through (the alert stores) may be shared if they are
-	// safe for concurrent use.
+	// safe for concurrent use. A ctc.Resumer sink (files written through, the notifier's
+	// incident state) is resumed by Open at the shard's last checkpoint known committed, as
+	// ctc.Pipeline resumes its sinks; it must be the runner's own.
 	Sinks []ctc.Sink
 	// PartitionKey maps a symbol to the partition key its trades are written under; default
 	// Instrument, the producer's default rule. With a producer configured with an instrument map,
@@ -156,6 +158,20 @@ func Open(ctx context.Context, cfg *Config, shard Shard) (*Runner, error) {
 			return nil, fmt.Errorf("partrunner: restore %s range %v: %w", r.key, rs.Range, err)
 		}
 		r.ranges = append(r.ranges, rangeProc{r: rs.Range, p: p})
+	}
+	// Resumer sinks go back to the last checkpoint known committed — the one before a state with
+	// pending output, whose commit may or may not have landed — before that output is committed
+	// again: the order ctc.Pipeline keeps.
+	resumeAt := ctc.Checkpoint{PipelineID: r.key, Seq: r.st.Seq}
+	if r.st.Pending != nil {
+		resumeAt.Seq--
+	}
+	for _, s := range cfg.Sinks {
+		if rs, ok := s.(ctc.Resumer); ok {
+			if err := rs.Resume(ctx, resumeAt); err != nil {
+				return nil, fmt.Errorf("partrunner: resume sink %T of %s at checkpoint %d: %w", s, r.key, resumeAt.Seq, err)
+			}
+		}
 	}
 	if r.st.Pending != nil {
 		if err := r.commit(ctx, r.st.Pending); err != nil {

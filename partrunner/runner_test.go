@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"pgregory.net/rapid"
 
 	"github.com/coattailcapital/ctc"
@@ -121,9 +122,37 @@ func oracle(t *rapid.T, st *ctc.State, recs []Record, keep func(symbol string) b
 
 func all(string) bool { return true }
 
+// fileSink models a sink that writes through to a file (package sink/jsonl): what Write writes
+// is there at once and survives a crash; Commit records how far the file was at a checkpoint,
+// and Resume (ctc.Resumer) cuts the file back to that, so that a resumed runner writes nothing
+// twice. Without the resume, a crash after writing leaves those rows in the file for good.
+type fileSink struct {
+	rows []ctc.Trade
+	at   map[int64]int
+}
+
+func (f *fileSink) Write(_ context.Context, b *ctc.Batch) error {
+	f.rows = append(f.rows, b.Trades...)
+	return nil
+}
+
+func (f *fileSink) Commit(_ context.Context, cp ctc.Checkpoint) error {
+	if f.at == nil {
+		f.at = map[int64]int{}
+	}
+	f.at[cp.Seq] = len(f.rows)
+	return nil
+}
+
+func (f *fileSink) Resume(_ context.Context, cp ctc.Checkpoint) error {
+	f.rows = f.rows[:f.at[cp.Seq]] // checkpoint 0, or one never committed: the empty file
+	return nil
+}
+
 // However a shard's records are delivered — in any split, again after a crash, with the host
 // dying between saving the state and committing the sinks, or while committing them — the
-// sinks end up with exactly what one plain processor produces over the records, once.
+// sinks end up with exactly what one plain processor produces over the records, once: a table
+// (a Committer) and a file written through (a Resumer).
 func TestRunnerExactlyOnceAcrossCrashes(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		trades := ctctest.Trades(ctctest.TradeGen{MaxTrades: 250}).Draw(t, "trades")
@@ -131,8 +160,8 @@ func TestRunnerExactlyOnceAcrossCrashes(t *testing.T) {
 		want, _ := oracle(t, nil, recs, all)
 
 		ctx := context.Background()
-		store, sink := &MemoryStateStore{}, newTableSink()
-		cfg := &Config{App: "app", Store: store, NewProcessor: newProc, Sinks: []ctc.Sink{sink}}
+		store, sink, file := &MemoryStateStore{}, newTableSink(), &fileSink{}
+		cfg := &Config{App: "app", Store: store, NewProcessor: newProc, Sinks: []ctc.Sink{sink, file}}
 		shard := Shard{ID: "shardId-000000000000", Range: FullRange}
 		open := func() (*Runner, int) {
 			for {
@@ -194,6 +223,9 @@ func TestRunnerExactlyOnceAcrossCrashes(t *testing.T) {
 		got := sink.Committed(cfg.Key(shard.ID))
 		if d := cmp.Diff(ctctest.Positionless(want), ctctest.Positionless(got)); d != "" {
 			t.Fatalf("committed output differs from one processor over the records (-want +got):\n%s", d)
+		}
+		if d := cmp.Diff(want.Trades, file.rows, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("the file written through differs from one processor's trades (-want +got):\n%s", d)
 		}
 	})
 }

@@ -61,6 +61,14 @@ func (s retryCommits) Commit(ctx context.Context, cp ctc.Checkpoint) error {
 	}
 }
 
+// Resume passes a resume on to the sink when it is a ctc.Resumer: the wrapper must not hide it.
+func (s retryCommits) Resume(ctx context.Context, cp ctc.Checkpoint) error {
+	if r, ok := s.Sink.(ctc.Resumer); ok {
+		return r.Resume(ctx, cp)
+	}
+	return nil
+}
+
 // wrapSinks returns sinks with their Commits retried.
 func (c *Consumer) wrapSinks(sinks []ctc.Sink) []ctc.Sink {
 	out := make([]ctc.Sink, len(sinks))
