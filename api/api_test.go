@@ -565,6 +565,31 @@ func TestNewServer(t *testing.T) {
 	}
 }
 
+// Start serves on the port it was given (0: one it chose, in the URL) until stop, and refuses an
+// address already taken.
+func TestStart(t *testing.T) {
+	t.Parallel()
+	url, stop, err := Start("127.0.0.1:0", newTestHandler(t, Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz: %d", res.StatusCode)
+	}
+	if _, _, err := Start(strings.TrimPrefix(url, "http://"), http.NotFoundHandler()); err == nil {
+		t.Error("Start on an address in use succeeded")
+	}
+	stop()
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Error("the server still answers after stop")
+	}
+}
+
 func TestDashboardAssets(t *testing.T) {
 	t.Parallel()
 	h := newTestHandler(t, Config{})

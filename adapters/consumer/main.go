@@ -53,7 +53,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -404,15 +403,8 @@ func (o options) serve(store api.Store) (stop func(), url string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
+	if url, stop, err = api.Start(o.addr, h); err != nil {
 		return nil, "", fmt.Errorf("-addr: %w", err)
 	}
-	srv := api.NewServer(o.addr, h)
-	go func() { _ = srv.Serve(ln) }()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, "http://" + ln.Addr().String(), nil
+	return stop, url, nil
 }

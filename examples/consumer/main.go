@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -605,18 +604,11 @@ func serve(addr string, reg *prometheus.Registry, sinks []ctc.Sink, p *ctc.Pipel
 	if err != nil {
 		return nil, "", err
 	}
-	ln, err := net.Listen("tcp", addr)
+	url, stop, err := api.Start(addr, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot serve the dashboard on %s: %w (choose another with -addr)", addr, err)
 	}
-	srv := api.NewServer(addr, h)
-	go func() { _ = srv.Serve(ln) }()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}
-	return stop, "http://" + ln.Addr().String(), nil
+	return stop, url, nil
 }
 
 // bigReplay is the file size from which a replay reports its progress on a non-terminal stderr
