@@ -329,3 +329,26 @@ func TestBadPricesAreNoData(t *testing.T) {
 		t.Errorf("the report does not marshal: %v", err)
 	}
 }
+
+// Report.JSON is encoding/json's indented form and a newline, and reads back as the report.
+func TestReportJSON(t *testing.T) {
+	t.Parallel()
+	var tr Trades
+	tr.Add(steady(ctc.Binance, "BTC-USDT", -time.Hour, 2*time.Hour, func(time.Duration) float64 { return 100 })...)
+	r, err := Evaluate(Config{Seed: 1}, []ctc.Alert{alert(ctc.Whale, ctc.High, ctc.Binance, "BTC-USDT", 0, "BTC-USDT on binance: $600.0k buy of 10 at 100.00 (over $500.0k)", 600_000)}, &tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.MarshalIndent(r, "", "  ")
+	if string(b) != string(want)+"\n" {
+		t.Fatalf("JSON is not the indented encoding and a newline:\n%s", b)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil || back.Alerts != 1 || back.Trades != r.Trades {
+		t.Fatalf("read back: %+v, %v", back, err)
+	}
+}

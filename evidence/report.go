@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -248,6 +249,17 @@ func (s *Stats) hits(v []float64, bar, z float64) {
 		s.HitRate = float64(s.Hits) / float64(s.N)
 	}
 	s.HitCI = wilson(s.Hits, s.N, z)
+}
+
+// JSON returns the report as its files hold it: indented JSON and a newline — what
+// adapters/evidence prints with -json and writes with -out, and what the batch Lambda's evidence
+// task puts in S3, byte for byte the same for the same report.
+func (r *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("evidence: encode the report: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 // WriteText prints the report as tables for a terminal: one block per group, one line per

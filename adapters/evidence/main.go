@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -160,12 +159,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Error(err.Error())
 		return 1
 	}
-	b, err := json.MarshalIndent(rep, "", "  ")
+	b, err := rep.JSON()
 	if err != nil {
 		log.Error(err.Error())
 		return 1
 	}
-	b = append(b, '\n')
 	if o.out != "" {
 		if err := fsx.WriteFileAtomic(o.out, b); err != nil {
 			log.Error(err.Error())

@@ -615,12 +615,10 @@ func (h *Handler) evidence(ctx context.Context, in *Input) (*EvidenceResult, err
 		if err != nil {
 			return nil, fmt.Errorf("batchfn: evidence %s – %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 		}
-		// As adapters/evidence -json prints it.
-		b, err := json.MarshalIndent(rep, "", "  ")
+		b, err := rep.JSON() // as adapters/evidence -json prints it
 		if err != nil {
 			return nil, fmt.Errorf("batchfn: evidence: %w", err)
 		}
-		b = append(b, '\n')
 		if err := h.cfg.PutEvidence(ctx, b); err != nil {
 			return nil, fmt.Errorf("batchfn: evidence: %w", err)
 		}
