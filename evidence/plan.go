@@ -146,6 +146,15 @@ func checksum(id [16]byte, ts int64, price, qty float64) uint64 {
 	return mix(h ^ mix(math.Float64bits(price)^mix(math.Float64bits(qty))))
 }
 
+// tally counts t in a pass (n) and adds it to the pass's checksum, which Report compares
+// between the passes; it returns t's time.
+func tally(t *ctc.Trade, n *int, sum *uint64) int64 {
+	ts := t.Timestamp.UnixNano()
+	*n++
+	*sum += checksum(t.EventID, ts, t.Price, t.Quantity)
+	return ts
+}
+
 // mix is splitmix64's finalizer.
 func mix(x uint64) uint64 {
 	x ^= x >> 30
@@ -170,9 +179,7 @@ func (p *Plan) Observe(batch ...ctc.Trade) {
 	}
 	for i := range batch {
 		t := &batch[i]
-		ts := t.Timestamp.UnixNano()
-		p.n++
-		p.sum += checksum(t.EventID, ts, t.Price, t.Quantity)
+		ts := tally(t, &p.n, &p.sum)
 		if valid(t.Price, t.Quantity) {
 			p.market(marketKey{t.Exchange, t.Symbol}, true).observe(ts)
 		}
@@ -269,9 +276,7 @@ func (p *Plan) Accumulate(batch ...ctc.Trade) {
 	}
 	for i := range batch {
 		t := &batch[i]
-		ts := t.Timestamp.UnixNano()
-		p.n2++
-		p.sum2 += checksum(t.EventID, ts, t.Price, t.Quantity)
+		ts := tally(t, &p.n2, &p.sum2)
 		if !valid(t.Price, t.Quantity) {
 			continue
 		}
